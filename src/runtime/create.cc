@@ -1,0 +1,279 @@
+// berth create / run: the parent side of starting a container.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "base/log.h"
+#include "cgroups/manager.h"
+#include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/launch_util.h"
+#include "runtime/sync.h"
+#include "spec/parse.h"
+#include "spec/validate.h"
+#include "sys/process.h"
+
+namespace berth::runtime {
+
+namespace {
+
+// Undoes a half-finished create: whatever exists is removed, in reverse order, so a
+// failed create leaves no process, cgroup or state dir behind.
+class CreateRollback {
+ public:
+  CreateRollback(StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
+  ~CreateRollback() {
+    if (committed_) return;
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      (void)sys::WaitExit(pid_);
+    }
+    if (cgroup_) (void)cgroup_->Destroy();
+    if (dir_created_) (void)store_.Remove(id_);
+  }
+  void SetDir() { dir_created_ = true; }
+  void SetCgroup(cgroups::Manager* m) { cgroup_ = m; }
+  void SetPid(pid_t p) { pid_ = p; }
+  void Commit() { committed_ = true; }
+
+ private:
+  StateStore& store_;
+  std::string id_;
+  bool dir_created_ = false, committed_ = false;
+  cgroups::Manager* cgroup_ = nullptr;
+  pid_t pid_ = 0;
+};
+
+std::string AbsPath(const std::string& p) {
+  char buf[PATH_MAX];
+  if (realpath(p.c_str(), buf)) return buf;
+  return p;
+}
+
+// The device cgroup must let the container use the devices berth itself creates (the
+// default devices and linux.devices), whatever the spec's rules say; they are appended
+// so that they win (rules are evaluated in order, the last match decides).
+spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
+                                        const std::vector<spec::LinuxDevice>& devices) {
+  auto allow = [&res](const char* type, std::optional<int64_t> major,
+                      std::optional<int64_t> minor, const char* access) {
+    spec::LinuxDeviceCgroup r;
+    r.allow = true;
+    r.type = type;
+    r.major = major;
+    r.minor = minor;
+    r.access = access;
+    res.devices.push_back(std::move(r));
+  };
+  allow("c", std::nullopt, std::nullopt, "m");  // mknod of any device node is harmless
+  allow("b", std::nullopt, std::nullopt, "m");
+  allow("c", 1, 3, "rwm");    // /dev/null
+  allow("c", 1, 5, "rwm");    // /dev/zero
+  allow("c", 1, 7, "rwm");    // /dev/full
+  allow("c", 1, 8, "rwm");    // /dev/random
+  allow("c", 1, 9, "rwm");    // /dev/urandom
+  allow("c", 5, 0, "rwm");    // /dev/tty
+  allow("c", 5, 2, "rwm");    // /dev/ptmx
+  allow("c", 136, std::nullopt, "rwm");  // /dev/pts/*
+  for (const auto& d : devices) {
+    if (d.type == "p") continue;
+    allow(d.type == "b" ? "b" : "c", d.major, d.minor, "rwm");
+  }
+  return res;
+}
+
+}  // namespace
+
+Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal) {
+  BERTH_TRYV(ValidateId(opts.id));
+  StateStore store(opts.root);
+  std::string bundle = AbsPath(opts.bundle);
+  std::string config_path = bundle + "/config.json";
+  auto text = sys::ReadFile(config_path);
+  if (!text) return std::unexpected(text.error());
+  auto parsed = spec::ParseSpec(*text, "config.json");
+  if (!parsed) return std::unexpected(parsed.error());
+  spec::Spec spec = std::move(*parsed);
+  spec::ValidateOptions vopts;
+  vopts.bundle_dir = bundle;
+  BERTH_TRYV(spec::Validate(spec, vopts));
+  if (!spec.process) return Fail("config.json", "process", "is required to create a container");
+  if (!spec.root) return Fail("config.json", "root", "is required to create a container");
+  if (!spec.HasNamespace("mount"))
+    return Fail("config.json", "linux.namespaces", "a new mount namespace is required");
+
+  InitConfig cfg;
+  cfg.spec = &spec;
+  cfg.process = &*spec.process;
+  cfg.id = opts.id;
+  cfg.bundle = bundle;
+  cfg.preserve_fds = opts.preserve_fds;
+  std::string root_path = spec.root->path;
+  if (root_path.empty() || root_path[0] != '/') root_path = bundle + "/" + root_path;
+  cfg.rootfs.rootfs = AbsPath(root_path);
+  cfg.rootfs.no_pivot = opts.no_pivot;
+
+  auto prepared = PrepareProcess(*spec.process, spec.linux ? spec.linux->seccomp : std::nullopt,
+                                 spec.linux ? spec.linux->personality : std::nullopt);
+  if (!prepared) return std::unexpected(prepared.error());
+  cfg.prepared = std::move(*prepared);
+
+  auto plan = PlanNamespaces(spec);
+  if (!plan) return std::unexpected(plan.error());
+  cfg.ns = std::move(*plan);
+  cfg.rootfs.user_namespace = spec.HasNamespace("user");
+  cfg.rootfs.new_cgroup_namespace = cfg.ns.new_flags & CLONE_NEWCGROUP;
+  cfg.stage1 = !cfg.ns.joins.empty() || (cfg.ns.new_flags & 0x80 /*CLONE_NEWTIME*/);
+
+  // Connections to host sockets are made here: after pivot_root the child cannot reach
+  // their paths.
+  UniqueFd console, listener;
+  if (spec.process->terminal) {
+    if (opts.console_socket.empty() && !foreground_terminal)
+      return Fail("process.terminal", "true",
+                  "a detached container with a terminal needs --console-socket");
+    if (!opts.console_socket.empty()) {
+      auto c = ConnectUnix(opts.console_socket, "--console-socket");
+      if (!c) return std::unexpected(c.error());
+      console = std::move(*c);
+    }
+  }
+  if (cfg.prepared.seccomp.wants_listener) {
+    auto c = ConnectUnix(cfg.prepared.seccomp.listener_path, "linux.seccomp.listenerPath");
+    if (!c) return std::unexpected(c.error());
+    listener = std::move(*c);
+  }
+
+  // Declared before the rollback so that it outlives it.
+  std::unique_ptr<cgroups::Manager> cgroup;
+  BERTH_TRYV(store.CreateDir(opts.id));
+  CreateRollback rollback(store, opts.id);
+  rollback.SetDir();
+  BERTH_TRYV(sys::WriteFileAtomic(store.ConfigPath(opts.id), *text));
+
+  std::string fifo = store.FifoPath(opts.id);
+  if (mkfifo(fifo.c_str(), 0600) < 0) return Errno("mkfifo", fifo);
+  int ffd = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  if (ffd < 0) return Errno("open", fifo);
+  UniqueFd fifo_fd(ffd);
+  cfg.fifo_fd = ffd;
+
+  auto mgr = cgroups::Open(spec.linux ? spec.linux->cgroups_path : "", opts.id);
+  if (!mgr) return std::unexpected(mgr.error());
+  cgroup = std::move(*mgr);
+  BERTH_TRYV(cgroup->Create());
+  rollback.SetCgroup(cgroup.get());
+  if (spec.linux) {
+    BERTH_TRYV(cgroup->Set(WithDeviceDefaults(spec.linux->resources.value_or(spec::LinuxResources{}),
+                                              spec.linux->devices)));
+  }
+
+  auto sp = MakeSyncPair();
+  if (!sp) return std::unexpected(sp.error());
+  cfg.sync_fd = sp->child.Get();
+  cfg.console_fd = console.Get();
+  cfg.listener_fd = listener.Get();
+
+  unsigned long clone_flags = cfg.stage1 ? 0 : (cfg.ns.new_flags & ~CLONE_NEWCGROUP);
+  auto child = sys::ForkWithFlags(clone_flags);
+  if (!child) return std::unexpected(child.error());
+  if (*child == 0) ChildMain(cfg);  // never returns
+  sp->child.Reset();
+  int sync = sp->parent.Get();
+
+  pid_t init_pid = *child;
+  if (cfg.stage1) {
+    pid_t stage1 = *child;
+    rollback.SetPid(stage1);
+    for (;;) {
+      auto m = SyncRecv(sync);
+      if (!m) return Fail("create", opts.id, "namespace setup process exited unexpectedly");
+      if (m->type == SyncType::kError) return Fail("", "", m->text);
+      if (m->type == SyncType::kMapIds) {
+        BERTH_TRYV(WriteIdMaps(m->value, spec));
+        BERTH_TRYV(SyncSend(sync, SyncType::kGo));
+      } else if (m->type == SyncType::kChildPid) {
+        init_pid = m->value;
+        break;
+      }
+    }
+    (void)sys::WaitExit(stage1);
+  } else if (cfg.ns.new_flags & CLONE_NEWUSER) {
+    rollback.SetPid(init_pid);
+    BERTH_TRYV(WriteIdMaps(init_pid, spec));
+  }
+  rollback.SetPid(init_pid);
+
+  BERTH_TRYV(cgroup->AddProcess(init_pid));
+  BERTH_TRYV(SyncSend(sync, SyncType::kGo, init_pid));
+  BERTH_TRYV(SyncExpect(sync, SyncType::kCreateRuntime, "create"));
+
+  State st;
+  st.id = opts.id;
+  st.pid = init_pid;
+  st.bundle = bundle;
+  st.rootfs = cfg.rootfs.rootfs;
+  st.annotations = spec.annotations;
+  st.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+  st.owner_uid = getuid();
+  st.new_user_ns = cfg.ns.new_flags & CLONE_NEWUSER;
+  std::string hook_state = OciStateJson(st, Status::kCreating);
+  auto hooks = RunHooks(spec.hooks.prestart, "prestart", hook_state);
+  if (hooks) hooks = RunHooks(spec.hooks.create_runtime, "createRuntime", hook_state);
+  if (!hooks) {
+    SyncSendError(sync, hooks.error());
+    return std::unexpected(hooks.error());
+  }
+  BERTH_TRYV(SyncSend(sync, SyncType::kGo));
+  BERTH_TRYV(SyncExpect(sync, SyncType::kCreated, "create"));
+
+  auto pst = sys::ReadProcStat(init_pid);
+  if (!pst) return std::unexpected(pst.error());
+  st.pid_start_time = pst->start_time;
+  st.created = log::NowRfc3339();
+  BERTH_TRYV(store.Save(st));
+  if (!opts.pid_file.empty()) BERTH_TRYV(WritePidFile(opts.pid_file, init_pid));
+  rollback.Commit();
+  return init_pid;
+}
+
+Result<void> Create(const CreateOptions& opts) {
+  auto r = CreateInternal(opts, false);
+  if (!r) return std::unexpected(r.error().Wrap("create \"" + opts.id + "\""));
+  return {};
+}
+
+Result<int> Run(const CreateOptions& opts, bool detach) {
+  // Signals that arrive between create and wait are queued, then forwarded.
+  sigset_t all, old;
+  sigfillset(&all);
+  if (!detach) sigprocmask(SIG_BLOCK, &all, &old);
+  auto pid = CreateInternal(opts, false);
+  if (!pid) {
+    if (!detach) sigprocmask(SIG_SETMASK, &old, nullptr);
+    return std::unexpected(pid.error().Wrap("run \"" + opts.id + "\""));
+  }
+  auto started = Start(opts.root, opts.id);
+  if (!started) {
+    (void)Delete(opts.root, opts.id, true);
+    if (!detach) sigprocmask(SIG_SETMASK, &old, nullptr);
+    return std::unexpected(started.error().Wrap("run \"" + opts.id + "\""));
+  }
+  if (detach) return 0;
+  int status = ForwardSignalsUntilExit(*pid);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  (void)Delete(opts.root, opts.id, true);
+  return status;
+}
+
+}  // namespace berth::runtime

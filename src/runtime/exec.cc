@@ -1,0 +1,170 @@
+// berth exec: a new process inside a running container's namespaces and cgroup.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cgroups/manager.h"
+#include "runtime/container.h"
+#include "runtime/init.h"
+#include "runtime/launch_util.h"
+#include "runtime/sync.h"
+#include "spec/parse.h"
+#include "sys/process.h"
+
+namespace berth::runtime {
+
+namespace {
+
+std::string Quote(const std::string& id) { return "\"" + id + "\""; }
+
+// runc exec semantics: without --process, start from the container's own process
+// (env, user, capabilities, rlimits, ...) and override what the flags say.
+Result<spec::Process> BuildProcess(const ExecOptions& o, const spec::Spec& spec) {
+  if (!o.process_file.empty()) {
+    auto text = sys::ReadFile(o.process_file);
+    if (!text) return std::unexpected(text.error().Wrap("--process"));
+    auto p = spec::ParseProcess(*text, o.process_file);
+    if (!p) return std::unexpected(p.error());
+    if (p->args.empty()) return Fail(o.process_file, "args", "must not be empty");
+    return p;
+  }
+  if (o.args.empty()) return Fail("exec", "", "no command given (args or --process)");
+  spec::Process p = spec.process ? *spec.process : spec::Process{};
+  p.args = o.args;
+  p.terminal = o.tty;
+  p.console_size.reset();
+  for (const auto& e : o.env) p.env.push_back(e);
+  if (!o.cwd.empty()) p.cwd = o.cwd;
+  if (!o.user.empty()) {
+    char* end = nullptr;
+    unsigned long uid = strtoul(o.user.c_str(), &end, 10);
+    if (end == o.user.c_str() || (*end && *end != ':'))
+      return Fail("--user", o.user, "expected UID[:GID] as numbers");
+    p.user.uid = static_cast<uint32_t>(uid);
+    if (*end == ':') p.user.gid = static_cast<uint32_t>(strtoul(end + 1, nullptr, 10));
+  }
+  for (const auto& g : o.additional_gids)
+    p.user.additional_gids.push_back(static_cast<uint32_t>(strtoul(g.c_str(), nullptr, 10)));
+  if (!o.caps.empty()) {
+    if (!p.capabilities) p.capabilities = spec::Capabilities{};
+    auto& c = *p.capabilities;
+    for (const auto& cap : o.caps) {
+      for (auto* set : {&c.bounding, &c.effective, &c.permitted})
+        set->push_back(cap);
+      // Ambient needs inheritable; runc adds exec caps to both.
+      c.inheritable.push_back(cap);
+      c.ambient.push_back(cap);
+    }
+  }
+  if (o.no_new_privs) p.no_new_privileges = true;
+  return p;
+}
+
+}  // namespace
+
+Result<int> Exec(const ExecOptions& o) {
+  StateStore store(o.root);
+  auto st = store.Load(o.id);
+  if (!st) return std::unexpected(st.error().Wrap("exec"));
+  if (st->status == Status::kStopped)
+    return Fail("exec", Quote(o.id), "cannot exec in a stopped container");
+  if (st->status == Status::kPaused)
+    return Fail("exec", Quote(o.id), "cannot exec in a paused container");
+  auto spec = LoadContainerSpec(o.root, o.id);
+  if (!spec) return std::unexpected(spec.error());
+  auto proc = BuildProcess(o, *spec);
+  if (!proc) return std::unexpected(proc.error().Wrap("exec " + Quote(o.id)));
+  if (proc->terminal && o.console_socket.empty())
+    return Fail("exec", Quote(o.id), "a terminal (-t) needs --console-socket");
+
+  InitConfig cfg;
+  cfg.spec = &*spec;
+  cfg.process = &*proc;
+  cfg.is_exec = true;
+  cfg.stage1 = true;
+  cfg.id = o.id;
+  cfg.bundle = st->bundle;
+  cfg.preserve_fds = o.preserve_fds;
+  auto prepared = PrepareProcess(*proc, spec->linux ? spec->linux->seccomp : std::nullopt,
+                                 spec->linux ? spec->linux->personality : std::nullopt);
+  if (!prepared) return std::unexpected(prepared.error().Wrap("exec " + Quote(o.id)));
+  cfg.prepared = std::move(*prepared);
+
+  // Join every namespace the container's init is in, where it differs from ours.
+  std::string base = "/proc/" + std::to_string(st->pid) + "/ns/";
+  for (const char* t : {"user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"}) {
+    std::string name = NamespaceProcName(t);
+    struct stat theirs, ours;
+    if (stat((base + name).c_str(), &theirs) < 0) continue;  // kernel without it
+    if (stat(("/proc/self/ns/" + name).c_str(), &ours) == 0 && theirs.st_ino == ours.st_ino)
+      continue;
+    int fd = open((base + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("exec " + Quote(o.id) + ": open", base + name);
+    JoinedNamespace j;
+    j.flag = NamespaceFlag(t);
+    j.type = t;
+    j.path = base + name;
+    j.fd = UniqueFd(fd);
+    cfg.ns.joins.push_back(std::move(j));
+  }
+  SortJoins(cfg.ns.joins);
+  // Exec must not be left out of the container just because its init exited meanwhile.
+  if (!sys::ProcessAlive(st->pid, st->pid_start_time))
+    return Fail("exec", Quote(o.id), "container exited");
+
+  UniqueFd console;
+  if (proc->terminal) {
+    auto c = ConnectUnix(o.console_socket, "--console-socket");
+    if (!c) return std::unexpected(c.error());
+    console = std::move(*c);
+    cfg.console_fd = console.Get();
+  }
+  auto mgr = cgroups::Open(st->cgroups_path, st->id);
+  if (!mgr) return std::unexpected(mgr.error());
+
+  sigset_t all, old;
+  sigfillset(&all);
+  if (!o.detach) sigprocmask(SIG_BLOCK, &all, &old);
+  auto restore = [&] {
+    if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
+  };
+
+  auto sp = MakeSyncPair();
+  if (!sp) return restore(), std::unexpected(sp.error());
+  cfg.sync_fd = sp->child.Get();
+  auto child = sys::ForkWithFlags(0);
+  if (!child) return restore(), std::unexpected(child.error());
+  if (*child == 0) ChildMain(cfg);
+  sp->child.Reset();
+  int sync = sp->parent.Get();
+  pid_t stage1 = *child;
+  auto pidmsg = SyncExpect(sync, SyncType::kChildPid, "exec");
+  (void)sys::WaitExit(stage1);
+  if (!pidmsg) return restore(), std::unexpected(pidmsg.error().Wrap("exec " + Quote(o.id)));
+  pid_t pid = pidmsg->value;
+
+  auto fail = [&](Error e) -> Result<int> {
+    kill(pid, SIGKILL);
+    (void)sys::WaitExit(pid);
+    restore();
+    return std::unexpected(e.Wrap("exec " + Quote(o.id)));
+  };
+  if (auto r = (*mgr)->AddProcess(pid); !r) return fail(r.error());
+  if (auto r = SyncSend(sync, SyncType::kGo, pid); !r) return fail(r.error());
+  // EOF means execve succeeded (the socket is close-on-exec); a message is an error.
+  auto m = SyncRecv(sync);
+  if (m && m->type == SyncType::kError) return fail(Error{0, "", "", m->text, {}});
+  if (!o.pid_file.empty()) {
+    if (auto r = WritePidFile(o.pid_file, pid); !r) return fail(r.error());
+  }
+  if (o.detach) return 0;
+  int status = ForwardSignalsUntilExit(pid);
+  restore();
+  return status;
+}
+
+}  // namespace berth::runtime

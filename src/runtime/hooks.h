@@ -1,0 +1,18 @@
+// OCI hooks: each hook is exec'd with the container state JSON on stdin, in order,
+// with an optional timeout after which it is killed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "spec/spec.h"
+
+namespace berth::runtime {
+
+// Runs hooks in order; stops at the first failure and returns an error naming the hook
+// kind, its index and path: `createRuntime hook [0] /bin/false: exited with status 1`.
+Result<void> RunHooks(const std::vector<spec::Hook>& hooks, const char* kind,
+                      const std::string& state_json);
+
+}  // namespace berth::runtime

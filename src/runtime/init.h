@@ -1,0 +1,45 @@
+// The child side of create and exec. Everything here runs after fork in a process that
+// must never return into the caller: each entry point ends in execve or _exit. The
+// parent prepares all inputs (InitConfig) so the child only makes syscalls.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/namespaces.h"
+#include "runtime/process_setup.h"
+#include "runtime/rootfs.h"
+#include "spec/spec.h"
+
+namespace berth::runtime {
+
+struct InitConfig {
+  const spec::Spec* spec = nullptr;
+  const spec::Process* process = nullptr;
+  PreparedProcess prepared;
+  RootfsOptions rootfs;
+  NamespacePlan ns;
+  bool is_exec = false;         // exec into a running container: no rootfs/hooks/fifo
+  bool stage1 = false;          // joins or time ns: setns/unshare then fork the init
+  int sync_fd = -1;             // child end of the sync socketpair
+  int fifo_fd = -1;             // exec.fifo opened O_RDWR (create only)
+  int console_fd = -1;          // connected --console-socket, or -1
+  int listener_fd = -1;         // connected seccomp listener socket, or -1
+  int preserve_fds = 0;
+  std::string state_json_creating;  // hook state minus the pid (filled by child)
+  std::string id, bundle;
+  std::vector<std::string> env;     // process env as given
+};
+
+// Entry for the forked child. With cfg.stage1 it joins/unshares namespaces and forks the
+// real init (CLONE_PARENT, so the runtime's parent process is its parent); otherwise it
+// is the init already (created by clone with the namespace flags).
+[[noreturn]] void ChildMain(InitConfig& cfg);
+
+// Writes /proc/<pid>/{uid_map,gid_map} from the spec's mappings.
+Result<void> WriteIdMaps(pid_t pid, const spec::Spec& spec);
+
+// Rebuilds the hook/state JSON with the pid filled in.
+std::string HookState(const InitConfig& cfg, const char* status, pid_t pid);
+
+}  // namespace berth::runtime

@@ -1,0 +1,21 @@
+// Small parent-side helpers shared by create, run and exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace berth::runtime {
+
+// Connects to a unix socket path; `field` names the flag/field in errors.
+Result<UniqueFd> ConnectUnix(const std::string& path, const char* field);
+// Writes the pid atomically (tmp + rename), as containerd reads it as soon as it appears.
+Result<void> WritePidFile(const std::string& path, pid_t pid);
+// With all signals blocked by the caller: waits for pid to exit, forwarding every other
+// signal to it (as `runc run` does), reaping unrelated children. Returns the exit status.
+int ForwardSignalsUntilExit(pid_t pid);
+
+}  // namespace berth::runtime

@@ -1,0 +1,37 @@
+// Namespace names of runtime-spec <-> CLONE_NEW* flags, and the plan of which namespaces
+// a container creates and which it joins by path.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "spec/spec.h"
+
+namespace berth::runtime {
+
+// "network" -> CLONE_NEWNET, ... ; 0 for an unknown name.
+int NamespaceFlag(const std::string& type);
+// /proc/<pid>/ns/<name> file name for a spec type ("network" -> "net", "mount" -> "mnt").
+const char* NamespaceProcName(const std::string& type);
+
+struct JoinedNamespace {
+  int flag = 0;
+  std::string type, path;
+  UniqueFd fd;
+};
+
+struct NamespacePlan {
+  int new_flags = 0;                   // CLONE_NEW* to create
+  std::vector<JoinedNamespace> joins;  // user first, mount last
+};
+
+// Opens every namespace path in the parent so a bad path fails before anything exists.
+Result<NamespacePlan> PlanNamespaces(const spec::Spec& spec);
+
+// Orders joins so that the user namespace is joined first (joining others requires
+// capabilities in their owning user ns) and mount last (it changes root and cwd).
+void SortJoins(std::vector<JoinedNamespace>& joins);
+
+}  // namespace berth::runtime

@@ -1,0 +1,196 @@
+// start, state, kill, delete, pause, resume, list, ps, update.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cgroups/manager.h"
+#include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "spec/parse.h"
+#include "sys/process.h"
+
+namespace berth::runtime {
+
+namespace {
+
+std::string Quote(const std::string& id) { return "\"" + id + "\""; }
+
+Result<std::unique_ptr<cgroups::Manager>> OpenCgroup(const State& st) {
+  return cgroups::Open(st.cgroups_path, st.id);
+}
+
+// Waits up to timeout_ms for the process to exit (it is not our child: poll a pidfd).
+bool WaitGone(pid_t pid, uint64_t start_time, int timeout_ms) {
+  auto fd = sys::PidfdOpen(pid);
+  if (!fd) return !sys::ProcessAlive(pid, start_time);
+  pollfd p{fd->Get(), POLLIN, 0};
+  int r;
+  do {
+    r = poll(&p, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  return r > 0 || !sys::ProcessAlive(pid, start_time);
+}
+
+}  // namespace
+
+Result<spec::Spec> LoadContainerSpec(const std::string& root, const std::string& id) {
+  StateStore store(root);
+  auto text = sys::ReadFile(store.ConfigPath(id));
+  if (!text) return std::unexpected(text.error());
+  return spec::ParseSpec(*text, store.ConfigPath(id));
+}
+
+Result<State> GetState(const std::string& root, const std::string& id) {
+  return StateStore(root).Load(id);
+}
+
+Result<void> Start(const std::string& root, const std::string& id) {
+  StateStore store(root);
+  auto st = store.Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("start"));
+  if (st->status != Status::kCreated)
+    return Fail("start", Quote(id), std::string("cannot start a container that is ") +
+                                        StatusName(st->status));
+  std::string fifo = store.FifoPath(id);
+  // O_NONBLOCK: fails with ENXIO instead of hanging if the init is gone.
+  int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Errno("start " + Quote(id) + ": open", fifo);
+  UniqueFd guard(fd);
+  char b = '0';
+  BERTH_TRYV(sys::WriteAll(fd, &b, 1, fifo.c_str()));
+  unlink(fifo.c_str());
+  auto spec = LoadContainerSpec(root, id);
+  if (spec && !spec->hooks.poststart.empty()) {
+    // runtime-spec: a failing poststart hook is logged; the lifecycle continues.
+    auto r = RunHooks(spec->hooks.poststart, "poststart", OciStateJson(*st, Status::kRunning));
+    if (!r) log::Warn(r.error().Message());
+  }
+  return {};
+}
+
+Result<void> Kill(const std::string& root, const std::string& id, int sig, bool all) {
+  StateStore store(root);
+  auto st = store.Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("kill"));
+  if (all) {
+    auto mgr = OpenCgroup(*st);
+    if (!mgr) return std::unexpected(mgr.error());
+    auto r = (*mgr)->KillAll(sig);
+    if (!r) return std::unexpected(r.error().Wrap("kill --all " + Quote(id)));
+    return {};
+  }
+  if (st->status == Status::kStopped)
+    return Fail("kill", Quote(id), "container is not running");
+  auto pidfd = sys::PidfdOpen(st->pid);
+  if (!pidfd) return Fail("kill", Quote(id), "container is not running");
+  // Re-check after taking the pidfd so a recycled pid is never signalled.
+  if (!sys::ProcessAlive(st->pid, st->pid_start_time))
+    return Fail("kill", Quote(id), "container is not running");
+  auto r = sys::PidfdSendSignal(*pidfd, sig);
+  if (!r) return std::unexpected(r.error().Wrap("kill " + Quote(id)));
+  return {};
+}
+
+Result<void> Delete(const std::string& root, const std::string& id, bool force) {
+  StateStore store(root);
+  auto st = store.Load(id);
+  if (!st) {
+    // A state dir without state.json is the leftover of a crashed create: remove it.
+    if (force && ValidateId(id)) {
+      auto mgr = cgroups::Open("", id);
+      (void)store.Remove(id);
+      return {};
+    }
+    return std::unexpected(st.error().Wrap("delete"));
+  }
+  if (st->status == Status::kRunning || st->status == Status::kPaused) {
+    if (!force)
+      return Fail("delete", Quote(id),
+                  std::string("cannot delete a container that is ") + StatusName(st->status) +
+                      " (stop it first or use --force)");
+  }
+  auto mgr = OpenCgroup(*st);
+  if (st->status != Status::kStopped) {
+    // Everything in the cgroup dies, thawed so the kill is delivered.
+    if (mgr) {
+      (void)(*mgr)->KillAll(SIGKILL);
+      if (st->status == Status::kPaused) (void)(*mgr)->Thaw();
+    }
+    kill(st->pid, SIGKILL);
+    if (!WaitGone(st->pid, st->pid_start_time, 5000))
+      return Fail("delete", Quote(id), "the container's init did not exit after SIGKILL");
+  }
+  if (mgr) {
+    auto r = (*mgr)->Destroy();
+    if (!r) return std::unexpected(r.error().Wrap("delete " + Quote(id)));
+  }
+  auto spec = LoadContainerSpec(root, id);
+  BERTH_TRYV(store.Remove(id));
+  if (spec && !spec->hooks.poststop.empty()) {
+    auto r = RunHooks(spec->hooks.poststop, "poststop", OciStateJson(*st, Status::kStopped));
+    if (!r) log::Warn(r.error().Message());
+  }
+  return {};
+}
+
+Result<void> Pause(const std::string& root, const std::string& id) {
+  auto st = StateStore(root).Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("pause"));
+  if (st->status != Status::kRunning && st->status != Status::kCreated)
+    return Fail("pause", Quote(id), std::string("container is ") + StatusName(st->status));
+  auto mgr = OpenCgroup(*st);
+  if (!mgr) return std::unexpected(mgr.error());
+  auto r = (*mgr)->Freeze();
+  if (!r) return std::unexpected(r.error().Wrap("pause " + Quote(id)));
+  return {};
+}
+
+Result<void> Resume(const std::string& root, const std::string& id) {
+  auto st = StateStore(root).Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("resume"));
+  if (st->status != Status::kPaused)
+    return Fail("resume", Quote(id), std::string("container is not paused but ") +
+                                         StatusName(st->status));
+  auto mgr = OpenCgroup(*st);
+  if (!mgr) return std::unexpected(mgr.error());
+  auto r = (*mgr)->Thaw();
+  if (!r) return std::unexpected(r.error().Wrap("resume " + Quote(id)));
+  return {};
+}
+
+Result<std::vector<State>> List(const std::string& root) {
+  StateStore store(root);
+  auto ids = store.Ids();
+  if (!ids) return std::unexpected(ids.error());
+  std::vector<State> out;
+  for (const auto& id : *ids) {
+    auto st = store.Load(id);
+    if (st) out.push_back(std::move(*st));
+  }
+  return out;
+}
+
+Result<std::vector<pid_t>> Pids(const std::string& root, const std::string& id) {
+  auto st = StateStore(root).Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("ps"));
+  auto mgr = OpenCgroup(*st);
+  if (!mgr) return std::unexpected(mgr.error());
+  return (*mgr)->Pids();
+}
+
+Result<void> Update(const std::string& root, const std::string& id,
+                    const spec::LinuxResources& res) {
+  auto st = StateStore(root).Load(id);
+  if (!st) return std::unexpected(st.error().Wrap("update"));
+  if (st->status == Status::kStopped)
+    return Fail("update", Quote(id), "container is stopped");
+  auto mgr = OpenCgroup(*st);
+  if (!mgr) return std::unexpected(mgr.error());
+  auto r = (*mgr)->Set(res);
+  if (!r) return std::unexpected(r.error().Wrap("update " + Quote(id)));
+  return {};
+}
+
+}  // namespace berth::runtime

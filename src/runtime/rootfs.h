@@ -1,0 +1,35 @@
+// Building the container's filesystem view inside its new mount namespace (container
+// init, after fork; the parent has validated everything). Mount destinations are resolved
+// inside the rootfs without following symlinks out of it (openat2 RESOLVE_IN_ROOT, with a
+// component-by-component fallback) and mounted through the resolved fd (CVE-2021-30465).
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "spec/spec.h"
+
+namespace berth::runtime {
+
+struct RootfsOptions {
+  std::string rootfs;        // absolute host path of root.path
+  bool no_pivot = false;     // --no-pivot: MS_MOVE + chroot instead of pivot_root
+  bool user_namespace = false;  // new user ns: devices are bind-mounted, not mknod'ed
+  bool new_cgroup_namespace = false;
+};
+
+// Step 1, before createContainer hooks: make "/" rslave/rprivate so nothing propagates to
+// the host, bind rootfs onto itself, perform spec.mounts in order (bind/rbind with
+// propagation and ro remounts, tmpfs, proc, sysfs, devpts, mqueue, cgroup v1/v2),
+// create linux.devices and the default devices (/dev/null zero full random urandom tty,
+// /dev/ptmx -> pts/ptmx, /dev/fd /dev/stdin /dev/stdout /dev/stderr, /dev/core).
+Result<void> PrepareRootfs(const spec::Spec& spec, const RootfsOptions& opts);
+
+// Step 2: pivot_root into the rootfs (and detach the old root), or MS_MOVE + chroot.
+Result<void> EnterRootfs(const RootfsOptions& opts);
+
+// Step 3, after pivot: maskedPaths (checked to be on real procfs/sysfs before masking),
+// readonlyPaths, readonly root, final rootfsPropagation.
+Result<void> FinalizeRootfs(const spec::Spec& spec, const RootfsOptions& opts);
+
+}  // namespace berth::runtime

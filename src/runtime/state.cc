@@ -1,0 +1,167 @@
+#include "runtime/state.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cgroups/manager.h"
+#include "spec/spec.h"
+#include "sys/process.h"
+
+namespace berth::runtime {
+
+using nlohmann::json;
+
+const char* StatusName(Status s) {
+  switch (s) {
+    case Status::kCreating: return "creating";
+    case Status::kCreated: return "created";
+    case Status::kRunning: return "running";
+    case Status::kPaused: return "paused";
+    case Status::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Result<void> ValidateId(const std::string& id) {
+  if (id.empty()) return Fail("invalid container id", "\"\"", "the id must not be empty");
+  if (id == "." || id == "..")
+    return Fail("invalid container id", "\"" + id + "\"", "\".\" and \"..\" are not allowed");
+  if (id.size() > 1024) return Fail("invalid container id", id.substr(0, 32) + "...", "too long");
+  for (unsigned char c : id) {
+    if (!(isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
+      return Fail("invalid container id", "\"" + id + "\"",
+                  "only letters, digits, '_', '+', '-' and '.' are allowed");
+  }
+  return {};
+}
+
+Result<void> StateStore::CreateDir(const std::string& id) {
+  if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", root_);
+  std::string d = Dir(id);
+  if (mkdir(d.c_str(), 0711) < 0) {
+    if (errno == EEXIST) return Fail("container", "\"" + id + "\"", "already exists");
+    return Errno("mkdir", d);
+  }
+  return {};
+}
+
+Result<void> StateStore::Save(const State& st) {
+  json j = {
+      {"id", st.id},
+      {"pid", st.pid},
+      {"pid_start_time", st.pid_start_time},
+      {"bundle", st.bundle},
+      {"rootfs", st.rootfs},
+      {"created", st.created},
+      {"owner_uid", st.owner_uid},
+      {"cgroups_path", st.cgroups_path},
+      {"annotations", st.annotations},
+      {"new_user_ns", st.new_user_ns},
+  };
+  return sys::WriteFileAtomic(Dir(st.id) + "/state.json", j.dump());
+}
+
+Result<State> StateStore::Load(const std::string& id) const {
+  BERTH_TRYV(ValidateId(id));
+  std::string path = Dir(id) + "/state.json";
+  auto text = sys::ReadFile(path);
+  if (!text) {
+    if (text.error().code == ENOENT) {
+      struct stat sb;
+      if (stat(Dir(id).c_str(), &sb) == 0)
+        return Fail("container", "\"" + id + "\"", "is being created or was not created completely");
+      return Fail("container", "\"" + id + "\"", "does not exist");
+    }
+    return std::unexpected(text.error());
+  }
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Fail("parse", path, "corrupt state file");
+  State st;
+  try {
+    st.id = j.at("id").get<std::string>();
+    st.pid = j.at("pid").get<pid_t>();
+    st.pid_start_time = j.value("pid_start_time", uint64_t{0});
+    st.bundle = j.value("bundle", "");
+    st.rootfs = j.value("rootfs", "");
+    st.created = j.value("created", "");
+    st.owner_uid = j.value("owner_uid", 0u);
+    st.cgroups_path = j.value("cgroups_path", "");
+    st.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    st.new_user_ns = j.value("new_user_ns", false);
+  } catch (const std::exception& e) {
+    return Fail("parse", path, e.what());
+  }
+  Refresh(*this, st);
+  return st;
+}
+
+Result<void> StateStore::Remove(const std::string& id) {
+  std::string d = Dir(id);
+  DIR* dir = opendir(d.c_str());
+  if (!dir) {
+    if (errno == ENOENT) return {};
+    return Errno("opendir", d);
+  }
+  while (auto* e = readdir(dir)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (unlinkat(dirfd(dir), n.c_str(), 0) < 0 && errno != ENOENT) {
+      closedir(dir);
+      return Errno("unlink", d + "/" + n);
+    }
+  }
+  closedir(dir);
+  if (rmdir(d.c_str()) < 0 && errno != ENOENT) return Errno("rmdir", d);
+  return {};
+}
+
+Result<std::vector<std::string>> StateStore::Ids() const {
+  std::vector<std::string> ids;
+  DIR* dir = opendir(root_.c_str());
+  if (!dir) {
+    if (errno == ENOENT) return ids;
+    return Errno("opendir", root_);
+  }
+  while (auto* e = readdir(dir)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.push_back(n);
+  }
+  closedir(dir);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void Refresh(const StateStore& store, State& st) {
+  if (!sys::ProcessAlive(st.pid, st.pid_start_time)) {
+    st.status = Status::kStopped;
+    return;
+  }
+  if (access(store.FifoPath(st.id).c_str(), F_OK) == 0) {
+    st.status = Status::kCreated;
+    return;
+  }
+  st.status = Status::kRunning;
+  auto mgr = cgroups::Open(st.cgroups_path, st.id);
+  if (mgr) {
+    auto fs = (*mgr)->GetFreezerState();
+    if (fs && *fs == cgroups::FreezerState::kFrozen) st.status = Status::kPaused;
+  }
+}
+
+std::string OciStateJson(const State& st, Status status, bool pretty) {
+  json j = {
+      {"ociVersion", spec::kOciVersion},
+      {"id", st.id},
+      {"status", StatusName(status)},
+  };
+  if (status != Status::kStopped) j["pid"] = st.pid;
+  j["bundle"] = st.bundle;
+  if (!st.annotations.empty()) j["annotations"] = st.annotations;
+  return pretty ? j.dump(2) : j.dump();
+}
+
+}  // namespace berth::runtime

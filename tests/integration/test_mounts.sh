@@ -1,0 +1,108 @@
+#!/bin/bash
+# Mounts, seen from inside: tmpfs options, read-only binds, readonly root, masked and
+# read-only paths, /dev contents, and a bundle whose rootfs holds a symlink to the host.
+source "$(dirname "$0")/lib.sh"
+
+# mount_opts MOUNTPOINT — the options column of /proc/self/mounts inside the container.
+section "tmpfs with options"
+BUNDLE_JQ='.mounts += [{"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs",
+                        "options": ["nosuid", "nodev", "noexec", "size=1m", "mode=700"]}]' \
+  run_ctr sh -c 'awk '\''$2 == "/mnt/t" {print $3, $4}'\'' /proc/self/mounts; stat -c %a /mnt/t; echo hi > /mnt/t/f && cat /mnt/t/f'
+expect_run "container with a tmpfs mount runs"
+line1=$(sed -n 1p <<<"$OUT")
+assert_match "$line1" '^tmpfs ' "/mnt/t is a tmpfs"
+for o in rw nosuid nodev noexec size=1024k mode=700; do
+  assert_match "$line1" "[ ,]$o(,|\$)" "tmpfs option $o"
+done
+assert_eq 700 "$(sed -n 2p <<<"$OUT")" "tmpfs root has mode 700"
+assert_eq hi "$(sed -n 3p <<<"$OUT")" "tmpfs is writable"
+
+section "read-only bind mount"
+mkdir -p "$TEST_DIR/shared"
+echo host-data >"$TEST_DIR/shared/file"
+BUNDLE_JQ='.mounts += [{"destination": "/data", "type": "bind", "source": "'"$TEST_DIR/shared"'",
+                        "options": ["rbind", "ro"]}]' \
+  run_ctr sh -c 'cat /data/file; if touch /data/new 2>/dev/null; then echo writable; else echo read-only; fi
+                 awk '\''$2 == "/data" {print $4}'\'' /proc/self/mounts'
+expect_run "container with a ro bind mount runs"
+assert_eq host-data "$(sed -n 1p <<<"$OUT")" "bind mount shows the host file"
+assert_eq read-only "$(sed -n 2p <<<"$OUT")" "ro bind mount refuses writes"
+assert_match "$(sed -n 3p <<<"$OUT")" '^ro(,|$)' "ro bind mount has the ro flag"
+[ -e "$TEST_DIR/shared/new" ] && fail "a file appeared in the host dir" || pass "host dir unchanged"
+
+BUNDLE_JQ='.mounts += [{"destination": "/data", "type": "bind", "source": "'"$TEST_DIR/shared"'",
+                        "options": ["rbind", "rw"]}]' \
+  run_ctr sh -c 'echo from-container > /data/new'
+expect_run "container writes through a rw bind mount"
+assert_eq from-container "$(cat "$TEST_DIR/shared/new" 2>&1)" "rw bind mount writes reach the host"
+
+section "readonly root"
+run_ctr sh -c 'touch /newfile 2>&1; echo rc=$?'
+assert_match "$OUT" 'Read-only file system' "readonly root refuses writes (EROFS)"
+assert_contains "$OUT" "rc=1" "touch on the readonly root fails"
+b=$(BUNDLE_JQ='.root.readonly = false' make_bundle sh -c 'echo x > /newfile')
+run_bundle "$b"
+expect_run "container with a writable root runs"
+assert_eq x "$(cat "$b/rootfs/newfile" 2>&1)" "writable root: the file lands in the bundle's rootfs"
+
+section "masked and read-only paths"
+# This kernel may lack /proc/kcore; /proc/cpuinfo is added to test masking of a file that exists.
+BUNDLE_JQ='.linux.maskedPaths += ["/proc/cpuinfo"]' \
+  run_ctr sh -c 'for f in kcore keys timer_list cpuinfo; do
+                   if [ -e /proc/$f ]; then echo "$f=$(wc -c < /proc/$f)"; else echo "$f=absent"; fi
+                 done
+                 echo "firmware=$(ls -A /sys/firmware | wc -l)"
+                 if echo x > /proc/sys/kernel/hostname 2>/dev/null; then echo sys=writable; else echo sys=read-only; fi
+                 echo "sysopts=$(awk '\''$5 == "/proc/sys" {print $6}'\'' /proc/self/mountinfo)"'
+expect_run "container with the default masked/readonly paths runs"
+for f in kcore keys timer_list cpuinfo; do
+  if [ -e /proc/$f ]; then
+    assert_eq 0 "$(kv $f | tr -d ' ')" "masked /proc/$f reads empty"
+  else
+    assert_eq absent "$(kv $f)" "/proc/$f, absent on the host, is absent inside"
+  fi
+done
+assert_eq 0 "$(kv firmware | tr -d ' ')" "masked /sys/firmware is an empty dir"
+assert_eq read-only "$(kv sys)" "readonlyPaths /proc/sys is not writable"
+assert_match "$(kv sysopts)" '^ro(,|$)' "/proc/sys is mounted ro"
+
+section "/dev"
+run_ctr sh -c 'for d in null zero full random urandom tty; do echo "$d $(stat -c "%F %t:%T" /dev/$d)"; done
+               for l in fd stdin stdout stderr ptmx; do echo "$l -> $(readlink /dev/$l)"; done
+               echo x > /dev/null && echo null-writable; ls /dev/pts/ptmx /dev/shm /dev/mqueue >/dev/null && echo dirs-ok'
+expect_run "container with the default /dev runs"
+assert_contains "$OUT" "null character special file 1:3" "/dev/null is char 1:3"
+assert_contains "$OUT" "zero character special file 1:5" "/dev/zero is char 1:5"
+assert_contains "$OUT" "full character special file 1:7" "/dev/full is char 1:7"
+assert_contains "$OUT" "random character special file 1:8" "/dev/random is char 1:8"
+assert_contains "$OUT" "urandom character special file 1:9" "/dev/urandom is char 1:9"
+assert_contains "$OUT" "tty character special file 5:0" "/dev/tty is char 5:0"
+assert_contains "$OUT" "fd -> /proc/self/fd" "/dev/fd symlink"
+assert_contains "$OUT" "stdin -> /proc/self/fd/0" "/dev/stdin symlink"
+assert_contains "$OUT" "stdout -> /proc/self/fd/1" "/dev/stdout symlink"
+assert_contains "$OUT" "stderr -> /proc/self/fd/2" "/dev/stderr symlink"
+assert_contains "$OUT" "ptmx -> pts/ptmx" "/dev/ptmx symlink"
+assert_contains "$OUT" "null-writable" "/dev/null is writable (device cgroup allows it)"
+assert_contains "$OUT" "dirs-ok" "/dev/pts /dev/shm /dev/mqueue exist"
+
+section "symlink escape: rootfs/evil -> /tmp"
+escape=berth-escape-$$
+on_exit "umount -l /tmp/$escape; rmdir /tmp/$escape"
+b=$(BUNDLE_JQ='.mounts += [{"destination": "/evil/'"$escape"'", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}]' \
+  make_bundle sh -c "awk '\$2 == \"/tmp/$escape\" {print \$3}' /proc/self/mounts")
+ln -s /tmp "$b/rootfs/evil"
+run_bundle "$b"
+expect_run "container with a mount through an absolute symlink runs"
+assert_eq tmpfs "$OUT" "the mount is at /tmp/$escape inside the container"
+[ -d "$b/rootfs/tmp/$escape" ] && pass "its mount point was created inside the rootfs" ||
+  fail "no mount point $b/rootfs/tmp/$escape"
+[ -e "/tmp/$escape" ] && fail "/tmp/$escape was created on the HOST" || pass "host /tmp untouched"
+assert_eq "" "$(awk -v m="/tmp/$escape" '$5 == m' /proc/self/mountinfo)" "no mount on the host's /tmp/$escape"
+
+b=$(BUNDLE_JQ='.mounts += [{"destination": "/evil/'"$escape"'", "type": "bind", "source": "'"$TEST_DIR/shared"'", "options": ["rbind", "ro"]}]' \
+  make_bundle cat "/tmp/$escape/file")
+ln -s /tmp "$b/rootfs/evil"
+run_bundle "$b"
+expect_run "container with a bind mount through an absolute symlink runs"
+assert_eq host-data "$OUT" "the bind mount is inside the container's /tmp"
+[ -e "/tmp/$escape" ] && fail "/tmp/$escape was created on the HOST" || pass "host /tmp untouched by the bind"

@@ -1,0 +1,125 @@
+#!/bin/bash
+# The container process, seen from inside: env, cwd, user and groups, umask, rlimits,
+# capabilities, no_new_privs, oom_score_adj, seccomp, and a terminal via --console-socket.
+source "$(dirname "$0")/lib.sh"
+
+section "env and cwd"
+export BERTH_IT_HOST_ONLY=leak
+BUNDLE_JQ='.process.env += ["FOO=bar baz", "EMPTY="] | .process.cwd = "/tmp"' \
+  run_ctr sh -c 'echo "foo=$FOO"; echo "empty=${EMPTY-unset}"; echo "pwd=$(pwd)"; echo "host=${BERTH_IT_HOST_ONLY-unset}"; echo "path=$PATH"'
+expect_run "container with env and cwd runs"
+assert_eq "bar baz" "$(kv foo)" "process.env reaches the process (with spaces)"
+assert_eq "" "$(kv empty)" "an empty env value stays set"
+assert_eq /tmp "$(kv pwd)" "process.cwd is the working directory"
+assert_eq unset "$(kv host)" "the runtime's own environment does not leak in"
+assert_eq /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$(kv path)" "PATH from the config"
+
+section "user, groups, umask"
+BUNDLE_JQ='.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [1001, 5], "umask": 23}' \
+  run_ctr sh -c 'echo "uid=$(id -u)"; echo "gid=$(id -g)"; echo "groups=$(awk '\''/^Groups:/ {$1=""; print}'\'' /proc/self/status)"
+                 echo "umask=$(umask)"; echo "ids=$(awk '\''/^Uid:|^Gid:/ {printf "%s %s %s %s ", $2, $3, $4, $5}'\'' /proc/self/status)"'
+expect_run "container as user 1000:1000 runs"
+assert_eq 1000 "$(kv uid)" "uid is 1000"
+assert_eq 1000 "$(kv gid)" "gid is 1000"
+groups=" $(kv groups) "
+assert_contains "$groups" " 1001 " "additionalGids 1001 is a supplementary group"
+assert_contains "$groups" " 5 " "additionalGids 5 is a supplementary group"
+assert_not_contains "$groups" " 0 " "root's group is not kept"
+assert_eq "1000 1000 1000 1000 1000 1000 1000 1000 " "$(kv ids)" "real, effective, saved and fs ids are all 1000"
+assert_eq 0027 "$(kv umask)" "umask 23 (027) applies"
+
+section "rlimits"
+BUNDLE_JQ='.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 768},
+                               {"type": "RLIMIT_NPROC", "soft": 300, "hard": 400}]' \
+  run_ctr sh -c 'echo "soft=$(ulimit -n)"; echo "hard=$(ulimit -Hn)"
+                 echo "limits=$(grep "Max open files" /proc/self/limits | tr -s " ")"
+                 echo "nproc=$(grep "Max processes" /proc/self/limits | tr -s " ")"'
+expect_run "container with rlimits runs"
+assert_eq 512 "$(kv soft)" "ulimit -n shows the soft NOFILE limit"
+assert_eq 768 "$(kv hard)" "ulimit -Hn shows the hard NOFILE limit"
+assert_eq "Max open files 512 768 files " "$(kv limits)" "/proc/self/limits NOFILE"
+assert_eq "Max processes 300 400 processes " "$(kv nproc)" "/proc/self/limits NPROC"
+
+section "capabilities and no_new_privs"
+caps_of='echo "eff=$(awk '\''/^CapEff/ {print $2}'\'' /proc/self/status)"; echo "bnd=$(awk '\''/^CapBnd/ {print $2}'\'' /proc/self/status)"
+         echo "prm=$(awk '\''/^CapPrm/ {print $2}'\'' /proc/self/status)"; echo "nnp=$(awk '\''/^NoNewPrivs/ {print $2}'\'' /proc/self/status)"'
+run_ctr sh -c "$caps_of"
+expect_run "container with the default capabilities runs"
+# CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29)
+assert_eq 0000000020000420 "$(kv eff)" "CapEff matches the default spec's effective set"
+assert_eq 0000000020000420 "$(kv bnd)" "CapBnd matches the default spec's bounding set"
+assert_eq 0000000020000420 "$(kv prm)" "CapPrm matches the default spec's permitted set"
+assert_eq 1 "$(kv nnp)" "noNewPrivileges true: NoNewPrivs 1"
+
+# CAP_CHOWN (0), CAP_SYS_ADMIN (21). For root, execve makes permitted = bounding, so the
+# sets are equal here; the uid 1000 case below shows a bounding set wider than the rest.
+BUNDLE_JQ='.process.noNewPrivileges = false | .process.capabilities = {
+    "bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"],
+    "effective": ["CAP_CHOWN", "CAP_SYS_ADMIN"],
+    "permitted": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}' \
+  run_ctr sh -c "$caps_of"
+expect_run "container with custom capabilities runs"
+assert_eq 0000000000200001 "$(kv eff)" "CapEff is exactly CHOWN|SYS_ADMIN"
+assert_eq 0000000000200001 "$(kv bnd)" "CapBnd is exactly CHOWN|SYS_ADMIN"
+assert_eq 0000000000200001 "$(kv prm)" "CapPrm is exactly CHOWN|SYS_ADMIN"
+assert_eq 0 "$(kv nnp)" "noNewPrivileges false: NoNewPrivs 0"
+
+BUNDLE_JQ='.process.user = {"uid": 1000, "gid": 1000}' run_ctr sh -c "$caps_of"
+expect_run "container as uid 1000 runs"
+assert_eq 0000000000000000 "$(kv eff)" "a non-root user without ambient caps has no effective caps"
+assert_eq 0000000020000420 "$(kv bnd)" "... but keeps the bounding set"
+
+# CAP_NET_RAW (13) only in the bounding set; CAP_CHOWN kept across execve as an ambient cap.
+BUNDLE_JQ='.process.user = {"uid": 1000, "gid": 1000} | .process.capabilities = {
+    "bounding": ["CAP_CHOWN", "CAP_NET_RAW"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"],
+    "inheritable": ["CAP_CHOWN"], "ambient": ["CAP_CHOWN"]}' \
+  run_ctr sh -c "$caps_of; echo \"amb=\$(awk '/^CapAmb/ {print \$2}' /proc/self/status)\""
+expect_run "container as uid 1000 with an ambient capability runs"
+assert_eq 0000000000000001 "$(kv eff)" "ambient CAP_CHOWN is effective for uid 1000"
+assert_eq 0000000000000001 "$(kv amb)" "CapAmb is CHOWN"
+assert_eq 0000000000002001 "$(kv bnd)" "CapBnd is CHOWN|NET_RAW"
+
+section "oomScoreAdj"
+cur=$(cat /proc/self/oom_score_adj)
+want=$((cur + 100 > 1000 ? 1000 : cur + 100))  # lowering it needs CAP_SYS_RESOURCE
+BUNDLE_JQ=".process.oomScoreAdj = $want" run_ctr cat /proc/self/oom_score_adj
+expect_run "container with oomScoreAdj $want runs"
+assert_eq "$want" "$OUT" "oom_score_adj read back inside"
+
+section "seccomp"
+TMPFS_JQ='.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}]'
+SECCOMP_JQ="$TMPFS_JQ"' | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]}'
+BUNDLE_JQ=$TMPFS_JQ run_ctr sh -c 'mkdir /tmp/x && echo made'
+assert_eq made "$OUT" "without seccomp, mkdir /tmp/x works (control)"
+BUNDLE_JQ=$SECCOMP_JQ run_ctr sh -c 'mkdir /tmp/x; echo "rc=$?"; touch /tmp/y && echo "touch=ok"'
+expect_run "container with a seccomp profile runs"
+assert_match "$OUT$ERR" 'mkdir.*Invalid cross-device link' "mkdir fails with errnoRet 18 (EXDEV)"
+assert_eq 1 "$(kv rc)" "mkdir exits 1"
+assert_eq ok "$(kv touch)" "other syscalls are allowed"
+BUNDLE_JQ="$TMPFS_JQ"' | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}' \
+  run_ctr sh -c 'mkdir /tmp/x'
+assert_match "$OUT$ERR" 'Operation not permitted' "SCMP_ACT_ERRNO without errnoRet gives EPERM"
+
+section "terminal via --console-socket"
+cc -O2 -o "$TEST_DIR/recvtty" "$DATA_DIR/recvtty.c" || die "cannot compile $DATA_DIR/recvtty.c"
+sock=$TEST_DIR/console.sock
+"$TEST_DIR/recvtty" "$sock" >"$TEST_DIR/pty.out" 2>"$TEST_DIR/pty.err" &
+recv_pid=$!
+track_pid $recv_pid
+wait_until 5 test -S "$sock" || die "recvtty did not listen on $sock"
+b=$(BUNDLE_JQ='.process.terminal = true' make_bundle sh -c 'echo "tty=$(tty)"; [ -t 0 ] && [ -t 1 ] && echo stdio=tty; echo hello-pty')
+id=$(new_id)
+rt run -d --console-socket "$sock" --bundle "$b" "$id" </dev/null >"$TEST_DIR/run.out" 2>&1
+assert_eq 0 $? "run -d --console-socket exits 0"
+wait_until 10 sh -c "! kill -0 $recv_pid" || fail "recvtty still waiting for output"
+wait $recv_pid
+out=$(tr -d '\r' <"$TEST_DIR/pty.out")
+assert_eq "" "$(cat "$TEST_DIR/pty.err")" "recvtty received a pty master"
+assert_contains "$out" "hello-pty" "the container's output came through the pty"
+assert_contains "$out" "tty=/dev/pts/0" "tty inside prints /dev/pts/0"
+assert_contains "$out" "stdio=tty" "stdin and stdout are the terminal"
+assert_eq "" "$(cat "$TEST_DIR/run.out")" "nothing went to the runtime's own stdout"
+wait_status "$id" stopped
+rt delete "$id"

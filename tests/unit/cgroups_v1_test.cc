@@ -1,0 +1,285 @@
+// Root tests against the host's real cgroup v1/hybrid hierarchies. Everything is
+// created under /berth-test-<pid> and removed in TearDown.
+#include <gtest/gtest.h>
+
+#include "cgroups/manager.h"
+#include "cgroups/mounts.h"
+#include "cgroups_test_util.h"
+
+namespace berth::cgroups {
+namespace {
+
+using testing::CgroupRootTest;
+using testing::DirExists;
+using testing::ReadAll;
+
+class CgroupsV1 : public CgroupRootTest {
+ protected:
+  void SetUp() override {
+    CgroupRootTest::SetUp();
+    if (IsSkipped()) return;
+    if (DetectMode() == Mode::kV2) GTEST_SKIP() << "host is pure cgroup v2";
+  }
+  std::unique_ptr<Manager> OpenOk(const std::string& leaf, Mode mode = DetectMode()) {
+    auto m = Open(parent_ + "/" + leaf, leaf, mode);
+    EXPECT_TRUE(m) << m.error().Message();
+    return m ? std::move(*m) : nullptr;
+  }
+  // Every directory the manager could have made, in every hierarchy.
+  std::vector<std::string> AllDirs(const std::string& rel) {
+    std::vector<std::string> out;
+    for (const auto& h : HostMounts().v1) out.push_back(h.mountpoint + rel);
+    if (DetectMode() == Mode::kHybrid) out.push_back(HostMounts().unified + rel);
+    return out;
+  }
+};
+
+TEST_F(CgroupsV1, LifecycleRoot) {
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->Exists());
+  ASSERT_TRUE(m->Create()) << m->Create().error().Message();
+  EXPECT_TRUE(m->Exists());
+  for (const auto& d : AllDirs(parent_ + "/c1")) EXPECT_TRUE(DirExists(d)) << d;
+  // cpuset cpus/mems were inherited so that a task can join.
+  EXPECT_FALSE(ReadAll(m->Path("cpuset") + "/cpuset.cpus").empty());
+
+  auto child = Spawn();
+  auto add = m->AddProcess(child.pid);
+  ASSERT_TRUE(add) << add.error().Message();
+  if (DetectMode() == Mode::kHybrid) {
+    EXPECT_NE(ReadAll(m->Path("unified") + "/cgroup.procs").find(std::to_string(child.pid)),
+              std::string::npos);
+  }
+
+  spec::LinuxResources res;
+  res.memory.emplace().limit = 64 << 20;
+  res.pids.emplace().limit = 50;
+  res.cpu.emplace().shares = 512;
+  res.cpu->quota = 50000;
+  res.cpu->period = 100000;
+  auto set = m->Set(res);
+  ASSERT_TRUE(set) << set.error().Message();
+  EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(ReadAll(m->Path("pids") + "/pids.max"), "50");
+  EXPECT_EQ(ReadAll(m->Path("cpu") + "/cpu.shares"), "512");
+  EXPECT_EQ(ReadAll(m->Path("cpu") + "/cpu.cfs_quota_us"), "50000");
+
+  auto pids = m->Pids();
+  ASSERT_TRUE(pids) << pids.error().Message();
+  EXPECT_EQ(*pids, std::vector<pid_t>{child.pid});
+
+  child.Go();
+  Stats st;
+  for (int i = 0; i < 200; ++i) {
+    auto s = m->GetStats();
+    ASSERT_TRUE(s) << s.error().Message();
+    st = *s;
+    if (st.memory.usage >= (4u << 20)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(st.memory.usage, 4u << 20);
+  EXPECT_EQ(st.memory.limit, 64u << 20);
+  EXPECT_EQ(st.pids.current, 1u);
+  EXPECT_EQ(st.pids.limit, 50u);
+  EXPECT_FALSE(st.memory.raw.empty());
+  EXPECT_GT(st.cpu.usage_total_ns, 0u);
+
+  auto fr = m->Freeze();
+  ASSERT_TRUE(fr) << fr.error().Message();
+  EXPECT_EQ(ReadAll(m->Path("freezer") + "/freezer.state"), "FROZEN");
+  EXPECT_EQ(m->GetFreezerState().value(), FreezerState::kFrozen);
+  ASSERT_TRUE(m->Thaw());
+  EXPECT_EQ(ReadAll(m->Path("freezer") + "/freezer.state"), "THAWED");
+  EXPECT_EQ(m->GetFreezerState().value(), FreezerState::kThawed);
+
+  auto k = m->KillAll(SIGKILL);
+  ASSERT_TRUE(k) << k.error().Message();
+  int status = Reap(child.pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+  auto d = m->Destroy();
+  ASSERT_TRUE(d) << d.error().Message();
+  EXPECT_FALSE(m->Exists());
+  // The leaf and the test parent (created by this manager, now empty) are gone.
+  for (const auto& dir : AllDirs(parent_)) EXPECT_FALSE(DirExists(dir)) << dir;
+  EXPECT_TRUE(m->Destroy());  // twice is fine
+}
+
+TEST_F(CgroupsV1, KillAllWhilePausedRoot) {
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m && m->Create());
+  auto child = Spawn();
+  ASSERT_TRUE(m->AddProcess(child.pid));
+  ASSERT_TRUE(m->Freeze());
+  ASSERT_TRUE(m->KillAll(SIGKILL));  // thaws so that SIGKILL is acted on
+  int status = Reap(child.pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_TRUE(m->Destroy());
+}
+
+TEST_F(CgroupsV1, ReopenedManagerRemovesLeafOnlyRoot) {
+  auto a = OpenOk("c1");
+  auto b = OpenOk("c2");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->Create());
+  ASSERT_TRUE(b->Create());
+  // A created the shared parent; destroying A keeps it while c2 lives there.
+  ASSERT_TRUE(a->Destroy());
+  for (const auto& d : AllDirs(parent_ + "/c1")) EXPECT_FALSE(DirExists(d)) << d;
+  for (const auto& d : AllDirs(parent_ + "/c2")) EXPECT_TRUE(DirExists(d)) << d;
+  // A later command re-opens c2 from its path and removes only the leaf.
+  auto again = OpenOk("c2");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->Exists());
+  auto d = again->Destroy();
+  ASSERT_TRUE(d) << d.error().Message();
+  for (const auto& dir : AllDirs(parent_ + "/c2")) EXPECT_FALSE(DirExists(dir)) << dir;
+  for (const auto& dir : AllDirs(parent_)) EXPECT_TRUE(DirExists(dir)) << dir;
+}
+
+TEST_F(CgroupsV1, ErrorsNameFieldAndFileRoot) {
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m && m->Create());
+
+  spec::LinuxResources cpus;
+  cpus.cpu.emplace().cpus = "999";
+  auto r = m->Set(cpus);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().Message().find("linux.resources.cpu.cpus"), std::string::npos)
+      << r.error().Message();
+  EXPECT_NE(r.error().Message().find("cpuset.cpus"), std::string::npos);
+
+  // 4 KiB cannot hold a process that touched 4 MiB (no swap): EBUSY from reclaim.
+  auto child = Spawn();
+  ASSERT_TRUE(m->AddProcess(child.pid));
+  child.Go();
+  for (int i = 0; i < 200; ++i) {
+    if (std::stoull(ReadAll(m->Path("memory") + "/memory.usage_in_bytes")) >= (4u << 20)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  spec::LinuxResources tiny;
+  tiny.memory.emplace().limit = 4096;
+  auto t = m->Set(tiny);
+  if (!t) {
+    EXPECT_NE(t.error().Message().find("linux.resources.memory.limit: write "), std::string::npos)
+        << t.error().Message();
+    EXPECT_NE(t.error().Message().find("memory.limit_in_bytes"), std::string::npos);
+  }
+
+  spec::LinuxResources uni;
+  uni.unified["foo.bar"] = "1";
+  auto u = m->Set(uni);
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().Message().find("linux.resources.unified[\"foo.bar\"]"), std::string::npos)
+      << u.error().Message();
+
+  spec::LinuxResources slash;
+  slash.unified["../cgroup.procs"] = "1";
+  EXPECT_FALSE(m->Set(slash));
+
+  spec::LinuxResources net;
+  net.network.emplace().class_id = 0x100001;
+  auto n = m->Set(net);
+  if (m->Path("net_cls").empty()) {
+    ASSERT_FALSE(n);
+    EXPECT_NE(n.error().Message().find("linux.resources.network.classID"), std::string::npos);
+    EXPECT_NE(n.error().Message().find("net_cls"), std::string::npos);
+  }
+
+  auto dotdot = Open(parent_ + "/../x", "x");
+  ASSERT_FALSE(dotdot);
+  EXPECT_NE(dotdot.error().Message().find("linux.cgroupsPath"), std::string::npos);
+}
+
+TEST_F(CgroupsV1, UnifiedNeedsV2OnPureV1Root) {
+  auto m = OpenOk("c1", Mode::kV1);
+  ASSERT_TRUE(m && m->Create());
+  spec::LinuxResources uni;
+  uni.unified["memory.high"] = "1000000";
+  auto u = m->Set(uni);
+  ASSERT_FALSE(u);
+  EXPECT_NE(u.error().Message().find("linux.resources.unified"), std::string::npos);
+  EXPECT_NE(u.error().Message().find("requires cgroup v2"), std::string::npos);
+  EXPECT_TRUE(m->Destroy());
+}
+
+TEST_F(CgroupsV1, DevicesAndMoreLimitsRoot) {
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m && m->Create());
+  spec::LinuxResources res;
+  auto dev = [](bool allow, std::string type, std::optional<int64_t> ma,
+                std::optional<int64_t> mi, std::string acc) {
+    spec::LinuxDeviceCgroup d;
+    d.allow = allow;
+    d.type = type;
+    d.major = ma;
+    d.minor = mi;
+    d.access = acc;
+    return d;
+  };
+  res.devices = {dev(false, "a", {}, {}, "rwm"), dev(true, "c", 1, 3, "rwm"),
+                 dev(true, "c", 1, 5, "rwm"), dev(false, "c", 1, 5, "w")};
+  auto& mem = res.memory.emplace();
+  mem.limit = 128 << 20;
+  mem.reservation = 64 << 20;
+  mem.swappiness = 10;
+  if (!ReadAll("/proc/swaps").empty() &&
+      std::filesystem::exists(m->Path("memory") + "/memory.memsw.limit_in_bytes"))
+    mem.swap = 256 << 20;
+  res.cpu.emplace().idle = 0;
+  auto r = m->Set(res);
+  ASSERT_TRUE(r) << r.error().Message();
+  EXPECT_EQ(ReadAll(m->Path("devices") + "/devices.list"), "c 1:3 rwm\nc 1:5 rm");
+  EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.soft_limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.swappiness"), "10");
+
+  // Lowering below and raising above the current memsw both work (ordering).
+  if (mem.swap) {
+    spec::LinuxResources down;
+    down.memory.emplace().limit = 32 << 20;
+    down.memory->swap = 48 << 20;
+    ASSERT_TRUE(m->Set(down));
+    spec::LinuxResources up;
+    up.memory.emplace().limit = 512 << 20;
+    up.memory->swap = 1024 << 20;
+    auto u = m->Set(up);
+    ASSERT_TRUE(u) << u.error().Message();
+    EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.memsw.limit_in_bytes"),
+              std::to_string(1024 << 20));
+  }
+
+  // pids limit <= 0 means "max".
+  spec::LinuxResources pids;
+  pids.pids.emplace().limit = 0;
+  ASSERT_TRUE(m->Set(pids));
+  EXPECT_EQ(ReadAll(m->Path("pids") + "/pids.max"), "max");
+  EXPECT_TRUE(m->Destroy());
+}
+
+TEST_F(CgroupsV1, HybridHugetlbInUnifiedRoot) {
+  if (DetectMode() != Mode::kHybrid) GTEST_SKIP() << "host is not hybrid";
+  if (ReadAll(HostMounts().unified + "/cgroup.controllers").find("hugetlb") == std::string::npos)
+    GTEST_SKIP() << "unified hierarchy offers no hugetlb";
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m && m->Create());
+  spec::LinuxResources res;
+  res.hugepage_limits.push_back({"2MB", 4 << 20});
+  auto r = m->Set(res);
+  ASSERT_TRUE(r) << r.error().Message();
+  EXPECT_EQ(ReadAll(m->Path("hugetlb") + "/hugetlb.2MB.max"), std::to_string(4 << 20));
+  auto st = m->GetStats();
+  ASSERT_TRUE(st) << st.error().Message();
+  EXPECT_EQ(st->hugetlb_usage.count("2MB"), 1u);
+
+  spec::LinuxResources bad;
+  bad.hugepage_limits.push_back({"3MB", 1});
+  auto b = m->Set(bad);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().Message().find("linux.resources.hugepageLimits[0].pageSize"),
+            std::string::npos);
+  EXPECT_TRUE(m->Destroy());
+}
+
+}  // namespace
+}  // namespace berth::cgroups
