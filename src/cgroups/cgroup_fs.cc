@@ -126,8 +126,8 @@ Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive) {
     size_t nl = text->find('\n', pos);
     if (nl == std::string::npos) nl = text->size();
     if (nl > pos) {
-      auto v = BERTH_TRY(ParseUint(std::string_view(*text).substr(pos, nl - pos),
-                                   dir + "/cgroup.procs"));
+      auto v = BERTH_TRY(
+          ParseUint(std::string_view(*text).substr(pos, nl - pos), dir + "/cgroup.procs"));
       // Tasks outside our pid namespace read as 0; kill(0, sig) would hit our own
       // process group, so they are never returned.
       if (v > 0) out.push_back(static_cast<pid_t>(v));

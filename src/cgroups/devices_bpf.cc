@@ -43,11 +43,11 @@ struct bpf_insn Mov64Imm(uint8_t dst, int32_t imm) {
 struct bpf_insn JmpImm(uint8_t op, uint8_t dst, int32_t imm) {
   return Insn(BPF_JMP | op | BPF_K, dst, 0, 0 /* patched */, imm);
 }
-struct bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
-
-long Bpf(int cmd, union bpf_attr* attr) {
-  return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+struct bpf_insn Exit() {
+  return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
+
+long Bpf(int cmd, union bpf_attr* attr) { return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr)); }
 
 }  // namespace
 

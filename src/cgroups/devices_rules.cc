@@ -26,9 +26,15 @@ Result<std::vector<DeviceRule>> ParseDeviceRules(const std::vector<spec::LinuxDe
       r.access = 0;
       for (char c : d.access) {
         switch (c) {
-          case 'r': r.access |= kAccRead; break;
-          case 'w': r.access |= kAccWrite; break;
-          case 'm': r.access |= kAccMknod; break;
+          case 'r':
+            r.access |= kAccRead;
+            break;
+          case 'w':
+            r.access |= kAccWrite;
+            break;
+          case 'm':
+            r.access |= kAccMknod;
+            break;
           default:
             return Fail(field + ".access", "\"" + d.access + "\"",
                         "may only contain the letters r, w and m");

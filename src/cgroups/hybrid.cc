@@ -2,8 +2,8 @@
 
 namespace berth::cgroups {
 
-HybridManager::HybridManager(const std::vector<V1Hierarchy>& v1,
-                             const std::string& unified_mount, std::string rel)
+HybridManager::HybridManager(const std::vector<V1Hierarchy>& v1, const std::string& unified_mount,
+                             std::string rel)
     : v1_(v1, rel), v2_(unified_mount, rel, /*enable_all=*/false) {}
 
 Result<void> HybridManager::Create() {

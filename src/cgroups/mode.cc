@@ -91,14 +91,12 @@ CgroupMounts ParseMountinfo(const std::string& text, const std::vector<std::stri
     h.mountpoint = mp;
     const std::string& super = *(dash + 3);
     for (const auto& opt : SplitOn(super, ',')) {
-      if (opt.rfind("name=", 0) == 0 ||
-          std::find(known.begin(), known.end(), opt) != known.end())
+      if (opt.rfind("name=", 0) == 0 || std::find(known.begin(), known.end(), opt) != known.end())
         h.controllers.push_back(opt);
     }
     if (h.controllers.empty()) continue;
-    auto same = std::find_if(m.v1.begin(), m.v1.end(), [&](const V1Hierarchy& o) {
-      return o.controllers == h.controllers;
-    });
+    auto same = std::find_if(m.v1.begin(), m.v1.end(),
+                             [&](const V1Hierarchy& o) { return o.controllers == h.controllers; });
     if (same == m.v1.end())
       m.v1.push_back(std::move(h));
     else if (!UnderSysFsCgroup(same->mountpoint) && UnderSysFsCgroup(h.mountpoint))

@@ -50,8 +50,7 @@ Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const st
       return Fail(field, "\"" + cgroups_path + "\"", "\"..\" components are not allowed");
     out += "/" + part;
   }
-  if (out.empty())
-    return Fail(field, "\"" + cgroups_path + "\"", "refers to the root cgroup");
+  if (out.empty()) return Fail(field, "\"" + cgroups_path + "\"", "refers to the root cgroup");
   return out;
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kRes = "linux.resources.";
 
-std::string F(const char* rest) { return std::string(kRes) + rest; }
+std::string F(const std::string& rest) { return kRes + rest; }
 
 auto NotMounted(const std::string& field, const char* controller) {
   return Fail(field, std::string("the \"") + controller + "\" cgroup controller",
@@ -133,9 +133,9 @@ Result<void> V1Manager::SetCpu(const spec::LinuxCpu& c) {
     if (c.burst)
       BERTH_TRYV(
           fs::WriteField(F("cpu.burst"), dir + "/cpu.cfs_burst_us", std::to_string(*c.burst)));
-    BERTH_TRYV(WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us",
-                         opt(c.realtime_period), F("cpu.realtimeRuntime"),
-                         dir + "/cpu.rt_runtime_us", opt(c.realtime_runtime)));
+    BERTH_TRYV(WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us", opt(c.realtime_period),
+                         F("cpu.realtimeRuntime"), dir + "/cpu.rt_runtime_us",
+                         opt(c.realtime_runtime)));
     if (c.idle) {
       if (!fs::PathExists(dir + "/cpu.idle"))
         return Fail(F("cpu.idle"), dir + "/cpu.idle", "does not exist (kernel older than 5.15)");
@@ -145,10 +145,8 @@ Result<void> V1Manager::SetCpu(const spec::LinuxCpu& c) {
   if (!c.cpus.empty() || !c.mems.empty()) {
     std::string dir = Dir("cpuset");
     if (dir.empty()) return NotMounted(F("cpu.cpus"), "cpuset");
-    if (!c.cpus.empty())
-      BERTH_TRYV(fs::WriteField(F("cpu.cpus"), dir + "/cpuset.cpus", c.cpus));
-    if (!c.mems.empty())
-      BERTH_TRYV(fs::WriteField(F("cpu.mems"), dir + "/cpuset.mems", c.mems));
+    if (!c.cpus.empty()) BERTH_TRYV(fs::WriteField(F("cpu.cpus"), dir + "/cpuset.cpus", c.cpus));
+    if (!c.mems.empty()) BERTH_TRYV(fs::WriteField(F("cpu.mems"), dir + "/cpuset.mems", c.mems));
   }
   return {};
 }
@@ -183,7 +181,8 @@ Result<void> V1Manager::SetBlkio(const spec::LinuxBlockIo& io) {
     std::string dev = std::to_string(d.major) + ":" + std::to_string(d.minor) + " ";
     if (d.weight) {
       BERTH_TRYV(need(field + ".weight", weight_dev_file));
-      BERTH_TRYV(fs::WriteField(field + ".weight", weight_dev_file, dev + std::to_string(*d.weight)));
+      BERTH_TRYV(
+          fs::WriteField(field + ".weight", weight_dev_file, dev + std::to_string(*d.weight)));
     }
     if (d.leaf_weight) {
       std::string f = dir + "/blkio.leaf_weight_device";
@@ -204,10 +203,9 @@ Result<void> V1Manager::SetBlkio(const spec::LinuxBlockIo& io) {
   for (const auto& t : throttles) {
     for (size_t i = 0; i < t.list.size(); ++i) {
       const auto& d = t.list[i];
-      BERTH_TRYV(fs::WriteField(F(t.field) + "[" + std::to_string(i) + "]",
-                                dir + "/blkio.throttle." + t.file,
-                                std::to_string(d.major) + ":" + std::to_string(d.minor) + " " +
-                                    std::to_string(d.rate)));
+      BERTH_TRYV(fs::WriteField(
+          F(t.field) + "[" + std::to_string(i) + "]", dir + "/blkio.throttle." + t.file,
+          std::to_string(d.major) + ":" + std::to_string(d.minor) + " " + std::to_string(d.rate)));
     }
   }
   return {};
@@ -281,7 +279,7 @@ Result<void> V1Manager::SetRdma(const std::map<std::string, spec::LinuxRdma>& rd
 
 Result<void> V1Manager::Set(const spec::LinuxResources& res) {
   if (!res.unified.empty())
-    return Fail(F("unified"), "\"" + res.unified.begin()->first + "\"", "requires cgroup v2");
+    return Fail(F("unified[\"" + res.unified.begin()->first + "\"]"), "", "requires cgroup v2");
   if (res.cpu) BERTH_TRYV(SetCpu(*res.cpu));
   if (res.memory) BERTH_TRYV(SetMemory(*res.memory));
   if (res.pids) {

@@ -51,16 +51,17 @@ std::vector<std::string> V2Manager::Ancestors() const {
   return out;
 }
 
-Result<void> V2Manager::EnableController(const std::string& controller,
-                                         const std::string& field) {
+Result<void> V2Manager::EnableController(const std::string& controller, const std::string& field) {
   // Fast path: already offered to our cgroup.
-  if (auto mine = fs::ReadFile(dir_ + "/cgroup.controllers"); mine && ListContains(*mine, controller))
+  if (auto mine = fs::ReadFile(dir_ + "/cgroup.controllers");
+      mine && ListContains(*mine, controller))
     return {};
   for (const auto& anc : Ancestors()) {
     auto offered = fs::ReadFile(anc + "/cgroup.controllers");
     if (!offered) return WithField(offered.error(), field);
     if (!ListContains(*offered, controller))
-      return WithField(Error{0, "controller \"" + controller + "\"",
+      return WithField(Error{0,
+                             "controller \"" + controller + "\"",
                              "is not enabled in " + anc + "/cgroup.subtree_control",
                              "it is not offered by " + anc + "/cgroup.controllers",
                              {}},
@@ -71,8 +72,7 @@ Result<void> V2Manager::EnableController(const std::string& controller,
     auto w = fs::WriteFile(anc + "/cgroup.subtree_control", "+" + controller);
     if (!w) {
       // EBUSY: the "no internal processes" rule — anc holds processes itself.
-      if (w.error().code == EBUSY)
-        w.error().detail = "cgroup " + anc + " has processes of its own";
+      if (w.error().code == EBUSY) w.error().detail = "cgroup " + anc + " has processes of its own";
       return WithField(w.error(), field);
     }
   }

@@ -11,7 +11,7 @@
 namespace berth::cgroups {
 
 // Conversions of the spec's v1-scaled values (runtime-spec config-linux.md, unified).
-uint64_t SharesToWeight(uint64_t shares);  // cpu.shares [2,262144] → cpu.weight [1,10000]
+uint64_t SharesToWeight(uint64_t shares);   // cpu.shares [2,262144] → cpu.weight [1,10000]
 uint64_t BlkioToIoWeight(uint64_t weight);  // blkio.weight [10,1000] → io.weight [1,10000]
 
 class V2Manager : public Manager {

@@ -42,9 +42,9 @@ Result<void> V2Manager::SetMemory(const spec::LinuxMemory& m) {
   if (has_limit && *m.limit > 0 && m.check_before_update.value_or(false)) {
     uint64_t cur = BERTH_TRY(fs::ReadUint(dir_ + "/memory.current"));
     if (cur > static_cast<uint64_t>(*m.limit))
-      return Fail(F("memory.limit"), std::to_string(*m.limit),
-                  "is below the current usage of " + std::to_string(cur) +
-                      " bytes (checkBeforeUpdate)");
+      return Fail(
+          F("memory.limit"), std::to_string(*m.limit),
+          "is below the current usage of " + std::to_string(cur) + " bytes (checkBeforeUpdate)");
   }
   if (has_swap) {
     // The spec's swap is memory+swap (v1's memsw); v2 limits swap alone.
@@ -108,10 +108,8 @@ Result<void> V2Manager::SetCpu(const spec::LinuxCpu& c) {
   }
   if (!c.cpus.empty() || !c.mems.empty()) {
     BERTH_TRYV(EnableController("cpuset", F(c.cpus.empty() ? "cpu.mems" : "cpu.cpus")));
-    if (!c.cpus.empty())
-      BERTH_TRYV(fs::WriteField(F("cpu.cpus"), dir_ + "/cpuset.cpus", c.cpus));
-    if (!c.mems.empty())
-      BERTH_TRYV(fs::WriteField(F("cpu.mems"), dir_ + "/cpuset.mems", c.mems));
+    if (!c.cpus.empty()) BERTH_TRYV(fs::WriteField(F("cpu.cpus"), dir_ + "/cpuset.cpus", c.cpus));
+    if (!c.mems.empty()) BERTH_TRYV(fs::WriteField(F("cpu.mems"), dir_ + "/cpuset.mems", c.mems));
   }
   return {};
 }
@@ -137,12 +135,13 @@ Result<void> V2Manager::SetIo(const spec::LinuxBlockIo& io) {
   for (size_t i = 0; i < io.weight_device.size(); ++i) {
     const auto& d = io.weight_device[i];
     std::string field = F("blockIO.weightDevice[" + std::to_string(i) + "]");
-    if (d.leaf_weight) return Fail(field + ".leafWeight", "", "leaf weights do not exist on cgroup v2");
+    if (d.leaf_weight)
+      return Fail(field + ".leafWeight", "", "leaf weights do not exist on cgroup v2");
     if (!d.weight) continue;
     BERTH_TRYV(need_weight(field));
-    BERTH_TRYV(fs::WriteField(field, weight_file,
-                              std::to_string(d.major) + ":" + std::to_string(d.minor) + " " +
-                                  conv(*d.weight)));
+    BERTH_TRYV(fs::WriteField(
+        field, weight_file,
+        std::to_string(d.major) + ":" + std::to_string(d.minor) + " " + conv(*d.weight)));
   }
   struct {
     const std::vector<spec::LinuxThrottleDevice>& list;
@@ -159,9 +158,9 @@ Result<void> V2Manager::SetIo(const spec::LinuxBlockIo& io) {
       const auto& d = t.list[i];
       // v1 uses 0 for "no limit"; v2 spells it "max".
       std::string rate = d.rate == 0 ? "max" : std::to_string(d.rate);
-      BERTH_TRYV(fs::WriteField(F(t.field) + "[" + std::to_string(i) + "]", dir_ + "/io.max",
-                                std::to_string(d.major) + ":" + std::to_string(d.minor) + " " +
-                                    t.key + "=" + rate));
+      BERTH_TRYV(fs::WriteField(
+          F(t.field) + "[" + std::to_string(i) + "]", dir_ + "/io.max",
+          std::to_string(d.major) + ":" + std::to_string(d.minor) + " " + t.key + "=" + rate));
     }
   }
   return {};

@@ -133,7 +133,7 @@ Result<PreparedCaps> PrepareCaps(const std::optional<spec::Capabilities>& caps) 
   if (uint64_t skipped = out.ambient & ~(out.permitted & out.inheritable)) {
     for (int c = 0; c <= out.last_cap; ++c)
       if (skipped & Bit(c))
-        log::Warn("process.capabilities.ambient: " + std::string(kCapNames[c]) +
+        log::Debug("process.capabilities.ambient: " + std::string(kCapNames[c]) +
                   " skipped: an ambient capability must also be permitted and inheritable");
     out.ambient &= ~skipped;
   }

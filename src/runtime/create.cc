@@ -92,6 +92,27 @@ spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
   return res;
 }
 
+// The init died while we waited for it: say why, as far as the kernel tells (an OOM kill
+// under a tiny memory limit is the common case and otherwise looks like a mystery).
+Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, Error e) {
+  if (e.detail != "container init exited unexpectedly") return e;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return e;
+  if (WIFSIGNALED(status)) {
+    e.detail = "container init was killed by " + sys::SignalName(WTERMSIG(status));
+    auto stats = cg.GetStats();
+    bool limited = spec.linux && spec.linux->resources && spec.linux->resources->memory &&
+                   spec.linux->resources->memory->limit.value_or(-1) > 0;
+    if (WTERMSIG(status) == SIGKILL && ((stats && stats->memory.oom_events > 0) || limited))
+      e.detail += " (out of memory: linux.resources.memory.limit " +
+                  std::to_string(spec.linux->resources->memory->limit.value_or(0)) +
+                  " is too low for the container to start)";
+  } else if (WIFEXITED(status)) {
+    e.detail = "container init exited with status " + std::to_string(WEXITSTATUS(status));
+  }
+  return e;
+}
+
 }  // namespace
 
 Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal) {
@@ -216,7 +237,10 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal
 
   BERTH_TRYV(cgroup->AddProcess(init_pid));
   BERTH_TRYV(SyncSend(sync, SyncType::kGo, init_pid));
-  BERTH_TRYV(SyncExpect(sync, SyncType::kCreateRuntime, "create"));
+  if (auto r = SyncExpect(sync, SyncType::kCreateRuntime, "create"); !r) {
+    rollback.SetPid(0);  // reaped by ExplainInitDeath
+    return std::unexpected(ExplainInitDeath(init_pid, *cgroup, spec, r.error()));
+  }
 
   State st;
   st.id = opts.id;
@@ -235,7 +259,11 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal
     return std::unexpected(hooks.error());
   }
   BERTH_TRYV(SyncSend(sync, SyncType::kGo));
-  BERTH_TRYV(SyncExpect(sync, SyncType::kCreated, "create"));
+  if (auto r = SyncExpect(sync, SyncType::kCreated, "create"); !r) {
+    if (r.error().detail != "container init exited unexpectedly") return std::unexpected(r.error());
+    rollback.SetPid(0);
+    return std::unexpected(ExplainInitDeath(init_pid, *cgroup, spec, r.error()));
+  }
 
   auto pst = sys::ReadProcStat(init_pid);
   if (!pst) return std::unexpected(pst.error());

@@ -207,7 +207,9 @@ Result<void> ChangeDir(const spec::Process& p) {
   auto listener = ApplyFinal(cfg.prepared);
   if (!listener) Die(cfg, listener.error());
   if (*listener >= 0 && cfg.listener_fd >= 0) {
-    auto r = SendFd(cfg.listener_fd, *listener, HookState(cfg, "running", 0));
+    std::string msg = SeccompProcessStateJson(HookState(cfg, "running", cfg.host_pid),
+                                              cfg.host_pid, cfg.prepared.seccomp.listener_metadata);
+    auto r = SendFd(cfg.listener_fd, *listener, msg);
     if (!r) Die(cfg, r.error());
     close(*listener);
     close(cfg.listener_fd);
@@ -226,6 +228,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   auto go = SyncExpect(cfg.sync_fd, SyncType::kGo, "init");
   if (!go) return std::unexpected(go.error());
   pid_t host_pid = go->value;
+  cfg.host_pid = host_pid;
 
   if ((cfg.ns.new_flags & CLONE_NEWUSER) && !cfg.stage1) BERTH_TRYV(BecomeNamespaceRoot());
   // After the parent moved us into the container's cgroup, so that it becomes the root.
@@ -279,7 +282,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   close(cfg.fifo_fd);
 
   auto r = RunHooks(cfg.spec->hooks.start_container, "startContainer",
-                    HookState(cfg, "created", getpid()));
+                    HookState(cfg, "created", cfg.host_pid));
   if (!r) {
     std::string m = "berth: " + r.error().Message() + "\n";
     (void)!write(2, m.data(), m.size());
@@ -291,6 +294,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
 [[noreturn]] void ExecChildMain(InitConfig& cfg) {
   auto go = SyncExpect(cfg.sync_fd, SyncType::kGo, "exec");
   if (!go) Die(cfg, go.error());
+  cfg.host_pid = go->value;
   if (cfg.process->terminal) {
     if (setsid() < 0) Die(cfg, Error{errno, "setsid", "", {}, {}});
   }

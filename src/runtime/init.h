@@ -28,6 +28,7 @@ struct InitConfig {
   int preserve_fds = 0;
   std::string state_json_creating;  // hook state minus the pid (filled by child)
   std::string id, bundle;
+  pid_t host_pid = 0;               // the init's pid as the host sees it (child side)
   std::vector<std::string> env;     // process env as given
 };
 

@@ -75,7 +75,11 @@ Result<void> ApplyEarly(const PreparedProcess& p);
 // capabilities across the switch), capability sets (bounding, then permitted/effective/
 // inheritable, then ambient), no_new_privs and seccomp in the order that works both with
 // and without no_new_privs. On success returns the seccomp listener fd if one was
-// requested (else -1); the caller sends it to listener_path.
+// requested (else -1, O_CLOEXEC); the caller sends it to listener_path. Without
+// process.capabilities, uid 0 keeps every capability and any other uid ends with none
+// permitted/effective/ambient (the kernel's uid-switch rule). Without noNewPrivileges the
+// profile must allow capset(2) when the final effective set lacks CAP_SYS_ADMIN (see the
+// comment in process_setup.cc).
 Result<int> ApplyFinal(const PreparedProcess& p);
 
 // Sends a seccomp notify listener fd over the unix socket at `path` with the container

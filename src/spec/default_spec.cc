@@ -71,9 +71,9 @@ Spec DefaultSpec(bool rootless) {
     r.devices.push_back(LinuxDeviceCgroup{false, "", std::nullopt, std::nullopt, "rwm"});
     l.namespaces = {{"pid", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}};
   }
-  l.masked_paths = {"/proc/acpi",          "/proc/asound",     "/proc/kcore",
-                    "/proc/keys",          "/proc/latency_stats", "/proc/timer_list",
-                    "/proc/timer_stats",   "/proc/sched_debug", "/sys/firmware",
+  l.masked_paths = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
+                    "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+                    "/proc/timer_stats", "/proc/sched_debug",   "/sys/firmware",
                     "/proc/scsi"};
   l.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   return s;

@@ -63,8 +63,7 @@ Result<void> Decode(const Json& j, const Path& p, bool& out);
 Result<void> Decode(const Json& j, const Path& p, std::string& out);
 
 template <std::integral T>
-  requires(!std::same_as<T, bool>)
-Result<void> Decode(const Json& j, const Path& p, T& out);
+requires(!std::same_as<T, bool>) Result<void> Decode(const Json& j, const Path& p, T& out);
 
 // Struct decoders (parse.cc).
 Result<void> Decode(const Json& j, const Path& p, User& out);
@@ -135,8 +134,7 @@ class Object {
 // --- Template definitions ---
 
 template <std::integral T>
-  requires(!std::same_as<T, bool>)
-Result<void> Decode(const Json& j, const Path& p, T& out) {
+requires(!std::same_as<T, bool>) Result<void> Decode(const Json& j, const Path& p, T& out) {
   using Lim = std::numeric_limits<T>;
   auto range_error = [&](const std::string& v) {
     return FieldError(p, v + " is out of range (expected an integer in [" +

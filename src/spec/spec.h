@@ -157,7 +157,7 @@ struct LinuxDevice {
 
 struct LinuxDeviceCgroup {
   bool allow = false;
-  std::string type;  // a c b; empty = all
+  std::string type;              // a c b; empty = all
   std::optional<int64_t> major;  // absent = wildcard
   std::optional<int64_t> minor;
   std::string access;  // rwm subset; empty = all

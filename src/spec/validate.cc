@@ -37,7 +37,8 @@ bool HasPrivateNamespace(const Spec& spec, const std::string& type, bool check_h
   if (ns == nullptr) return false;
   if (ns->path.empty() || !check_host) return true;
   std::string proc_name = type == "network" ? "net" : type == "mount" ? "mnt" : type;
-  struct stat joined {}, own {};
+  struct stat joined {
+  }, own{};
   if (::stat(ns->path.c_str(), &joined) != 0) return true;  // reported by the path check
   if (::stat(("/proc/self/ns/" + proc_name).c_str(), &own) != 0) return true;
   return joined.st_dev != own.st_dev || joined.st_ino != own.st_ino;
@@ -59,28 +60,66 @@ struct RlimitName {
 };
 
 constexpr RlimitName kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 // capability(7) names, CAP_CHOWN (0) … CAP_CHECKPOINT_RESTORE (40).
 constexpr const char* kCapabilities[] = {
-    "CAP_CHOWN",          "CAP_DAC_OVERRIDE",  "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",         "CAP_KILL",          "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",        "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",      "CAP_NET_RAW",       "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",     "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",     "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",   "CAP_SYS_TIME",      "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",          "CAP_AUDIT_WRITE",   "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",   "CAP_MAC_ADMIN",     "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",    "CAP_PERFMON",         "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 constexpr int kCapSysResource = 24;
@@ -104,7 +143,8 @@ bool HaveCapSysResource() {
 }
 
 Result<void> ValidateOciVersion(const std::string& v) {
-  if (v.empty()) return Invalid("ociVersion", "missing (expected a runtime-spec version such as \"1.2.0\")");
+  if (v.empty())
+    return Invalid("ociVersion", "missing (expected a runtime-spec version such as \"1.2.0\")");
   size_t i = 0;
   while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
   if (i == 0 || i >= v.size() || v[i] != '.')
@@ -121,7 +161,8 @@ Result<void> ValidateRoot(const Spec& spec, const ValidateOptions& opts) {
   if (path.empty()) return Invalid("root.path", "missing");
   if (!opts.check_host) return {};
   // Relative to the bundle (config.md), not to our working directory.
-  std::string abs = IsAbsolute(path) || opts.bundle_dir.empty() ? path : opts.bundle_dir + "/" + path;
+  std::string abs =
+      IsAbsolute(path) || opts.bundle_dir.empty() ? path : opts.bundle_dir + "/" + path;
   struct stat st {};
   if (::stat(abs.c_str(), &st) != 0) return ErrnoCode(errno, "", "root.path", abs);
   if (!S_ISDIR(st.st_mode)) return Invalid("root.path", abs + " is not a directory");
@@ -153,8 +194,7 @@ Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, bool check_host
       if (!cap_sys_resource) cap_sys_resource = HaveCapSysResource();
       if (!*cap_sys_resource)
         return Invalid(path, r.type + " hard limit " + std::to_string(r.hard) +
-                                 " exceeds the host's hard limit " +
-                                 std::to_string(host.rlim_max) +
+                                 " exceeds the host's hard limit " + std::to_string(host.rlim_max) +
                                  " (raising it needs CAP_SYS_RESOURCE)");
     }
   }
@@ -177,8 +217,10 @@ Result<void> ValidateOomScoreAdj(int adj, bool check_host) {
 
 Result<void> ValidateCapabilities(const Capabilities& caps) {
   const std::pair<const char*, const std::vector<std::string>*> sets[] = {
-      {"bounding", &caps.bounding},       {"effective", &caps.effective},
-      {"inheritable", &caps.inheritable}, {"permitted", &caps.permitted},
+      {"bounding", &caps.bounding},
+      {"effective", &caps.effective},
+      {"inheritable", &caps.inheritable},
+      {"permitted", &caps.permitted},
       {"ambient", &caps.ambient}};
   for (const auto& [name, list] : sets) {
     for (size_t i = 0; i < list->size(); ++i) {
@@ -193,10 +235,10 @@ Result<void> ValidateCapabilities(const Capabilities& caps) {
 Result<void> ValidateScheduler(const Scheduler& s) {
   constexpr const char* kPolicies[] = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
                                        "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
-  constexpr const char* kFlags[] = {
-      "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",     "SCHED_FLAG_DL_OVERRUN",
-      "SCHED_FLAG_KEEP_POLICY",   "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
-      "SCHED_FLAG_UTIL_CLAMP_MAX"};
+  constexpr const char* kFlags[] = {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
+                                    "SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
+                                    "SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
+                                    "SCHED_FLAG_UTIL_CLAMP_MAX"};
   if (!Contains(kPolicies, s.policy))
     return Invalid("process.scheduler.policy", Quote(s.policy) + " is not a known policy");
   if (s.nice && (*s.nice < -20 || *s.nice > 19))
@@ -216,8 +258,7 @@ Result<void> ValidateScheduler(const Scheduler& s) {
     uint64_t runtime = s.runtime.value_or(0), deadline = s.deadline.value_or(0),
              period = s.period.value_or(0);
     if (runtime == 0 || deadline == 0 || runtime > deadline || (period != 0 && deadline > period))
-      return Invalid("process.scheduler",
-                     "SCHED_DEADLINE needs 0 < runtime <= deadline <= period");
+      return Invalid("process.scheduler", "SCHED_DEADLINE needs 0 < runtime <= deadline <= period");
   }
   return {};
 }
@@ -265,8 +306,7 @@ Result<void> ValidateMounts(const std::vector<Mount>& mounts) {
 
 Result<void> ValidateProcess(const Process& p, const ValidateOptions& opts) {
   if (p.args.empty()) return Invalid("process.args", "must not be empty");
-  if (!IsAbsolute(p.cwd))
-    return Invalid("process.cwd", Quote(p.cwd) + " is not an absolute path");
+  if (!IsAbsolute(p.cwd)) return Invalid("process.cwd", Quote(p.cwd) + " is not an absolute path");
   for (size_t i = 0; i < p.env.size(); ++i) {
     auto eq = p.env[i].find('=');
     if (eq == std::string::npos || eq == 0)

@@ -18,7 +18,7 @@ bool Contains(const Range& r, std::string_view s) {
   return std::find(std::begin(r), std::end(r), s) != std::end(r);
 }
 
-constexpr const char* kNamespaceTypes[] = {"pid", "network", "mount", "ipc",
+constexpr const char* kNamespaceTypes[] = {"pid", "network", "mount",  "ipc",
                                            "uts", "user",    "cgroup", "time"};
 
 Result<void> ValidateNamespaces(const Linux& l, bool check_host) {
@@ -101,8 +101,8 @@ Result<void> ValidateDevices(const std::vector<LinuxDevice>& devices) {
 // Namespaced sysctls and the namespace that owns each; everything else would write the
 // host's value (runc refuses those too).
 Result<void> ValidateSysctl(const Spec& spec, bool check_host) {
-  constexpr const char* kIpcSysctls[] = {"kernel.msgmax", "kernel.msgmnb",  "kernel.msgmni",
-                                         "kernel.sem",    "kernel.shmall",  "kernel.shmmax",
+  constexpr const char* kIpcSysctls[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                         "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
   for (const auto& [key, value] : spec.linux->sysctl) {
     std::string path = MapKey("linux.sysctl", key);

@@ -46,8 +46,7 @@ Result<void> ValidateMemory(const LinuxMemory& m, const std::string& base) {
   int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
   if (limit > 0 && swap > 0 && swap < limit)
     return Invalid(base + ".swap", std::to_string(swap) + " is below memory.limit " +
-                                       std::to_string(limit) +
-                                       " (swap is the memory+swap total)");
+                                       std::to_string(limit) + " (swap is the memory+swap total)");
   if (m.swappiness && *m.swappiness > 100)
     return Invalid(base + ".swappiness", std::to_string(*m.swappiness) + " is outside [0, 100]");
   return {};
@@ -79,12 +78,12 @@ bool IsCpuList(const std::string& s) {
 Result<void> ValidateCpu(const LinuxCpu& c, const std::string& base) {
   // CFS bandwidth periods are bounded by the kernel to 1 ms .. 1 s (sched/core.c).
   if (c.period && *c.period != 0 && (*c.period < 1000 || *c.period > 1000000))
-    return Invalid(base + ".period", std::to_string(*c.period) +
-                                         " is outside the kernel's range [1000, 1000000] µs");
+    return Invalid(base + ".period",
+                   std::to_string(*c.period) + " is outside the kernel's range [1000, 1000000] µs");
   // quota: -1 unlimited, 0 unset, else at least 1 ms.
   if (c.quota && *c.quota != -1 && *c.quota != 0 && *c.quota < 1000)
-    return Invalid(base + ".quota", std::to_string(*c.quota) +
-                                        " is neither -1 (unlimited) nor >= 1000 µs");
+    return Invalid(base + ".quota",
+                   std::to_string(*c.quota) + " is neither -1 (unlimited) nor >= 1000 µs");
   if (c.idle && *c.idle != 0 && *c.idle != 1)
     return Invalid(base + ".idle", std::to_string(*c.idle) + " is not 0 or 1");
   if (!IsCpuList(c.cpus))

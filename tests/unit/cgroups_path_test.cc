@@ -92,8 +92,8 @@ spec::LinuxDeviceCgroup Dev(bool allow, std::string type, std::optional<int64_t>
 }
 
 TEST(CgroupsDevices, V1RuleStringsAndValidation) {
-  auto rules = ParseDeviceRules({Dev(false, "a", {}, {}, "rwm"), Dev(true, "c", 1, 3, "rw"),
-                                 Dev(true, "b", 8, {}, "m")});
+  auto rules = ParseDeviceRules(
+      {Dev(false, "a", {}, {}, "rwm"), Dev(true, "c", 1, 3, "rw"), Dev(true, "b", 8, {}, "m")});
   ASSERT_TRUE(rules) << rules.error().Message();
   EXPECT_EQ(V1DeviceRule((*rules)[0]), "a *:* rwm");
   EXPECT_EQ(V1DeviceRule((*rules)[1]), "c 1:3 rw");
@@ -118,12 +118,17 @@ int RunProgram(const std::vector<struct bpf_insn>& prog, uint32_t type, uint32_t
       EXPECT_EQ(i.src_reg, 1);
       r[i.dst_reg] = ctx[i.off / 4];
     } else if (cls == BPF_ALU || cls == BPF_ALU64) {
-      uint64_t src = BPF_SRC(i.code) == BPF_X ? r[i.src_reg] : static_cast<uint64_t>(int64_t{i.imm});
+      uint64_t src =
+          BPF_SRC(i.code) == BPF_X ? r[i.src_reg] : static_cast<uint64_t>(int64_t{i.imm});
       uint64_t& d = r[i.dst_reg];
-      if (op == BPF_MOV) d = src;
-      else if (op == BPF_AND) d &= src;
-      else if (op == BPF_RSH) d >>= src;
-      else ADD_FAILURE() << "unexpected alu op " << int(op);
+      if (op == BPF_MOV)
+        d = src;
+      else if (op == BPF_AND)
+        d &= src;
+      else if (op == BPF_RSH)
+        d >>= src;
+      else
+        ADD_FAILURE() << "unexpected alu op " << int(op);
       if (cls == BPF_ALU) d &= 0xffffffffu;
     } else if (i.code == (BPF_JMP | BPF_EXIT)) {
       return static_cast<int>(r[0]);

@@ -83,7 +83,8 @@ TEST_F(CgroupsV2, LifecycleRoot) {
     auto r = m->Set(mem);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().Message().find("linux.resources.memory: controller \"memory\" is not "
-                                       "enabled in " + root_ + "/cgroup.subtree_control"),
+                                       "enabled in " +
+                                       root_ + "/cgroup.subtree_control"),
               std::string::npos)
         << r.error().Message();
   }
@@ -153,8 +154,8 @@ int AttachedPrograms(const std::string& dir) {
 TEST_F(CgroupsV2, DevicesEbpfRoot) {
   auto m = OpenOk("c1");
   ASSERT_TRUE(m && m->Create());
-  auto dev = [](bool allow, std::string type, std::optional<int64_t> ma,
-                std::optional<int64_t> mi, std::string acc) {
+  auto dev = [](bool allow, std::string type, std::optional<int64_t> ma, std::optional<int64_t> mi,
+                std::string acc) {
     spec::LinuxDeviceCgroup d;
     d.allow = allow;
     d.type = type;

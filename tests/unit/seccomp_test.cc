@@ -247,7 +247,10 @@ TEST(SeccompApplyTest, DefaultErrnoWithAllowlistRoot) {
   spec::Seccomp sc;
   sc.default_action = "SCMP_ACT_ERRNO";
   sc.default_errno_ret = 38;  // ENOSYS, what unknown syscalls should see
-  sc.syscalls = {Rule({"write", "exit", "exit_group", "getppid"}, "SCMP_ACT_ALLOW")};
+  // Memory and exit-path calls stay allowed for the child (and for ASan in sanitizer builds).
+  sc.syscalls = {Rule({"write", "exit", "exit_group", "getppid", "brk", "mmap", "munmap",
+                       "mprotect", "madvise", "futex", "rt_sigprocmask", "sigaltstack", "gettid"},
+                      "SCMP_ACT_ALLOW")};
   spec::Process proc;
   proc.no_new_privileges = true;
   auto r = RunFiltered(proc, sc, [](int out, int) {

@@ -432,8 +432,7 @@ TEST(SpecParse, LoadSpecMissingFile) {
   TempDir dir;
   auto r = LoadSpec(dir.path());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().Message(),
-            "open " + dir.path() + "/config.json: No such file or directory");
+  EXPECT_EQ(r.error().Message(), "open " + dir.path() + "/config.json: No such file or directory");
   EXPECT_EQ(r.error().code, ENOENT);
 }
 

@@ -124,8 +124,8 @@ TEST(SpecValidate, RootfsMissingOnHost) {
   TempDir bundle;
   ValidateOptions opts;
   opts.bundle_dir = bundle.path();
-  ExpectInvalid([](Spec&) {}, "root.path",
-                bundle.path() + "/rootfs: No such file or directory", opts);
+  ExpectInvalid([](Spec&) {}, "root.path", bundle.path() + "/rootfs: No such file or directory",
+                opts);
 }
 
 TEST(SpecValidate, RootfsNotADirectory) {
@@ -151,13 +151,11 @@ TEST(SpecValidate, ProcessEnvWithoutEquals) {
 }
 
 TEST(SpecValidate, UmaskTooLarge) {
-  ExpectInvalid([](Spec& s) { s.process->user.umask = 01000; }, "process.user.umask",
-                "above 0777");
+  ExpectInvalid([](Spec& s) { s.process->user.umask = 01000; }, "process.user.umask", "above 0777");
 }
 
 TEST(SpecValidate, MountDestinationEmpty) {
-  ExpectInvalid([](Spec& s) { s.mounts.push_back(Mount{}); }, "mounts[0].destination",
-                "missing");
+  ExpectInvalid([](Spec& s) { s.mounts.push_back(Mount{}); }, "mounts[0].destination", "missing");
 }
 
 // runtime-spec 1.2 allows relative destinations on Linux (relative to "/"), as runc does.
@@ -183,18 +181,27 @@ TEST(SpecValidate, IdmappedMountNeedsBothMaps) {
 }
 
 TEST(SpecValidate, NamespaceTypeUnknown) {
-  ExpectInvalid([](Spec& s) { s.linux->namespaces.push_back({"net", ""}); },
-                "linux.namespaces[5].type", "\"net\" is not a namespace type");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->namespaces.push_back({"net", ""});
+      },
+      "linux.namespaces[5].type", "\"net\" is not a namespace type");
 }
 
 TEST(SpecValidate, NamespaceDuplicated) {
-  ExpectInvalid([](Spec& s) { s.linux->namespaces.push_back({"pid", ""}); },
-                "linux.namespaces[5].type", "duplicate \"pid\" namespace");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->namespaces.push_back({"pid", ""});
+      },
+      "linux.namespaces[5].type", "duplicate \"pid\" namespace");
 }
 
 TEST(SpecValidate, NamespacePathRelative) {
-  ExpectInvalid([](Spec& s) { s.linux->namespaces.push_back({"cgroup", "ns/cgroup"}); },
-                "linux.namespaces[5].path", "is not an absolute path");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->namespaces.push_back({"cgroup", "ns/cgroup"});
+      },
+      "linux.namespaces[5].path", "is not an absolute path");
 }
 
 TEST(SpecValidate, NamespacePathMissingOnHost) {
@@ -203,23 +210,34 @@ TEST(SpecValidate, NamespacePathMissingOnHost) {
   ValidateOptions opts;
   opts.bundle_dir = bundle.path();
   ExpectInvalid(
-      [](Spec& s) { s.linux->namespaces.push_back({"cgroup", "/nonexistent/ns/cgroup"}); },
+      [](Spec& s) {
+        s.linux->namespaces.push_back({"cgroup", "/nonexistent/ns/cgroup"});
+      },
       "linux.namespaces[5].path", "/nonexistent/ns/cgroup: No such file or directory", opts);
 }
 
 TEST(SpecValidate, UidMappingsWithoutUserNamespace) {
-  ExpectInvalid([](Spec& s) { s.linux->uid_mappings.push_back({0, 1000, 1}); },
-                "linux.uidMappings", "requires a user namespace");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->uid_mappings.push_back({0, 1000, 1});
+      },
+      "linux.uidMappings", "requires a user namespace");
 }
 
 TEST(SpecValidate, GidMappingsWithoutUserNamespace) {
-  ExpectInvalid([](Spec& s) { s.linux->gid_mappings.push_back({0, 1000, 1}); },
-                "linux.gidMappings", "requires a user namespace");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->gid_mappings.push_back({0, 1000, 1});
+      },
+      "linux.gidMappings", "requires a user namespace");
 }
 
 TEST(SpecValidate, NewUserNamespaceNeedsMappings) {
-  ExpectInvalid([](Spec& s) { s.linux->namespaces.push_back({"user", ""}); },
-                "linux.uidMappings", "a new user namespace needs uid mappings");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->namespaces.push_back({"user", ""});
+      },
+      "linux.uidMappings", "a new user namespace needs uid mappings");
 }
 
 TEST(SpecValidate, IdMappingSizeZero) {
@@ -243,8 +261,11 @@ TEST(SpecValidate, IdMappingOverflow) {
 }
 
 TEST(SpecValidate, TimeOffsetsWithoutTimeNamespace) {
-  ExpectInvalid([](Spec& s) { s.linux->time_offsets["monotonic"] = {10, 0}; },
-                "linux.timeOffsets", "requires a new time namespace");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->time_offsets["monotonic"] = {10, 0};
+      },
+      "linux.timeOffsets", "requires a new time namespace");
 }
 
 TEST(SpecValidate, TimeOffsetUnknownClock) {
@@ -257,8 +278,9 @@ TEST(SpecValidate, TimeOffsetUnknownClock) {
 }
 
 TEST(SpecValidate, HostnameWithoutUts) {
-  ExpectInvalid([](Spec& s) { std::erase_if(s.linux->namespaces, [](auto& n) { return n.type == "uts"; }); },
-                "hostname", "unable to set hostname without a private UTS namespace");
+  ExpectInvalid(
+      [](Spec& s) { std::erase_if(s.linux->namespaces, [](auto& n) { return n.type == "uts"; }); },
+      "hostname", "unable to set hostname without a private UTS namespace");
 }
 
 TEST(SpecValidate, DomainnameWithoutUts) {
@@ -333,8 +355,11 @@ TEST(SpecValidate, SysctlSlashFormAccepted) {
 }
 
 TEST(SpecValidate, RlimitTypeUnknown) {
-  ExpectInvalid([](Spec& s) { s.process->rlimits.push_back({"RLIMIT_FOO", 1, 1}); },
-                "process.rlimits[0].type", "\"RLIMIT_FOO\" is not a known rlimit");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.process->rlimits.push_back({"RLIMIT_FOO", 1, 1});
+      },
+      "process.rlimits[0].type", "\"RLIMIT_FOO\" is not a known rlimit");
 }
 
 TEST(SpecValidate, RlimitDuplicated) {
@@ -347,8 +372,11 @@ TEST(SpecValidate, RlimitDuplicated) {
 }
 
 TEST(SpecValidate, RlimitSoftAboveHard) {
-  ExpectInvalid([](Spec& s) { s.process->rlimits.push_back({"RLIMIT_NOFILE", 1024, 2048}); },
-                "process.rlimits[0]", "RLIMIT_NOFILE soft limit 2048 is above its hard limit 1024");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.process->rlimits.push_back({"RLIMIT_NOFILE", 1024, 2048});
+      },
+      "process.rlimits[0]", "RLIMIT_NOFILE soft limit 2048 is above its hard limit 1024");
 }
 
 // Without CAP_SYS_RESOURCE (this project's hosts) a hard limit cannot be raised.
@@ -362,12 +390,14 @@ TEST(SpecValidate, RlimitAboveHostHardLimit) {
   ValidateOptions opts;
   opts.bundle_dir = bundle.path();
   uint64_t want = host.rlim_max + 10000;
-  ExpectInvalid([&](Spec& s) { s.process->rlimits.push_back({"RLIMIT_NOFILE", want, 1024}); },
-                "process.rlimits[0]",
-                "RLIMIT_NOFILE hard limit " + std::to_string(want) +
-                    " exceeds the host's hard limit " + std::to_string(host.rlim_max) +
-                    " (raising it needs CAP_SYS_RESOURCE)",
-                opts);
+  ExpectInvalid(
+      [&](Spec& s) {
+        s.process->rlimits.push_back({"RLIMIT_NOFILE", want, 1024});
+      },
+      "process.rlimits[0]",
+      "RLIMIT_NOFILE hard limit " + std::to_string(want) + " exceeds the host's hard limit " +
+          std::to_string(host.rlim_max) + " (raising it needs CAP_SYS_RESOURCE)",
+      opts);
   // At the host's limit is fine.
   Spec s = Base();
   s.process->rlimits.push_back({"RLIMIT_NOFILE", host.rlim_max, 1024});
@@ -430,10 +460,16 @@ TEST(SpecValidate, SchedulerDeadlineOrder) {
 }
 
 TEST(SpecValidate, IoPriorityInvalid) {
-  ExpectInvalid([](Spec& s) { s.process->io_priority = IoPriority{"IOPRIO_CLASS_FAST", 0}; },
-                "process.ioPriority.class", "is not a known I/O class");
-  ExpectInvalid([](Spec& s) { s.process->io_priority = IoPriority{"IOPRIO_CLASS_BE", 8}; },
-                "process.ioPriority.priority", "8 is outside [0, 7]");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.process->io_priority = IoPriority{"IOPRIO_CLASS_FAST", 0};
+      },
+      "process.ioPriority.class", "is not a known I/O class");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.process->io_priority = IoPriority{"IOPRIO_CLASS_BE", 8};
+      },
+      "process.ioPriority.priority", "8 is outside [0, 7]");
 }
 
 TEST(SpecValidate, RootfsPropagationUnknown) {
@@ -451,24 +487,34 @@ TEST(SpecValidate, RootfsPropagationKnownValues) {
 }
 
 TEST(SpecValidate, DeviceTypeUnknown) {
-  ExpectInvalid([](Spec& s) { s.linux->devices.push_back({"/dev/x", "x", 1, 1, {}, {}, {}}); },
-                "linux.devices[0].type", "\"x\" is not a device type");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->devices.push_back({"/dev/x", "x", 1, 1, {}, {}, {}});
+      },
+      "linux.devices[0].type", "\"x\" is not a device type");
 }
 
 TEST(SpecValidate, DevicePathRelative) {
-  ExpectInvalid([](Spec& s) { s.linux->devices.push_back({"dev/x", "c", 1, 1, {}, {}, {}}); },
-                "linux.devices[0].path", "is not an absolute path");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->devices.push_back({"dev/x", "c", 1, 1, {}, {}, {}});
+      },
+      "linux.devices[0].path", "is not an absolute path");
 }
 
 TEST(SpecValidate, DeviceCgroupRuleType) {
   ExpectInvalid(
-      [](Spec& s) { Resources(s).devices.push_back({true, "p", {}, {}, "rwm"}); },
+      [](Spec& s) {
+        Resources(s).devices.push_back({true, "p", {}, {}, "rwm"});
+      },
       "linux.resources.devices[0].type", "\"p\" is not a device rule type");
 }
 
 TEST(SpecValidate, DeviceCgroupRuleAccess) {
   ExpectInvalid(
-      [](Spec& s) { Resources(s).devices.push_back({true, "c", 1, 3, "rwx"}); },
+      [](Spec& s) {
+        Resources(s).devices.push_back({true, "c", 1, 3, "rwx"});
+      },
       "linux.resources.devices[0].access", "\"rwx\" is not a subset of \"rwm\"");
 }
 
@@ -480,20 +526,22 @@ Seccomp& SeccompOf(Spec& s) {
 TEST(SpecValidate, SeccompDefaultActionUnknown) {
   ExpectInvalid([](Spec& s) { SeccompOf(s).default_action = "SCMP_ACT_MAYBE"; },
                 "linux.seccomp.defaultAction", "\"SCMP_ACT_MAYBE\" is not a seccomp action");
-  ExpectInvalid([](Spec& s) { SeccompOf(s).default_action.clear(); },
-                "linux.seccomp.defaultAction", "missing");
+  ExpectInvalid([](Spec& s) { SeccompOf(s).default_action.clear(); }, "linux.seccomp.defaultAction",
+                "missing");
 }
 
 TEST(SpecValidate, SeccompRuleActionUnknown) {
   ExpectInvalid(
-      [](Spec& s) { SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_DENY", {}, {}}); },
+      [](Spec& s) {
+        SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_DENY", {}, {}});
+      },
       "linux.seccomp.syscalls[0].action", "\"SCMP_ACT_DENY\" is not a seccomp action");
 }
 
 TEST(SpecValidate, SeccompAllActionsKnown) {
-  for (const char* action : {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                             "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",
-                             "SCMP_ACT_ALLOW", "SCMP_ACT_LOG"}) {
+  for (const char* action :
+       {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+        "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG"}) {
     Spec s = Base();
     SeccompOf(s).default_action = action;
     SeccompOf(s).syscalls.push_back({{"getpid"}, action, {}, {}});
@@ -504,7 +552,9 @@ TEST(SpecValidate, SeccompAllActionsKnown) {
 
 TEST(SpecValidate, SeccompNotifyNeedsListenerPath) {
   ExpectInvalid(
-      [](Spec& s) { SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_NOTIFY", {}, {}}); },
+      [](Spec& s) {
+        SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_NOTIFY", {}, {}});
+      },
       "linux.seccomp.listenerPath", "required when SCMP_ACT_NOTIFY is used");
 }
 
@@ -532,14 +582,17 @@ TEST(SpecValidate, SeccompNotifyAsDefault) {
 
 TEST(SpecValidate, SeccompErrnoRetNeedsErrnoAction) {
   ExpectInvalid(
-      [](Spec& s) { SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_KILL", 1u, {}}); },
+      [](Spec& s) {
+        SeccompOf(s).syscalls.push_back({{"mount"}, "SCMP_ACT_KILL", 1u, {}});
+      },
       "linux.seccomp.syscalls[0].errnoRet", "only applies to SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
 }
 
 TEST(SpecValidate, SeccompArgOperatorAndIndex) {
   ExpectInvalid(
       [](Spec& s) {
-        SeccompOf(s).syscalls.push_back({{"clone"}, "SCMP_ACT_ALLOW", {}, {{6, 0, 0, "SCMP_CMP_EQ"}}});
+        SeccompOf(s).syscalls.push_back(
+            {{"clone"}, "SCMP_ACT_ALLOW", {}, {{6, 0, 0, "SCMP_CMP_EQ"}}});
       },
       "linux.seccomp.syscalls[0].args[0].index", "6 is not a syscall argument");
   ExpectInvalid(
@@ -557,14 +610,16 @@ TEST(SpecValidate, SeccompArchitectureAndFlag) {
 }
 
 TEST(SpecValidate, PersonalityDomain) {
-  ExpectInvalid([](Spec& s) { s.linux->personality = LinuxPersonality{"BSD", {}}; },
-                "linux.personality.domain", "\"BSD\" is not a personality domain");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->personality = LinuxPersonality{"BSD", {}};
+      },
+      "linux.personality.domain", "\"BSD\" is not a personality domain");
 }
 
 TEST(SpecValidate, AppArmorProfileWithoutAppArmor) {
   struct stat st {};
-  if (::stat("/sys/kernel/security/apparmor", &st) == 0 ||
-      ::stat("/sys/module/apparmor", &st) == 0)
+  if (::stat("/sys/kernel/security/apparmor", &st) == 0 || ::stat("/sys/module/apparmor", &st) == 0)
     GTEST_SKIP() << "AppArmor present";
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
@@ -592,13 +647,19 @@ TEST(SpecValidate, SelinuxLabelsWithoutSelinux) {
 }
 
 TEST(SpecValidate, HookPathRelative) {
-  ExpectInvalid([](Spec& s) { s.hooks.poststart.push_back({"hook.sh", {}, {}, {}}); },
-                "hooks.poststart[0].path", "\"hook.sh\" is not an absolute path");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.hooks.poststart.push_back({"hook.sh", {}, {}, {}});
+      },
+      "hooks.poststart[0].path", "\"hook.sh\" is not an absolute path");
 }
 
 TEST(SpecValidate, HookTimeoutNotPositive) {
-  ExpectInvalid([](Spec& s) { s.hooks.create_runtime.push_back({"/bin/hook", {}, {}, 0}); },
-                "hooks.createRuntime[0].timeout", "0 is not > 0 seconds");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.hooks.create_runtime.push_back({"/bin/hook", {}, {}, 0});
+      },
+      "hooks.createRuntime[0].timeout", "0 is not > 0 seconds");
 }
 
 TEST(SpecValidate, MemoryLimitNegative) {
@@ -654,15 +715,15 @@ TEST(SpecValidate, CpuPeriodOutOfRange) {
 }
 
 TEST(SpecValidate, CpuQuotaTooSmall) {
-  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().quota = 10; },
-                "linux.resources.cpu.quota", "10 is neither -1 (unlimited) nor >= 1000");
-  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().quota = -2; },
-                "linux.resources.cpu.quota", "-2 is neither");
+  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().quota = 10; }, "linux.resources.cpu.quota",
+                "10 is neither -1 (unlimited) nor >= 1000");
+  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().quota = -2; }, "linux.resources.cpu.quota",
+                "-2 is neither");
 }
 
 TEST(SpecValidate, CpuListSyntax) {
-  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().cpus = "0-"; },
-                "linux.resources.cpu.cpus", "is not a CPU list");
+  ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().cpus = "0-"; }, "linux.resources.cpu.cpus",
+                "is not a CPU list");
   ExpectInvalid([](Spec& s) { Resources(s).cpu.emplace().mems = "3-1"; },
                 "linux.resources.cpu.mems", "is not a node list");
   Spec s = Base();
@@ -671,8 +732,8 @@ TEST(SpecValidate, CpuListSyntax) {
 }
 
 TEST(SpecValidate, PidsLimitNegative) {
-  ExpectInvalid([](Spec& s) { Resources(s).pids = LinuxPids{-2}; },
-                "linux.resources.pids.limit", "-2 is not a valid limit");
+  ExpectInvalid([](Spec& s) { Resources(s).pids = LinuxPids{-2}; }, "linux.resources.pids.limit",
+                "-2 is not a valid limit");
   Spec s = Base();
   Resources(s).pids = LinuxPids{-1};
   EXPECT_TRUE(Validate(s, NoHost()));
@@ -684,8 +745,11 @@ TEST(SpecValidate, BlockIoWeightRange) {
 }
 
 TEST(SpecValidate, HugepageSizeFormat) {
-  ExpectInvalid([](Spec& s) { Resources(s).hugepage_limits.push_back({"2M", 0}); },
-                "linux.resources.hugepageLimits[0].pageSize", "is not a page size");
+  ExpectInvalid(
+      [](Spec& s) {
+        Resources(s).hugepage_limits.push_back({"2M", 0});
+      },
+      "linux.resources.hugepageLimits[0].pageSize", "is not a page size");
 }
 
 TEST(SpecValidate, UnifiedKeyEscapes) {
@@ -695,23 +759,29 @@ TEST(SpecValidate, UnifiedKeyEscapes) {
 }
 
 TEST(SpecValidate, CgroupsPathDotDot) {
-  ExpectInvalid([](Spec& s) { s.linux->cgroups_path = "/berth/../../escape"; },
-                "linux.cgroupsPath", "must not contain \"..\" components");
+  ExpectInvalid([](Spec& s) { s.linux->cgroups_path = "/berth/../../escape"; }, "linux.cgroupsPath",
+                "must not contain \"..\" components");
   Spec s = Base();
   s.linux->cgroups_path = "system.slice:berth:ctr..1";  // ".." inside a name is fine
   EXPECT_TRUE(Validate(s, NoHost()));
 }
 
 TEST(SpecValidate, MaskedPathRelative) {
-  ExpectInvalid([](Spec& s) { s.linux->masked_paths = {"proc/kcore"}; },
-                "linux.maskedPaths[0]", "is not an absolute path");
-  ExpectInvalid([](Spec& s) { s.linux->readonly_paths = {"/proc/sys", "sys"}; },
-                "linux.readonlyPaths[1]", "is not an absolute path");
+  ExpectInvalid([](Spec& s) { s.linux->masked_paths = {"proc/kcore"}; }, "linux.maskedPaths[0]",
+                "is not an absolute path");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->readonly_paths = {"/proc/sys", "sys"};
+      },
+      "linux.readonlyPaths[1]", "is not an absolute path");
 }
 
 TEST(SpecValidate, IntelRdtClosIdEscapes) {
-  ExpectInvalid([](Spec& s) { s.linux->intel_rdt = LinuxIntelRdt{"../x", "", ""}; },
-                "linux.intelRdt.closID", "is not a valid resctrl group name");
+  ExpectInvalid(
+      [](Spec& s) {
+        s.linux->intel_rdt = LinuxIntelRdt{"../x", "", ""};
+      },
+      "linux.intelRdt.closID", "is not a valid resctrl group name");
 }
 
 TEST(SpecValidate, AnnotationKeyEmpty) {

@@ -47,7 +47,7 @@ int CmdUpdate(const Globals& g, const Args& a) {
   f.String("memory-swap", &swap, "memory plus swap limit");
   f.String("kernel-memory", &kmem, "kernel memory limit (deprecated)");
   f.String("kernel-memory-tcp", &kmem_tcp, "kernel TCP memory limit (deprecated)");
-  f.String("cpu-shares", &shares, "CPU shares (relative weight)");
+  f.String("cpu-share,cpu-shares", &shares, "CPU shares (relative weight)");
   f.String("cpu-quota", &quota, "CFS quota in microseconds");
   f.String("cpu-period", &period, "CFS period in microseconds");
   f.String("cpu-rt-runtime", &rt_runtime, "realtime runtime in microseconds");
