@@ -45,8 +45,9 @@ Result<SyncMsg> SyncRecv(int fd) {
   do {
     r = recv(fd, buf, sizeof buf, 0);
   } while (r < 0 && errno == EINTR);
+  // ECONNRESET: the peer died with our message unread — for us the same as EOF.
+  if (r == 0 || (r < 0 && errno == ECONNRESET)) return Fail("sync", "", "EOF");
   if (r < 0) return Errno("recv", "sync socket");
-  if (r == 0) return Fail("sync", "", "EOF");
   if (static_cast<size_t>(r) < sizeof(Header)) return Fail("sync", "", "short message");
   Header h;
   memcpy(&h, buf, sizeof h);
