@@ -1,5 +1,6 @@
 // berth create / run: the parent side of starting a container.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -115,7 +116,9 @@ Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, 
 
 }  // namespace
 
-Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal) {
+// console_override: for a foreground `run` with a terminal and no --console-socket, one end
+// of a socketpair on which the runtime itself receives the pty master.
+Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   BERTH_TRYV(ValidateId(opts.id));
   StateStore store(opts.root);
   std::string bundle = AbsPath(opts.bundle);
@@ -160,10 +163,12 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal
   // their paths.
   UniqueFd console, listener;
   if (spec.process->terminal) {
-    if (opts.console_socket.empty() && !foreground_terminal)
+    if (opts.console_socket.empty() && console_override < 0)
       return Fail("process.terminal", "true",
                   "a detached container with a terminal needs --console-socket");
-    if (!opts.console_socket.empty()) {
+    if (opts.console_socket.empty()) {
+      console.Reset(dup(console_override));
+    } else {
       auto c = ConnectUnix(opts.console_socket, "--console-socket");
       if (!c) return std::unexpected(c.error());
       console = std::move(*c);
@@ -276,7 +281,7 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, bool foreground_terminal
 }
 
 Result<void> Create(const CreateOptions& opts) {
-  auto r = CreateInternal(opts, false);
+  auto r = CreateInternal(opts, -1);
   if (!r) return std::unexpected(r.error().Wrap("create \"" + opts.id + "\""));
   return {};
 }
@@ -286,7 +291,17 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
   sigset_t all, old;
   sigfillset(&all);
   if (!detach) sigprocmask(SIG_BLOCK, &all, &old);
-  auto pid = CreateInternal(opts, false);
+  // A foreground run with a terminal and no --console-socket: berth holds the pty itself.
+  UniqueFd console_ours, console_theirs;
+  if (!detach && opts.console_socket.empty()) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+      console_ours.Reset(sv[0]);
+      console_theirs.Reset(sv[1]);
+    }
+  }
+  auto pid = CreateInternal(opts, console_theirs.Get());
+  console_theirs.Reset();
   if (!pid) {
     if (!detach) sigprocmask(SIG_SETMASK, &old, nullptr);
     return std::unexpected(pid.error().Wrap("run \"" + opts.id + "\""));
@@ -298,7 +313,16 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
     return std::unexpected(started.error().Wrap("run \"" + opts.id + "\""));
   }
   if (detach) return 0;
-  int status = ForwardSignalsUntilExit(*pid);
+  UniqueFd master;
+  if (console_ours) {
+    // Only present if the init sent one (process.terminal was true).
+    pollfd p{console_ours.Get(), POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      auto m = ReceiveFd(console_ours.Get());
+      if (m) master = std::move(*m);
+    }
+  }
+  int status = master ? ProxyTerminalUntilExit(*pid, master.Get()) : ForwardSignalsUntilExit(*pid);
   sigprocmask(SIG_SETMASK, &old, nullptr);
   (void)Delete(opts.root, opts.id, true);
   return status;

@@ -18,4 +18,10 @@ Result<void> WritePidFile(const std::string& path, pid_t pid);
 // signal to it (as `runc run` does), reaping unrelated children. Returns the exit status.
 int ForwardSignalsUntilExit(pid_t pid);
 
+// Receives one fd sent with SCM_RIGHTS (the pty master of a console socket).
+Result<UniqueFd> ReceiveFd(int sock);
+// Like ForwardSignalsUntilExit, and also copies stdin -> pty master -> stdout, puts our
+// terminal (if stdin is one) in raw mode and passes window size changes on.
+int ProxyTerminalUntilExit(pid_t pid, int master);
+
 }  // namespace berth::runtime

@@ -123,3 +123,23 @@ assert_contains "$out" "stdio=tty" "stdin and stdout are the terminal"
 assert_eq "" "$(cat "$TEST_DIR/run.out")" "nothing went to the runtime's own stdout"
 wait_status "$id" stopped
 rt delete "$id"
+
+section "terminal in a foreground run without --console-socket"
+# runc run holds the pty itself and copies it to its own stdio; the exit status passes through.
+b=$(BUNDLE_JQ='.process.terminal = true' make_bundle sh -c 'echo "tty=$(tty)"; exit 5')
+id=$(new_id)
+out=$(rt run --bundle "$b" "$id" </dev/null 2>&1 | tr -d '\r')
+assert_eq 5 "${PIPESTATUS[0]}" "foreground run with a terminal exits with the container's status"
+assert_contains "$out" "tty=/dev/pts/0" "the process's stdio is a pty (/dev/pts/0)"
+
+section "exec --process FILE"
+b=$(make_bundle sleep 1000)
+id=$(new_id)
+rt run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+cat >"$TEST_DIR/process.json" <<'JSON'
+{"terminal": false, "args": ["sh", "-c", "echo \"$(id -u):$(id -g) $(pwd) $FOO\""], "cwd": "/tmp",
+ "env": ["PATH=/bin", "FOO=bar"], "user": {"uid": 1000, "gid": 1000}}
+JSON
+assert_eq "1000:1000 /tmp bar" "$(rt exec --process "$TEST_DIR/process.json" "$id" 2>&1)" \
+  "exec --process runs the process file's args, user, cwd and env"
+rt delete --force "$id"
