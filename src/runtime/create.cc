@@ -142,6 +142,7 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   cfg.id = opts.id;
   cfg.bundle = bundle;
   cfg.preserve_fds = opts.preserve_fds;
+  cfg.no_new_keyring = opts.no_new_keyring;
   std::string root_path = spec.root->path;
   if (root_path.empty() || root_path[0] != '/') root_path = bundle + "/" + root_path;
   cfg.rootfs.rootfs = AbsPath(root_path);

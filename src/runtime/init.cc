@@ -1,6 +1,7 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -236,6 +237,13 @@ Result<std::string> InitSteps(InitConfig& cfg) {
     if (unshare(CLONE_NEWCGROUP) < 0) return Errno("unshare", "cgroup namespace");
   }
   if (setsid() < 0) return Errno("setsid", "");
+  if (!cfg.no_new_keyring) {
+    // A session keyring of its own, so the container cannot reach the keys of the session
+    // berth was started from.
+    std::string name = "_ses." + cfg.id;
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS)
+      return Errno("keyctl", "join session keyring " + name);
+  }
 
   bool new_mnt = cfg.ns.new_flags & CLONE_NEWNS;
   if (new_mnt) BERTH_TRYV(PrepareRootfs(spec, cfg.rootfs));

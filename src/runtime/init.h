@@ -26,6 +26,7 @@ struct InitConfig {
   int console_fd = -1;          // connected --console-socket, or -1
   int listener_fd = -1;         // connected seccomp listener socket, or -1
   int preserve_fds = 0;
+  bool no_new_keyring = false;     // --no-new-keyring
   std::string state_json_creating;  // hook state minus the pid (filled by child)
   std::string id, bundle;
   pid_t host_pid = 0;               // the init's pid as the host sees it (child side)

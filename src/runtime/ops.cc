@@ -98,10 +98,12 @@ Result<void> Delete(const std::string& root, const std::string& id, bool force) 
   auto st = store.Load(id);
   if (!st) {
     // A state dir without state.json is the leftover of a crashed create: remove it.
-    if (force && ValidateId(id)) {
-      auto mgr = cgroups::Open("", id);
-      (void)store.Remove(id);
-      return {};
+    // The dir holds config.json, so the cgroup it may have created can be found again.
+    if (force && ValidateId(id) && access(store.Dir(id).c_str(), F_OK) == 0) {
+      auto spec = LoadContainerSpec(root, id);
+      auto mgr = cgroups::Open(spec && spec->linux ? spec->linux->cgroups_path : "", id);
+      if (mgr) (void)(*mgr)->Destroy();
+      return store.Remove(id);
     }
     return std::unexpected(st.error().Wrap("delete"));
   }

@@ -143,3 +143,15 @@ JSON
 assert_eq "1000:1000 /tmp bar" "$(rt exec --process "$TEST_DIR/process.json" "$id" 2>&1)" \
   "exec --process runs the process file's args, user, cwd and env"
 rt delete --force "$id"
+
+section "session keyring"
+# Like runc, each container joins a session keyring of its own unless --no-new-keyring.
+# berth-specific: the keyring's name (_ses.<id>); runc names it differently.
+if berth_specific "session keyring named _ses.<id>"; then
+  id=$(new_id)
+  b=$(BUNDLE_JQ='.linux.maskedPaths = []' make_bundle sh -c "grep -c ' _ses\\.$id: ' /proc/keys")
+  assert_eq 1 "$(rt run --bundle "$b" "$id" 2>&1)" "the container has its own session keyring named after it"
+  id=$(new_id)
+  b=$(BUNDLE_JQ='.linux.maskedPaths = []' make_bundle sh -c "grep -c ' _ses\\.$id: ' /proc/keys")
+  assert_eq 0 "$(rt run --no-new-keyring --bundle "$b" "$id" 2>&1)" "--no-new-keyring keeps the caller's keyring"
+fi

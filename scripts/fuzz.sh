@@ -1,0 +1,17 @@
+#!/bin/bash
+# fuzz.sh [SECONDS] — builds the libFuzzer targets with clang 16 (Debian's clang 14 cannot
+# compile libstdc++ 12's std::expected) and runs the config.json fuzzer for SECONDS (60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+scripts/install-deps.sh
+if ! command -v clang++-16 >/dev/null; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    clang-16 libclang-rt-16-dev
+fi
+CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DBERTH_FUZZ=ON -DBERTH_TESTS=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ninja -C build-fuzz -j2 config_fuzz
+mkdir -p build-fuzz/corpus
+cp tests/unit/testdata/spec/*.json build-fuzz/corpus/
+build-fuzz/tests/fuzz/config_fuzz -max_total_time="$secs" build-fuzz/corpus
