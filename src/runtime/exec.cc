@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,8 +79,8 @@ Result<int> Exec(const ExecOptions& o) {
   if (!spec) return std::unexpected(spec.error());
   auto proc = BuildProcess(o, *spec);
   if (!proc) return std::unexpected(proc.error().Wrap("exec " + Quote(o.id)));
-  if (proc->terminal && o.console_socket.empty())
-    return Fail("exec", Quote(o.id), "a terminal (-t) needs --console-socket");
+  if (proc->terminal && o.console_socket.empty() && o.detach)
+    return Fail("exec", Quote(o.id), "a detached process with a terminal (-t) needs --console-socket");
 
   InitConfig cfg;
   cfg.spec = &*spec;
@@ -116,13 +117,20 @@ Result<int> Exec(const ExecOptions& o) {
   if (!sys::ProcessAlive(st->pid, st->pid_start_time))
     return Fail("exec", Quote(o.id), "container exited");
 
-  UniqueFd console;
-  if (proc->terminal) {
+  UniqueFd console, console_ours;
+  if (proc->terminal && !o.console_socket.empty()) {
     auto c = ConnectUnix(o.console_socket, "--console-socket");
     if (!c) return std::unexpected(c.error());
     console = std::move(*c);
-    cfg.console_fd = console.Get();
+  } else if (proc->terminal) {
+    // Foreground exec -t without a socket: berth receives the pty master and proxies it.
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+      return Errno("exec " + Quote(o.id) + ": socketpair", "console");
+    console_ours.Reset(sv[0]);
+    console.Reset(sv[1]);
   }
+  cfg.console_fd = console.Get();
   auto mgr = cgroups::Open(st->cgroups_path, st->id);
   if (!mgr) return std::unexpected(mgr.error());
 
@@ -162,7 +170,14 @@ Result<int> Exec(const ExecOptions& o) {
     if (auto r = WritePidFile(o.pid_file, pid); !r) return fail(r.error());
   }
   if (o.detach) return 0;
-  int status = ForwardSignalsUntilExit(pid);
+  console.Reset();
+  UniqueFd master;
+  if (console_ours) {
+    auto m = ReceiveFd(console_ours.Get());
+    if (!m) return fail(m.error());
+    master = std::move(*m);
+  }
+  int status = master ? ProxyTerminalUntilExit(pid, master.Get()) : ForwardSignalsUntilExit(pid);
   restore();
   return status;
 }
