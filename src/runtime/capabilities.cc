@@ -12,71 +12,29 @@
 #include "base/log.h"
 #include "runtime/process_setup.h"
 #include "runtime/process_setup_internal.h"
+#include "spec/names.h"
 
 namespace berth::runtime {
 namespace {
 
-// Indexed by capability number (capabilities(7)); the kernel numbers are ABI.
-constexpr std::array<std::string_view, CAP_CHECKPOINT_RESTORE + 1> kCapNames = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-static_assert(CAP_SYS_ADMIN == 21 && CAP_BPF == 39, "capability table out of order");
+using spec::kCapabilityNames;
+
 
 constexpr uint64_t Bit(int cap) { return uint64_t{1} << cap; }
 
 }  // namespace
 
 std::optional<int> CapabilityFromName(const std::string& name) {
-  for (size_t i = 0; i < kCapNames.size(); ++i)
-    if (kCapNames[i] == name) return static_cast<int>(i);
+  for (size_t i = 0; i < kCapabilityNames.size(); ++i)
+    if (kCapabilityNames[i] == name) return static_cast<int>(i);
   return std::nullopt;
 }
 
 std::vector<std::string> AllCapabilityNames() {
   int last = internal::KernelLastCap();
   std::vector<std::string> out;
-  for (int i = 0; i <= last && i < static_cast<int>(kCapNames.size()); ++i)
-    out.emplace_back(kCapNames[i]);
+  for (int i = 0; i <= last && i < static_cast<int>(kCapabilityNames.size()); ++i)
+    out.emplace_back(kCapabilityNames[i]);
   return out;
 }
 
@@ -123,7 +81,7 @@ Result<PreparedCaps> PrepareCaps(const std::optional<spec::Capabilities>& caps) 
     for (int c = 0; c <= out.last_cap; ++c)
       if (extra & Bit(c))
         return Fail("", "process.capabilities.effective",
-                    std::string(kCapNames[c]) +
+                    std::string(kCapabilityNames[c]) +
                         " is not in the permitted set (effective must "
                         "be a subset of permitted)");
   }
@@ -133,7 +91,7 @@ Result<PreparedCaps> PrepareCaps(const std::optional<spec::Capabilities>& caps) 
   if (uint64_t skipped = out.ambient & ~(out.permitted & out.inheritable)) {
     for (int c = 0; c <= out.last_cap; ++c)
       if (skipped & Bit(c))
-        log::Debug("process.capabilities.ambient: " + std::string(kCapNames[c]) +
+        log::Debug("process.capabilities.ambient: " + std::string(kCapabilityNames[c]) +
                   " skipped: an ambient capability must also be permitted and inheritable");
     out.ambient &= ~skipped;
   }
@@ -174,7 +132,7 @@ Result<void> DropBounding(const PreparedCaps& caps) {
     // again would need CAP_SETPCAP for no reason.
     if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
-      return Errno("prctl(PR_CAPBSET_DROP)", std::string(kCapNames[c]),
+      return Errno("prctl(PR_CAPBSET_DROP)", std::string(kCapabilityNames[c]),
                    "dropping from the bounding set needs CAP_SETPCAP");
   }
   return {};
@@ -189,7 +147,7 @@ Result<void> SetAmbient(const PreparedCaps& caps) {
   for (int c = 0; c <= caps.last_cap; ++c) {
     if (!(caps.ambient & Bit(c))) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
-      return Errno("prctl(PR_CAP_AMBIENT_RAISE)", std::string(kCapNames[c]));
+      return Errno("prctl(PR_CAP_AMBIENT_RAISE)", std::string(kCapabilityNames[c]));
   }
   return {};
 }

@@ -8,47 +8,19 @@
 #include <utility>
 
 #include "runtime/process_setup_internal.h"
+#include "spec/names.h"
 
 namespace berth::runtime::internal {
 namespace {
 
-struct RlimitName {
-  std::string_view name;
-  int resource;
-};
-constexpr std::array<RlimitName, 16> kRlimits = {{
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-}};
-
-std::string_view NameOf(int resource) {
-  for (const auto& r : kRlimits)
-    if (r.resource == resource) return r.name;
-  return "RLIMIT_?";
-}
+std::string_view NameOf(int resource) { return spec::RlimitNameOf(resource); }
 
 std::string Limit(uint64_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
 
 }  // namespace
 
 std::optional<int> RlimitFromName(const std::string& name) {
-  for (const auto& r : kRlimits)
-    if (r.name == name) return r.resource;
-  return std::nullopt;
+  return spec::RlimitResource(name);
 }
 
 Result<std::vector<PreparedRlimit>> PrepareRlimits(const std::vector<spec::Rlimit>& rlimits) {

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "spec/names.h"
 #include "spec/validate_internal.h"
 
 namespace berth::spec {
@@ -54,75 +55,7 @@ using internal::Quote;
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
-struct RlimitName {
-  const char* name;
-  int resource;
-};
-
-constexpr RlimitName kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
-// capability(7) names, CAP_CHOWN (0) … CAP_CHECKPOINT_RESTORE (40).
-constexpr const char* kCapabilities[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-constexpr int kCapSysResource = 24;
+constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE
 
 template <class Range>
 bool Contains(const Range& r, std::string_view s) {
@@ -175,10 +108,8 @@ Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, bool check_host
   for (size_t i = 0; i < rlimits.size(); ++i) {
     const Rlimit& r = rlimits[i];
     std::string path = Index("process.rlimits", i);
-    const RlimitName* known = nullptr;
-    for (const auto& k : kRlimits)
-      if (r.type == k.name) known = &k;
-    if (known == nullptr)
+    auto resource = RlimitResource(r.type);
+    if (!resource)
       return Invalid(path + ".type", Quote(r.type) + " is not a known rlimit (RLIMIT_NOFILE, ...)");
     if (!seen.insert(r.type).second)
       return Invalid(path + ".type", r.type + " is set more than once");
@@ -187,7 +118,7 @@ Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, bool check_host
                                " is above its hard limit " + std::to_string(r.hard));
     if (!check_host) continue;
     struct rlimit host {};
-    if (::getrlimit(known->resource, &host) != 0) return ErrnoCode(errno, "getrlimit", r.type);
+    if (::getrlimit(*resource, &host) != 0) return ErrnoCode(errno, "getrlimit", r.type);
     // The kernel refuses to raise a hard limit without CAP_SYS_RESOURCE (setrlimit(2));
     // fail now with the reason instead of EPERM inside the container's init.
     if (host.rlim_max != RLIM_INFINITY && r.hard > host.rlim_max) {
@@ -224,7 +155,7 @@ Result<void> ValidateCapabilities(const Capabilities& caps) {
       {"ambient", &caps.ambient}};
   for (const auto& [name, list] : sets) {
     for (size_t i = 0; i < list->size(); ++i) {
-      if (!Contains(kCapabilities, (*list)[i]))
+      if (!CapabilityNumber((*list)[i]))
         return Invalid(Index(std::string("process.capabilities.") + name, i),
                        Quote((*list)[i]) + " is not a known capability (CAP_CHOWN, ...)");
     }
