@@ -24,17 +24,52 @@ bool LooksLikeSystemd(const std::string& p) {
   return !p.empty() && p[0] != '/' && std::count(p.begin(), p.end(), ':') == 2;
 }
 
+// "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice", as systemd nests slices.
+Result<std::string> ExpandSlice(const std::string& slice, const std::string& whole) {
+  const std::string suffix = ".slice";
+  if (slice == "-.slice") return std::string();
+  if (slice.size() <= suffix.size() || slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+      slice.find('/') != std::string::npos)
+    return Fail("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a slice name (x.slice)");
+  std::string stem = slice.substr(0, slice.size() - suffix.size());
+  if (stem.empty() || stem.front() == '-' || stem.back() == '-' || stem.find("--") != std::string::npos)
+    return Fail("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a valid slice name");
+  std::string out, prefix;
+  size_t start = 0;
+  for (;;) {
+    size_t dash = stem.find('-', start);
+    prefix = stem.substr(0, dash);
+    out += "/" + prefix + suffix;
+    if (dash == std::string::npos) break;
+    start = dash + 1;
+  }
+  return out;
+}
+
+// The systemd driver's "slice:prefix:name" names the cgroup <slice path>/<prefix>-<name>.scope.
+// There is no systemd driver (these hosts have no systemd as PID 1), so berth manages that
+// same directory through cgroupfs: podman and CRI-O configured for systemd find their
+// containers where they expect them, though systemd itself does not track the scope.
+Result<std::string> SystemdPath(const std::string& p) {
+  size_t a = p.find(':'), b = p.find(':', a + 1);
+  std::string slice = p.substr(0, a), prefix = p.substr(a + 1, b - a - 1), name = p.substr(b + 1);
+  if (name.empty() || name.find('/') != std::string::npos || prefix.find('/') != std::string::npos)
+    return Fail("linux.cgroupsPath", "\"" + p + "\"", "expected slice:prefix:name");
+  auto dir = BERTH_TRY(ExpandSlice(slice.empty() ? "system.slice" : slice, p));
+  const std::string sl = ".slice";
+  bool is_slice = name.size() > sl.size() && name.compare(name.size() - sl.size(), sl.size(), sl) == 0;
+  std::string unit = is_slice ? name : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+  return dir + "/" + unit;
+}
+
 }  // namespace
 
 Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const std::string& id) {
   const char* field = "linux.cgroupsPath";
-  if (LooksLikeSystemd(cgroups_path))
-    return Fail(field, "\"" + cgroups_path + "\"",
-                "systemd-style \"slice:prefix:name\" paths need the systemd cgroup driver, "
-                "which is not available yet; use a path like \"/berth/" +
-                    (id.empty() ? std::string("<id>") : id) + "\"");
   std::string raw;
-  if (cgroups_path.empty()) {
+  if (LooksLikeSystemd(cgroups_path)) {
+    raw = BERTH_TRY(SystemdPath(cgroups_path));
+  } else if (cgroups_path.empty()) {
     if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos)
       return Fail(field, "container id \"" + id + "\"", "cannot name a cgroup");
     raw = std::string(kParent) + "/" + id;

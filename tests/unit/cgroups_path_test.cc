@@ -29,10 +29,16 @@ TEST(CgroupsPath, RejectsDotDotRootAndSystemd) {
   auto root = ResolveCgroupsPath("/", "x");
   ASSERT_FALSE(root);
   EXPECT_NE(root.error().Message().find("root cgroup"), std::string::npos);
-  auto sd = ResolveCgroupsPath("system.slice:docker:abc", "x");
+  // systemd's "slice:prefix:name" maps to the directory the systemd driver would use.
+  EXPECT_EQ(ResolveCgroupsPath("system.slice:docker:abc", "x").value_or(""),
+            "/system.slice/docker-abc.scope");
+  EXPECT_EQ(ResolveCgroupsPath("machine-libpod_pod_1.slice:libpod:c1", "x").value_or(""),
+            "/machine.slice/machine-libpod_pod_1.slice/libpod-c1.scope");
+  EXPECT_EQ(ResolveCgroupsPath(":crio:c2", "x").value_or(""), "/system.slice/crio-c2.scope");
+  auto sd = ResolveCgroupsPath("bad:docker:abc", "x");
   ASSERT_FALSE(sd);
   EXPECT_NE(sd.error().Message().find("linux.cgroupsPath"), std::string::npos);
-  EXPECT_NE(sd.error().Message().find("systemd"), std::string::npos);
+  EXPECT_NE(sd.error().Message().find("not a slice name"), std::string::npos);
   EXPECT_FALSE(ResolveCgroupsPath("", "a/b"));
   EXPECT_FALSE(ResolveCgroupsPath("", ".."));
   auto opened = Open("/x/../y", "id", Mode::kV1);

@@ -75,8 +75,8 @@ int Main(int argc, char** argv) {
   std::string cmd = rest->front();
   Args sub(rest->begin() + 1, rest->end());
   if (g.systemd_cgroup)
-    log::Warn("--systemd-cgroup: the systemd cgroup driver is not implemented; "
-              "cgroupsPath of the form slice:prefix:name will be rejected");
+    log::Debug("--systemd-cgroup: no systemd driver; a cgroupsPath slice:prefix:name is "
+               "mapped to <slice>/<prefix>-<name>.scope and managed through cgroupfs");
 
   static const std::map<std::string, int (*)(const Globals&, const Args&)> kCommands = {
       {"create", CmdCreate}, {"run", CmdRun},       {"start", CmdStart},
