@@ -190,7 +190,7 @@ Result<int> ParseSignal(const std::string& in) {
   for (const auto& e : kSignals)
     if (s == e.name) return e.num;
   if (s.rfind("RTMIN", 0) == 0 || s.rfind("RTMAX", 0) == 0) {
-    bool min = s[4] == 'I';
+    bool min = s[3] == 'I';  // RTMIN vs RTMAX
     int off = 0;
     if (s.size() > 5) {
       if (s[5] != '+' && s[5] != '-') return Fail("parse signal", in, "unknown signal");

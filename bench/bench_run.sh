@@ -1,0 +1,70 @@
+#!/bin/bash
+# bench_run.sh — measurements 1 and 5: RUNS sequential `run` of a busybox /bin/true
+# container (unique id each), per runtime, in ROUNDS rounds; runtimes interleaved, each
+# round starting with another one. Also, as a floor, RUNS × `unshare` of the same five
+# namespaces + fork + exec of /bin/true (no runtime at all).
+#
+# Samples (see lib.sh):
+#   run_total_s   wall time of RUNS runs, one sample per round
+#   run_ms        wall time of each single run
+#   run_cpu_ms    user+sys CPU per run (the runtime, its children and the container,
+#                 from the shell's `times`), one sample per round
+#   run_failures  failed runs per round (a failing runtime would look fast)
+# Run by run.sh inside the bench's mount namespace.
+source "$(dirname "$0")/lib.sh"
+
+RUNS=${RUNS:-100}
+ROUNDS=${ROUNDS:-5}
+
+# to_ms "0m1.234s" → 1234.000
+to_ms() { awk -v t="$1" 'BEGIN { split(t, a, "m"); sub("s", "", a[2]); printf "%.3f", (a[1] * 60 + a[2]) * 1000 }'; }
+
+# loop VARIANT ROUND — in a subshell so `times` sees only this loop's children.
+loop() (
+  local v=$1 round=$2 i t0 t1 start fails=0 rc
+  if [ "$v" != unshare ]; then
+    rt_setup "$v" || exit 1
+  fi
+  local b
+  b=$(bundle "$v" true)
+  local errf=$WORK/logs/run-$v.err
+  start=$(now_us)
+  for ((i = 1; i <= RUNS; i++)); do
+    t0=$(now_us)
+    if [ "$v" = unshare ]; then
+      unshare --mount --uts --ipc --net --pid --fork /bin/true </dev/null >/dev/null 2>>"$errf"
+    else
+      "${RT[@]}" run --bundle "$b" "r$round-$i" </dev/null >/dev/null 2>>"$errf"
+    fi
+    rc=$?
+    t1=$(now_us)
+    [ $rc -eq 0 ] || fails=$((fails + 1))
+    add_sample run_ms "$v" "$(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000)))"
+  done
+  local total=$(($(now_us) - start))
+  local ct
+  ct=$(times | sed -n 2p)  # children: "0m1.234s 0m0.567s"
+  local user sys
+  user=$(to_ms "${ct%% *}")
+  sys=$(to_ms "${ct##* }")
+  add_sample run_total_s "$v" "$(awk -v u="$total" 'BEGIN { printf "%.4f", u / 1e6 }')"
+  add_sample run_cpu_ms "$v" "$(awk -v u="$user" -v s="$sys" -v n="$RUNS" 'BEGIN { printf "%.3f", (u + s) / n }')"
+  add_sample run_failures "$v" "$fails"
+  if [ "$fails" -gt 0 ]; then
+    note "$v: $fails of $RUNS runs failed in round $round; first errors:"
+    head -n 5 "$errf" >&2
+  fi
+  printf '%s %.2fs' "$v" "$(awk -v u="$total" 'BEGIN { print u / 1e6 }')" >&2
+)
+
+all=($VARIANTS unshare)
+for ((round = 1; round <= ROUNDS; round++)); do
+  printf '[bench] run × %d, round %d/%d: ' "$RUNS" "$round" "$ROUNDS" >&2
+  for v in $(rotate "$round" "${all[@]}"); do
+    loop "$v" "$round"
+    printf '  ' >&2
+    # A runtime that failed may have left containers behind; never let them pile up.
+    [ "$v" = unshare ] || [ -z "$(ls -A "$WORK/root/$v" 2>/dev/null)" ] || cleanup_variant "$v"
+  done
+  echo >&2
+done
