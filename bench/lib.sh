@@ -90,15 +90,16 @@ cleanup_variant() {
   )
 }
 
-# cleanup_cgroups — every cgroup under $CG_PARENT in every hierarchy: kill its processes
-# by pid (they are all ours: only the bench's containers live there), then rmdir bottom-up.
+# cleanup_cgroups [REL] — every cgroup under REL (default $CG_PARENT) in every hierarchy:
+# kill its processes by pid (they are all ours: only the bench's containers live there),
+# then rmdir bottom-up.
 cleanup_cgroups() {
-  local h d pid
-  [ -n "${CG_PARENT:-}" ] || return 0
+  local rel=${1:-${CG_PARENT:-}} h d pid
+  [ -n "$rel" ] || return 0
   for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-    d=${h%/}/$CG_PARENT
+    d=${h%/}/$rel
     [ -d "$d" ] || continue
-    # cgroup.procs in v1 and v2 alike; freezer-frozen tasks die once thawed.
+    # Frozen tasks only die once thawed.
     find "$d" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
     for pid in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do
       kill -KILL "$pid" 2>/dev/null

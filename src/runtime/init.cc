@@ -72,6 +72,11 @@ namespace {
 Result<void> BecomeNamespaceRoot() {
   if (setresgid(0, 0, 0) < 0) return Errno("setresgid", "0", "in the new user namespace");
   if (setresuid(0, 0, 0) < 0) return Errno("setresuid", "0", "in the new user namespace");
+  // Changing credentials cleared "dumpable", which makes /proc/self owned by the host's
+  // root and unwritable for us (oom_score_adj, timens_offsets). Nothing is lost by setting
+  // it back: the only processes that could now ptrace us are the container's own root
+  // ones, our executable is a sealed memfd (self_protect.h), and execve resets the flag.
+  prctl(PR_SET_DUMPABLE, 1);
   return {};
 }
 

@@ -2,12 +2,16 @@
 // Every destination is resolved inside the rootfs (sys/path.h) and mounted through
 // /proc/self/fd/N of the resolved O_PATH fd, so a symlink planted in the rootfs or in a shared
 // volume cannot redirect a mount onto the host (CVE-2021-30465).
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <memory>
 
 #include "runtime/rootfs.h"
 #include "runtime/rootfs_internal.h"
@@ -75,13 +79,95 @@ Result<void> ApplyPropagationAndAttrs(Context& ctx, const MountOptions& mo, cons
   return {};
 }
 
+// Copies the entries of directory `from` into directory `to`, recursively, keeping modes,
+// owners, symlinks and device nodes. Every call is *at() with O_NOFOLLOW: the tree is the
+// container's, so a symlink in it must be copied, never followed onto the host.
+Result<void> CopyTree(int from, int to, const std::string& what) {
+  int dup_fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return Errno("tmpcopyup: dup", what);
+  DIR* dir = fdopendir(dup_fd);
+  if (!dir) {
+    close(dup_fd);
+    return Errno("tmpcopyup: opendir", what);
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, closedir);
+  while (struct dirent* e = readdir(dir)) {
+    const char* name = e->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    const std::string sub = what + "/" + name;
+    struct stat st;
+    if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return Errno("tmpcopyup: stat", sub);
+    const mode_t perm = st.st_mode & 07777;
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(to, name, 0700) < 0) return Errno("tmpcopyup: mkdir", sub);
+      UniqueFd src(openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd dst(openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (src.Get() < 0 || dst.Get() < 0) return Errno("tmpcopyup: open", sub);
+      BERTH_TRYV(CopyTree(src.Get(), dst.Get(), sub));
+      // Owner before mode: chown clears the set-id bits.
+      if (fchown(dst.Get(), st.st_uid, st.st_gid) < 0 || fchmod(dst.Get(), perm) < 0)
+        return Errno("tmpcopyup: chown/chmod", sub);
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd src(openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (src.Get() < 0) return Errno("tmpcopyup: open", sub);
+      UniqueFd dst(openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (dst.Get() < 0) return Errno("tmpcopyup: create", sub);
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(src.Get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Errno("tmpcopyup: read", sub);
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = write(dst.Get(), buf + off, n - off);
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) return Errno("tmpcopyup: write", sub);
+          off += w;
+        }
+      }
+      if (fchown(dst.Get(), st.st_uid, st.st_gid) < 0 || fchmod(dst.Get(), perm) < 0)
+        return Errno("tmpcopyup: chown/chmod", sub);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t len = readlinkat(from, name, target, sizeof target - 1);
+      if (len < 0) return Errno("tmpcopyup: readlink", sub);
+      target[len] = '\0';
+      if (symlinkat(target, to, name) < 0) return Errno("tmpcopyup: symlink", sub);
+      if (fchownat(to, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return Errno("tmpcopyup: chown", sub);
+    } else {  // fifo, socket, device node
+      if (mknodat(to, name, st.st_mode, st.st_rdev) < 0) return Errno("tmpcopyup: mknod", sub);
+      if (fchownat(to, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+          fchmodat(to, name, perm, 0) < 0)
+        return Errno("tmpcopyup: chown/chmod", sub);
+    }
+  }
+  return {};
+}
+
+// "tmpcopyup" (a runc/crun extension; podman --read-only puts it on /tmp, /var/tmp, /run):
+// the new tmpfs starts as a copy of the directory it covers, with that directory's owner
+// and mode. `lower` was opened before the mount, so it still reaches the covered directory.
+Result<void> TmpfsCopyUp(Context& ctx, const UniqueFd& lower, const std::string& dest,
+                         const std::string& what) {
+  UniqueFd path_fd = BERTH_TRY(rootfs_internal::ReopenTarget(ctx, dest, what));
+  UniqueFd upper(open(sys::FdPath(path_fd.Get()).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (upper.Get() < 0) return Errno("tmpcopyup: open", what);
+  BERTH_TRYV(CopyTree(lower.Get(), upper.Get(), dest));
+  struct stat st;
+  if (fstat(lower.Get(), &st) < 0) return Errno("tmpcopyup: stat", dest);
+  if (fchown(upper.Get(), st.st_uid, st.st_gid) < 0 || fchmod(upper.Get(), st.st_mode & 07777) < 0)
+    return Errno("tmpcopyup: chown/chmod", dest);
+  return {};
+}
+
 Result<void> MountOne(Context& ctx, const spec::Mount& m, size_t index) {
   const std::string what = Describe(m, index);
   const std::string dest = sys::CleanPath(m.destination);
   MountOptions mo = rootfs_internal::ParseMountOptions(m.options);
   if (mo.idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty())
     return Fail("mount", what, "idmapped mounts (idmap, ridmap, uidMappings) are not supported");
-  if (mo.tmpcopyup) return Fail("mount", what, "option tmpcopyup is not supported");
+  if (mo.tmpcopyup && m.type != "tmpfs")
+    return Fail("mount", what, "option tmpcopyup needs a mount of type tmpfs");
   if (dest == "/") return Fail("mount", what, "a mount cannot replace the container's root");
   if (m.type == "bind") mo.flags |= MS_BIND;
   BERTH_TRYV(CheckProcDestination(m, dest, what));
@@ -114,12 +200,18 @@ Result<void> MountOne(Context& ctx, const spec::Mount& m, size_t index) {
   // it fails with EPERM. Fall back to a recursive bind of the host's /sys, as runc does.
   const bool sysfs_bind =
       m.type == "sysfs" && ctx.opts.user_namespace && !HasNewNamespace(ctx.spec, "network");
+  UniqueFd lower;
+  if (mo.tmpcopyup) {
+    lower = UniqueFd(open(sys::FdPath(target->Get()).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (lower.Get() < 0) return Errno("tmpcopyup: open", what);
+  }
   if (!sysfs_bind) {
     std::string source = m.source.empty() ? m.type : m.source;
     auto r = sys::Mount(source, sys::FdPath(target->Get()), m.type, mo.flags, mo.data, what);
     if (!r && r.error().code == ENODEV)
       r.error().detail = "unknown filesystem type \"" + m.type + "\"";
     if (!r && !(m.type == "sysfs" && r.error().code == EPERM)) return r;
+    if (r && mo.tmpcopyup) BERTH_TRYV(TmpfsCopyUp(ctx, lower, dest, what));
     if (r) return ApplyPropagationAndAttrs(ctx, mo, dest, what);
   }
   BERTH_TRYV(

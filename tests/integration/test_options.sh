@@ -78,3 +78,17 @@ OUT=$(script -qec "$BERTH --root $STATE exec -t $id sh -c 'echo fg-tty=\$(tty); 
 assert_eq 4 "${PIPESTATUS[0]}" "foreground exec -t exits with the process's status"
 assert_contains "$OUT" "fg-tty=/dev/pts/" "the process runs on a pty the runtime proxies"
 rt delete --force "$id"
+
+section "user namespace: oomScoreAdj and exec"
+# Inside a new user namespace the init must still write /proc/self files (oom_score_adj),
+# and exec must join the container's user namespace first.
+b=$(BUNDLE_JQ='.linux.namespaces += [{"type": "user"}]
+  | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+  | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+  | .process.oomScoreAdj = 123' make_bundle sleep 1000)
+run_detached "$b"
+id=$ID
+assert_eq 0 "$RC" "run -d with a user namespace and oomScoreAdj exits 0"
+OUT=$(rt exec "$id" sh -c 'echo "id=$(id -u) oom=$(cat /proc/1/oom_score_adj) map=$(cat /proc/self/uid_map | tr -s " ")"' 2>&1)
+assert_eq "id=0 oom=123 map= 0 100000 65536" "$OUT" "exec runs as root of the container's user namespace"
+rt delete --force "$id"

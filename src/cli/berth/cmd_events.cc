@@ -111,7 +111,7 @@ int CmdFeatures(const Globals& g, const Args& a) {
                        "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
                        "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
                        "runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync",
-                       "unbindable"};
+                       "tmpcopyup", "unbindable"};
   ordered_json linux;
   linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
   linux["capabilities"] = runtime::AllCapabilityNames();
