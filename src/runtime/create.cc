@@ -158,7 +158,7 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   cfg.ns = std::move(*plan);
   cfg.rootfs.user_namespace = spec.HasNamespace("user");
   cfg.rootfs.new_cgroup_namespace = cfg.ns.new_flags & CLONE_NEWCGROUP;
-  cfg.stage1 = !cfg.ns.joins.empty() || (cfg.ns.new_flags & 0x80 /*CLONE_NEWTIME*/);
+  cfg.stage1 = !cfg.ns.joins.empty() || (cfg.ns.new_flags & CLONE_NEWTIME);
 
   // Connections to host sockets are made here: after pivot_root the child cannot reach
   // their paths.

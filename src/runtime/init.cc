@@ -22,10 +22,6 @@
 
 namespace berth::runtime {
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 std::string HookState(const InitConfig& cfg, const char* status, pid_t pid) {
   State st;
   st.id = cfg.id;

@@ -7,10 +7,6 @@
 
 namespace berth::runtime {
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 int NamespaceFlag(const std::string& t) {
   if (t == "pid") return CLONE_NEWPID;
   if (t == "network") return CLONE_NEWNET;

@@ -2,6 +2,12 @@
 // a container creates and which it joins by path.
 #pragma once
 
+#include <sched.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080  // Linux 5.6; older libc headers lack it
+#endif
+
 #include <string>
 #include <vector>
 

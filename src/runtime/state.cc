@@ -39,6 +39,13 @@ Result<void> ValidateId(const std::string& id) {
 }
 
 Result<void> StateStore::CreateDir(const std::string& id) {
+  // Callers pick roots whose parents may not exist yet (containerd's shim passes
+  // --root /run/containerd/runc/<namespace> on a fresh host): create the missing parents.
+  for (size_t slash = root_.find('/', 1); slash != std::string::npos;
+       slash = root_.find('/', slash + 1)) {
+    std::string parent = root_.substr(0, slash);
+    if (mkdir(parent.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", parent);
+  }
   if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", root_);
   std::string d = Dir(id);
   if (mkdir(d.c_str(), 0711) < 0) {
