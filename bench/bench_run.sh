@@ -10,10 +10,14 @@
 #   run_cpu_ms    user+sys CPU per run (the runtime, its children and the container,
 #                 from the shell's `times`), one sample per round
 #   run_failures  failed runs per round (a failing runtime would look fast)
+#   version_ms    one `<runtime> --version` (exec, dynamic linking, static init: the
+#                 start-up every command pays; berth's self-protection is not involved),
+#                 VERSIONS per round; the floor's is /bin/true
 # Run by run.sh inside the bench's mount namespace.
 source "$(dirname "$0")/lib.sh"
 
 RUNS=${RUNS:-100}
+VERSIONS=${VERSIONS:-50}
 ROUNDS=${ROUNDS:-5}
 
 # to_ms "0m1.234s" → 1234.000
@@ -43,7 +47,9 @@ loop() (
   done
   local total=$(($(now_us) - start))
   local ct
-  ct=$(times | sed -n 2p)  # children: "0m1.234s 0m0.567s"
+  # `times` straight into a file: in $(…) it would run in a fork that has no children.
+  times >"$WORK/tmp/times.$v"
+  ct=$(sed -n 2p "$WORK/tmp/times.$v")  # children: "0m1.234s 0m0.567s"
   local user sys
   user=$(to_ms "${ct%% *}")
   sys=$(to_ms "${ct##* }")
@@ -57,11 +63,24 @@ loop() (
   printf '%s %.2fs' "$v" "$(awk -v u="$total" 'BEGIN { print u / 1e6 }')" >&2
 )
 
+# startup VARIANT — VERSIONS × `--version`, each timed.
+startup() (
+  local v=$1 i t0 t1
+  if [ "$v" = unshare ]; then RT=(/bin/true); else rt_setup "$v" || exit 1; RT+=(--version); fi
+  for ((i = 1; i <= VERSIONS; i++)); do
+    t0=$(now_us)
+    "${RT[@]}" </dev/null >/dev/null 2>&1
+    t1=$(now_us)
+    add_sample version_ms "$v" "$(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000)))"
+  done
+)
+
 all=($VARIANTS unshare)
 for ((round = 1; round <= ROUNDS; round++)); do
   printf '[bench] run × %d, round %d/%d: ' "$RUNS" "$round" "$ROUNDS" >&2
   for v in $(rotate "$round" "${all[@]}"); do
     loop "$v" "$round"
+    startup "$v"
     printf '  ' >&2
     # A runtime that failed may have left containers behind; never let them pile up.
     [ "$v" = unshare ] || [ -z "$(ls -A "$WORK/root/$v" 2>/dev/null)" ] || cleanup_variant "$v"

@@ -3,6 +3,7 @@
 #   WORK         the temp dir of this bench run (roots, bundles, samples, logs)
 #   BERTH        the berth binary under test
 #   VARIANTS     the runtimes compared, e.g. "berth crun runc berth-noprotect"
+#   BERTH_ALT    optional second berth binary (variant "berth-alt"), to A/B a change
 #   CG_PARENT    the cgroup (relative to every hierarchy's root) all containers go under
 #
 # Samples: every measurement appends one number per line to $WORK/samples/<metric>/<variant>;
@@ -28,6 +29,7 @@ rt_setup() {
       export BERTH_UNSAFE_NO_SELF_PROTECT=1
       RT=("$BERTH" --root "$WORK/root/$1")
       ;;
+    berth-alt) RT=("$BERTH_ALT" --root "$WORK/root/$1") ;;  # another build, to A/B a change
     crun) RT=(/usr/bin/crun --root "$WORK/root/$1") ;;
     runc) RT=(/usr/sbin/runc --root "$WORK/root/$1") ;;
     *) echo "unknown variant $1" >&2; return 1 ;;

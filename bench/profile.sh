@@ -67,13 +67,21 @@ if [ $perf_ok = 1 ]; then
       rt_setup "$v"
       perf record -q -e cpu-clock -F 10000 -g -o "$P/perf-$v.data" \
         bash -c "$(loop_cmd "$v" pr)" _ "${RT[@]}" 2>>"$WORK/logs/profile.err" || exit 0
-      # Everything the loop ran: bash and the coreutils are the harness, not berth.
-      perf report -i "$P/perf-$v.data" --stdio --no-children --sort comm,dso 2>/dev/null |
-        grep -v '^$' | grep -v '^#' | grep '%' | head -n 40 >"$P/perf-$v-dso.txt"
-      perf report -i "$P/perf-$v.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null |
-        grep '%' | grep -v '^#' | head -n 60 >"$P/perf-$v-sym.txt"
-      perf report -i "$P/perf-$v.data" --stdio --children --sort sym -g none 2>/dev/null |
-        grep '%' | grep -v '^#' | head -n 80 >"$P/perf-$v-children.txt"
+      # berth's own processes are "berth", and "memfd:berth" after the self-protect re-exec
+      # (the container's init is a clone of it until it execs busybox's true); bash and
+      # busybox are the harness and the container.
+      perf report -i "$P/perf-$v.data" --stdio --no-children --sort comm,dso,sym -g none 2>/dev/null |
+        grep '%' | grep -v '^#' >"$P/perf-$v-all.txt"
+      perf report -i "$P/perf-$v.data" --stdio --children --sort comm,sym -g none 2>/dev/null |
+        grep '%' | grep -v '^#' | awk '$3 == "berth" || $3 == "memfd:berth"' | head -n 150 >"$P/perf-$v-inclusive.txt"
+      awk '$2 == "berth" || $2 == "memfd:berth" { sub("%", "", $1); all += $1; by[$2 " " $3] += $1; d[$3] += $1 }
+        END { printf "berth processes: %.1f%% of all samples (the rest: harness bash, the container)\n", all
+              printf "by DSO, %% of berth samples:\n"
+              for (k in d) printf "  %5.1f%%  %s\n", d[k] * 100 / all, k | "sort -rn"; close("sort -rn")
+              printf "by process image and DSO, %% of berth samples:\n"
+              for (k in by) printf "  %5.1f%%  %s\n", by[k] * 100 / all, k | "sort -rn" }' \
+        "$P/perf-$v-all.txt" >"$P/perf-$v-summary.txt"
+      awk '$2 == "berth" || $2 == "memfd:berth"' "$P/perf-$v-all.txt" | head -n 60 >"$P/perf-$v-sym.txt"
       rm -f "$P/perf-$v.data"
     )
   done

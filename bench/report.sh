@@ -6,7 +6,21 @@
 set -u -o pipefail
 WORK=$1
 S=$WORK/samples
-COLS=(berth crun runc berth-noprotect unshare)
+COLS=(berth crun runc berth-noprotect)
+LABELS=(berth crun runc "berth, no self-protect")
+if compgen -G "$S/*/berth-alt" >/dev/null; then
+  COLS+=(berth-alt)
+  LABELS+=(berth-alt)
+fi
+COLS+=(unshare)
+LABELS+=("unshare floor")
+header() {  # FIRST-COLUMN [EXTRA...]
+  local l out="| $1 " sep="|---"
+  shift
+  for l in "${LABELS[@]}" "$@"; do out+="| $l "; sep+="|---"; done
+  echo "$out|"
+  echo "$sep|"
+}
 
 # pct FILE P — the P-th percentile (P in 0..100, nearest-rank; 50 = median) of FILE's numbers.
 pct() {
@@ -34,15 +48,21 @@ row() {  # METRIC LABEL
     printf '| %s ' "$(fmt "$v")"
     [ -n "$n" ] || [ ! -s "$S/$m/$c" ] || n=$(count "$S/$m/$c")
   done
-  printf '| %s | %s | %s |\n' "$(ratio "${med[0]}" "${med[1]}")" "$(ratio "${med[0]}" "${med[2]}")" "${n:-0}"
+  printf '| %s | %s ' "$(ratio "${med[0]}" "${med[1]}")" "$(ratio "${med[0]}" "${med[2]}")"
+  [ "${COLS[4]}" != berth-alt ] || printf '| %s ' "$(ratio "${med[4]}" "${med[1]}")"
+  printf '| %s |\n' "${n:-0}"
 }
 
-echo "| metric (median) | berth | crun | runc | berth, no self-protect | unshare floor | berth/crun | berth/runc | n per runtime |"
-echo "|---|---|---|---|---|---|---|---|---|"
+if [ "${COLS[4]}" = berth-alt ]; then
+  header "metric (median)" berth/crun berth/runc berth-alt/crun "n per runtime"
+else
+  header "metric (median)" berth/crun berth/runc "n per runtime"
+fi
 runs=$(cat "$WORK/params/RUNS" 2>/dev/null || echo 100)
 row run_total_s "$runs × run /bin/true, wall (s)"
 row run_ms "one run, wall (ms)"
 row run_cpu_ms "one run, CPU user+sys (ms)"
+row version_ms "start-up: --version, wall (ms)"
 row create_ms "create, detached (ms)"
 row start_ms "start (ms)"
 row delete_ms "delete, stopped (ms)"
@@ -57,9 +77,8 @@ row perf_cs "perf: context switches per run"
 echo
 echo "Spread (25th–75th percentile, ms):"
 echo
-echo "| metric | berth | crun | runc | berth, no self-protect | unshare floor |"
-echo "|---|---|---|---|---|---|"
-for m in run_ms create_ms start_ms delete_ms exec_ms; do
+header metric
+for m in run_ms version_ms create_ms start_ms delete_ms exec_ms; do
   [ -d "$S/$m" ] || continue
   printf '| %s ' "$m"
   for c in "${COLS[@]}"; do
@@ -84,6 +103,10 @@ fi
 if [ -f "$WORK/params/binary" ]; then
   echo
   cat "$WORK/params/binary"
+fi
+if [ -f "$WORK/params/berth-alt" ]; then
+  echo
+  echo "berth-alt: $(cat "$WORK/params/berth-alt")"
 fi
 
 fails=$(cd "$S" 2>/dev/null && for d in *_failures; do

@@ -20,8 +20,10 @@
 # under /berth-bench-<pid>/. Runtimes are interleaved in rounds, each round starting with
 # another runtime.
 #
-# Knobs (environment): BERTH, ROUNDS (5), RUNS (100), LC_ROUNDS (3), CYCLES (20), EXECS (20),
-# RSS_SAMPLES (5), MEM_MAX, MEM_RES, PROFILE (1; 0 skips profile.sh), KEEP_WORK (0),
+# Knobs (environment): BERTH, BERTH_ALT (a second berth build, benched as "berth-alt"),
+# ROUNDS (5), RUNS (100), LC_ROUNDS (3), CYCLES (20), EXECS (20),
+# VERSIONS (50), RSS_SAMPLES (5), MEM_MAX, MEM_RES, PERF_RUNS (30), KEEP_WORK (0),
+# STEPS ("run lifecycle rss memlimit profile": a subset reruns only those),
 # OUT (results dir, default /tmp/berth-bench-results.<time>).
 set -euo pipefail
 
@@ -45,11 +47,13 @@ if [ "${_BERTH_BENCH_INNER:-}" = 1 ]; then
   }
   trap inner_cleanup EXIT
   set +e
-  bash "$BENCH_DIR/bench_run.sh"
-  bash "$BENCH_DIR/bench_lifecycle.sh"
-  bash "$BENCH_DIR/bench_rss.sh"
-  bash "$BENCH_DIR/bench_memlimit.sh"
-  [ "${PROFILE:-1}" = 0 ] || bash "$BENCH_DIR/profile.sh"
+  for step in $STEPS; do
+    case $step in
+      run | lifecycle | rss | memlimit) bash "$BENCH_DIR/bench_$step.sh" ;;
+      profile) bash "$BENCH_DIR/profile.sh" ;;
+      *) note "unknown step $step (run lifecycle rss memlimit profile)" ;;
+    esac
+  done
   exit 0
 fi
 
@@ -77,9 +81,16 @@ WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 chmod 755 "$WORK"
 CG_PARENT=berth-bench-$$
 VARIANTS=${VARIANTS:-"berth crun runc berth-noprotect"}
+if [ -n "${BERTH_ALT:-}" ]; then
+  BERTH_ALT=$(readlink -f "$BERTH_ALT")
+  [ -x "$BERTH_ALT" ] || die "BERTH_ALT=$BERTH_ALT is not executable"
+  VARIANTS="$VARIANTS berth-alt"
+  export BERTH_ALT
+fi
 OUT=${OUT:-/tmp/berth-bench-results.$(date +%Y%m%d-%H%M%S)}
 export WORK BERTH CG_PARENT VARIANTS
 export RUNS=${RUNS:-100} ROUNDS=${ROUNDS:-5}
+export STEPS=${STEPS:-"run lifecycle rss memlimit profile"}
 source "$BENCH_DIR/lib.sh"
 
 outer_cleanup() {
@@ -100,6 +111,7 @@ trap outer_cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$WORK"/{root,bundles,samples,logs,tmp,params,spec,profile} "$OUT"
+[ -z "${BERTH_ALT:-}" ] || echo "$BERTH_ALT" >"$WORK/params/berth-alt"
 for v in $VARIANTS; do mkdir -p "$WORK/root/$v"; done
 echo "$RUNS" >"$WORK/params/RUNS"
 
@@ -121,13 +133,18 @@ for v in $VARIANTS; do
 done
 
 # The binary: the memfd copy of self-protection copies all of it on every create/run/exec.
-size=$(stat -c %s "$BERTH")
-cp "$BERTH" "$WORK/tmp/berth.stripped" && strip "$WORK/tmp/berth.stripped"
-ssize=$(stat -c %s "$WORK/tmp/berth.stripped")
-rm -f "$WORK/tmp/berth.stripped"
+describe_binary() {  # NAME PATH
+  local size ssize
+  size=$(stat -c %s "$2")
+  cp "$2" "$WORK/tmp/stripped" && strip "$WORK/tmp/stripped" 2>/dev/null
+  ssize=$(stat -c %s "$WORK/tmp/stripped")
+  rm -f "$WORK/tmp/stripped"
+  echo "$1 binary: $2, $size bytes ($((size / 1024)) KiB; $((ssize / 1024)) KiB stripped);" \
+    "linked: $(ldd "$2" 2>/dev/null | awk '/=>/ { print $1 }' | tr '\n' ' ' | sed 's/ $//' | grep . || echo static)"
+}
 {
-  echo "berth binary: $BERTH, $size bytes ($((size / 1024)) KiB; $((ssize / 1024)) KiB stripped);" \
-    "linked: $(ldd "$BERTH" | awk '/=>/ { print $1 }' | tr '\n' ' ')"
+  describe_binary berth "$BERTH"
+  [ -z "${BERTH_ALT:-}" ] || describe_binary berth-alt "$BERTH_ALT"
   echo "crun: $(stat -c %s /usr/bin/crun) bytes; runc: $(stat -c %s /usr/sbin/runc) bytes"
 } >"$WORK/params/binary"
 

@@ -8,11 +8,54 @@ PACKAGES="
   build-essential g++ cmake ninja-build pkg-config
   libseccomp-dev nlohmann-json3-dev libgtest-dev libcap-dev
   busybox-static jq iproute2 util-linux procps
+  podman conmon containerd bsdutils
+  qemu-system-x86 cpio
 "
 # busybox-static: the test rootfs (scripts/make-bundle.sh).
 # jq: builds/edits config.json in tests. iproute2: `ip netns` in the namespace tests.
 # util-linux (unshare, nsenter, findmnt, prlimit) and procps are on every Debian, listed
 # so a minimal image still works.
+# podman, conmon, containerd (with ctr and containerd-shim-runc-v2): the real clients of
+# tests/integration/test_podman.sh and test_containerd.sh. Without recommends, podman pulls
+# only conmon, containers-common and crun|runc (which the tests never run: they pass berth);
+# fuse-overlayfs and slirp4netns are not needed (vfs storage, --network none).
+# bsdutils: script(1), the pty for `podman exec -it` and `ctr run -t`.
+# qemu-system-x86, cpio: tests/integration/test_cgroup_v2_guest.sh boots a pure cgroup v2
+# guest (TCG) from an initramfs; its kernel comes from install_guest_kernel below.
+
+# The guest's kernel: Debian's linux-image-amd64, whose vmlinuz (and brd.ko, the guest's
+# only block device) are extracted from the .deb into a cache dir instead of installing
+# the package, which would run initramfs-tools and fill /boot. Skipped when a Debian amd64
+# kernel is already in /boot or in the cache.
+GUEST_KERNEL_DIR=${BERTH_GUEST_KERNEL_DIR:-/var/cache/berth/guest-kernel}
+have_guest_kernel() {
+  ls /boot/vmlinuz-*-amd64 "$GUEST_KERNEL_DIR"/boot/vmlinuz-*-amd64 >/dev/null 2>&1
+}
+kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}'
+}
+install_guest_kernel() {
+  have_guest_kernel && return 0
+  echo "install-deps: extracting Debian's linux-image-amd64 kernel into $GUEST_KERNEL_DIR"
+  pkg=$(kernel_pkg)
+  if [ -z "$pkg" ]; then
+    apt-get update
+    pkg=$(kernel_pkg)
+  fi
+  [ -n "$pkg" ] || { echo "install-deps: cannot resolve linux-image-amd64" >&2; return 1; }
+  tmp=$(mktemp -d)
+  chown _apt "$tmp" 2>/dev/null || chmod 755 "$tmp"  # apt-get download runs as _apt
+  if ! (cd "$tmp" && apt-get download "$pkg"); then
+    rm -rf "$tmp"
+    return 1
+  fi
+  mkdir -p "$GUEST_KERNEL_DIR"
+  rc=0
+  dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$GUEST_KERNEL_DIR" --wildcards \
+    './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/block/brd.ko' || rc=$?
+  rm -rf "$tmp"
+  return $rc
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -20,15 +63,21 @@ for p in $PACKAGES; do
   [ "$status" = installed ] || missing="$missing $p"
 done
 
-if [ -z "$missing" ]; then
+if [ -z "$missing" ] && have_guest_kernel; then
   echo "install-deps: all packages already installed"
   exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing packages:$missing" >&2
+  [ -z "$missing" ] || echo "install-deps: missing packages:$missing" >&2
+  have_guest_kernel || echo "install-deps: missing the qemu guest kernel (linux-image-amd64)" >&2
   echo "install-deps: run as root (sudo $0) to install them" >&2
   exit 1
+fi
+
+if [ -z "$missing" ]; then
+  install_guest_kernel
+  exit 0
 fi
 
 echo "install-deps: installing:$missing"
@@ -36,3 +85,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 # shellcheck disable=SC2086  # word splitting of the package list is intended
 apt-get install -y --no-install-recommends $missing
+install_guest_kernel

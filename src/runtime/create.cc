@@ -66,6 +66,7 @@ std::string AbsPath(const std::string& p) {
 // so that they win (rules are evaluated in order, the last match decides).
 spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
                                         const std::vector<spec::LinuxDevice>& devices) {
+  const size_t n_spec_rules = res.devices.size();
   auto allow = [&res](const char* type, std::optional<int64_t> major,
                       std::optional<int64_t> minor, const char* access) {
     spec::LinuxDeviceCgroup r;
@@ -89,6 +90,20 @@ spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
   for (const auto& d : devices) {
     if (d.type == "p") continue;
     allow(d.type == "b" ? "b" : "c", d.major, d.minor, "rwm");
+  }
+  // ...except that a deny of read/write naming one exact device (type, major and minor)
+  // still wins: it is repeated after the allows, so a spec can keep e.g. /dev/full as a
+  // node in the container (a default device, or in linux.devices) but unusable. Its "m"
+  // is dropped: the init creates the node while already in the cgroup.
+  for (size_t i = 0; i < n_spec_rules; ++i) {
+    spec::LinuxDeviceCgroup r = res.devices[i];
+    if (r.allow || (r.type != "c" && r.type != "b") || !r.major || !r.minor) continue;
+    std::string rw;
+    for (char c : std::string(r.access.empty() ? "rw" : r.access))
+      if (c == 'r' || c == 'w') rw += c;
+    if (rw.empty()) continue;
+    r.access = rw;
+    res.devices.push_back(std::move(r));
   }
   return res;
 }

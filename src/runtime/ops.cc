@@ -105,6 +105,12 @@ Result<void> Delete(const std::string& root, const std::string& id, bool force) 
       if (mgr) (void)(*mgr)->Destroy();
       return store.Remove(id);
     }
+    // runc's callers clean up with `delete --force` even when the container is already
+    // gone (containerd's shim after a failed create or on `shim delete`, podman after a
+    // failed start) and log an error when it fails: like runc, a forced delete of a
+    // container that does not exist succeeds.
+    if (force && ValidateId(id) && access(store.Dir(id).c_str(), F_OK) < 0 && errno == ENOENT)
+      return {};
     return std::unexpected(st.error().Wrap("delete"));
   }
   if (st->status == Status::kRunning || st->status == Status::kPaused) {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -511,8 +512,8 @@ TEST_F(RootfsContainerTest, ErrorNamesMountIndexRoot) {
   EXPECT_NE(r.out.find("ERR mount bogus on /bogus (mounts[1])"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bogusfs"), std::string::npos) << r.out;
 
-  // Unsupported options fail by name too.
-  s.mounts = {M("/t", "tmpfs", "tmpfs", {"tmpcopyup"})};
+  // Options that do not fit the mount fail by name too.
+  s.mounts = {M("/t", "bind", "/tmp", {"rbind", "tmpcopyup"})};
   r = RunContainer(CLONE_NEWNET, false, [&]() -> std::string {
     auto res = PrepareRootfs(s, o);
     return res ? "ok" : res.error().Message();
@@ -533,6 +534,39 @@ TEST_F(RootfsContainerTest, ErrorNamesMountIndexRoot) {
     EXPECT_NE(r.out.find("(mounts[1])"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(bad == 1 ? "/proc" : "idmap"), std::string::npos) << r.out;
   }
+}
+
+// tmpcopyup (podman --read-only puts it on /tmp, /var/tmp, /run): the tmpfs starts with a
+// copy of the directory it covers — files, symlinks (not followed), owner and mode.
+TEST_F(RootfsContainerTest, TmpfsCopyUpRoot) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  std::string rootfs = MakeBusyboxRootfs(dir);
+  ASSERT_EQ(mkdir((rootfs + "/t").c_str(), 0750), 0);
+  ASSERT_EQ(chown((rootfs + "/t").c_str(), 1000, 1000), 0);
+  ASSERT_EQ(mkdir((rootfs + "/t/sub").c_str(), 0755), 0);
+  WriteFile(rootfs + "/t/sub/f", "kept");
+  ASSERT_EQ(symlink("/etc/passwd", (rootfs + "/t/ln").c_str()), 0);
+  spec::Spec s = BaseSpec(rootfs);
+  s.mounts = {M("/t", "tmpfs", "tmpfs", {"tmpcopyup", "nosuid"})};
+  RootfsOptions o{rootfs, false, false, false};
+  auto r = RunContainer(CLONE_NEWNET, false, [&]() -> std::string {
+    auto res = PrepareRootfs(s, o);
+    if (!res) return "ERR " + res.error().Message();
+    struct statfs sf;
+    struct stat st;
+    char link[64] = {};
+    std::ifstream f(rootfs + "/t/sub/f");
+    std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (statfs((rootfs + "/t").c_str(), &sf) != 0 || stat((rootfs + "/t").c_str(), &st) != 0 ||
+        readlink((rootfs + "/t/ln").c_str(), link, sizeof link - 1) < 0)
+      return std::string("stat/readlink: ") + strerror(errno);
+    std::ostringstream os;
+    os << (sf.f_type == TMPFS_MAGIC ? "tmpfs" : "not-tmpfs") << " " << content << " " << link
+       << " " << std::oct << (st.st_mode & 07777) << std::dec << " " << st.st_uid;
+    return os.str();
+  });
+  EXPECT_EQ(r.out, "tmpfs kept /etc/passwd 750 1000");
 }
 
 // /sys/fs/cgroup shows the container's own cgroup, with and without a cgroup namespace. The

@@ -86,7 +86,14 @@ int Main(int argc, char** argv) {
       {"update", CmdUpdate}, {"spec", CmdSpec},     {"features", CmdFeatures},
   };
   auto it = kCommands.find(cmd);
-  if (it == kCommands.end()) return ReportError("unknown command \"" + cmd + "\"");
+  if (it == kCommands.end()) {
+    // runc's callers (containerd's `ctr task checkpoint`, podman container checkpoint) pass
+    // these through; name the missing feature instead of a bare "unknown command".
+    if (cmd == "checkpoint" || cmd == "restore")
+      return ReportError(cmd + ": checkpoint/restore is not supported by berth (no CRIU "
+                         "integration); use runc or crun to checkpoint containers");
+    return ReportError("unknown command \"" + cmd + "\" (see berth --help)");
+  }
   // Commands that put a process into a container re-exec from a sealed copy first.
   if (cmd == "create" || cmd == "run" || cmd == "exec") {
     auto r = ProtectSelf(argc, argv);
