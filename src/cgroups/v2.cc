@@ -71,9 +71,18 @@ Result<void> V2Manager::EnableController(const std::string& controller, const st
     if (ListContains(*enabled, controller)) continue;
     auto w = fs::WriteFile(anc + "/cgroup.subtree_control", "+" + controller);
     if (!w) {
+      // Name the controller: the bare write error does not say which one was refused.
+      Error e = w.error();
+      e.op = "enable controller \"" + controller + "\" in";
       // EBUSY: the "no internal processes" rule — anc holds processes itself.
-      if (w.error().code == EBUSY) w.error().detail = "cgroup " + anc + " has processes of its own";
-      return WithField(w.error(), field);
+      // EOPNOTSUPP: anc is (part of) a threaded subtree, e.g. it holds processes and
+      // enables threaded controllers; only those (cpu, cpuset, pids, perf_event) fit there.
+      if (e.code == EBUSY)
+        e.detail = "cgroup " + anc + " has processes of its own";
+      else if (e.code == EOPNOTSUPP)
+        e.detail = "cgroup " + anc +
+                   " is in a threaded subtree, where domain controllers cannot be enabled";
+      return WithField(std::move(e), field);
     }
   }
   return {};
