@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 
 CYCLES=${CYCLES:-20}
 EXECS=${EXECS:-20}
-ROUNDS=${LC_ROUNDS:-3}
+ROUNDS=${LC_ROUNDS:-3}  # a maximum: past 2 rounds, the time budget may stop it (lib.sh)
 
 # ms_between T0 T1 (microseconds) → milliseconds with 3 decimals
 ms_between() { echo "$((($2 - $1) / 1000)).$(printf '%03d' $((($2 - $1) % 1000)))"; }
@@ -53,7 +53,8 @@ cycles() (
 )
 
 execs() (
-  local v=$1 round=$2 i id=ex$round pid
+  local v=$1 round=$2 i
+  local id=ex$round
   rt_setup "$v" || exit 1
   local b
   b=$(bundle "$v" sleep)
@@ -69,7 +70,12 @@ execs() (
   timeout -k 2 10 "${RT[@]}" delete -f "$id" >/dev/null 2>&1
 )
 
+step_start=$(date +%s)
 for ((round = 1; round <= ROUNDS; round++)); do
+  if over_budget "$step_start" $((round - 1)) 2 25; then
+    note "time budget: stopping after $((round - 1)) rounds (BUDGET=${BUDGET:-300}s)"
+    break
+  fi
   note "lifecycle round $round/$ROUNDS ($CYCLES create/start/delete cycles, $EXECS execs per runtime)"
   for v in $(rotate "$round" $VARIANTS); do
     cycles "$v" "$round"

@@ -13,23 +13,23 @@ source "$(dirname "$0")/lib.sh"
 SAMPLES=${RSS_SAMPLES:-5}
 
 measure() (
-  local v=$1 round=$2 out=$WORK/tmp/rss.$1 rc
+  local v=$1 round=$2 tf=$WORK/tmp/rss.$1 rc
   rt_setup "$v" || exit 1
-  rm -f "$out"
-  /usr/bin/time -f %M -o "$out" "${RT[@]}" run --bundle "$(bundle "$v" true)" "rss$round" \
+  rm -f "$tf"
+  /usr/bin/time -f %M -o "$tf" "${RT[@]}" run --bundle "$(bundle "$v" true)" "rss$round" \
     </dev/null >/dev/null 2>>"$WORK/logs/rss-$v.err"
   rc=$?
-  if [ $rc -eq 0 ]; then add_sample rss_run_kb "$v" "$(tail -n 1 "$out")"; else
+  if [ $rc -eq 0 ]; then add_sample rss_run_kb "$v" "$(tail -n 1 "$tf")"; else
     note "$v: run for RSS failed (rc $rc)"
   fi
   local id=rssx$round
   if timeout -k 2 "$RT_TIMEOUT" "${RT[@]}" run -d --bundle "$(bundle "$v" sleep)" "$id" \
     </dev/null >/dev/null 2>>"$WORK/logs/rss-$v.err"; then
-    rm -f "$out"
-    /usr/bin/time -f %M -o "$out" "${RT[@]}" exec "$id" /bin/true \
+    rm -f "$tf"
+    /usr/bin/time -f %M -o "$tf" "${RT[@]}" exec "$id" /bin/true \
       </dev/null >/dev/null 2>>"$WORK/logs/rss-$v.err"
     rc=$?
-    if [ $rc -eq 0 ]; then add_sample rss_exec_kb "$v" "$(tail -n 1 "$out")"; else
+    if [ $rc -eq 0 ]; then add_sample rss_exec_kb "$v" "$(tail -n 1 "$tf")"; else
       note "$v: exec for RSS failed (rc $rc)"
     fi
   else

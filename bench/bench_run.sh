@@ -17,6 +17,8 @@
 source "$(dirname "$0")/lib.sh"
 
 RUNS=${RUNS:-100}
+# ROUNDS is a maximum: past 3 rounds, no round starts that would take this step beyond 60%
+# of BUDGET (see over_budget in lib.sh).
 VERSIONS=${VERSIONS:-50}
 ROUNDS=${ROUNDS:-5}
 
@@ -75,8 +77,13 @@ startup() (
   done
 )
 
-all=($VARIANTS unshare)
+read -r -a all <<<"$VARIANTS unshare"
+step_start=$(date +%s)
 for ((round = 1; round <= ROUNDS; round++)); do
+  if over_budget "$step_start" $((round - 1)) 3 60; then
+    note "time budget: stopping after $((round - 1)) rounds (BUDGET=${BUDGET:-300}s; ROUNDS=$ROUNDS asked)"
+    break
+  fi
   printf '[bench] run × %d, round %d/%d: ' "$RUNS" "$round" "$ROUNDS" >&2
   for v in $(rotate "$round" "${all[@]}"); do
     loop "$v" "$round"

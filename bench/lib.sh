@@ -3,7 +3,8 @@
 #   WORK         the temp dir of this bench run (roots, bundles, samples, logs)
 #   BERTH        the berth binary under test
 #   VARIANTS     the runtimes compared, e.g. "berth crun runc berth-noprotect"
-#   BERTH_ALT    optional second berth binary (variant "berth-alt"), to A/B a change
+#   BERTH_ALT    optional second berth binary (variants "berth-alt", "berth-alt-noprotect"),
+#                to A/B a change
 #   CG_PARENT    the cgroup (relative to every hierarchy's root) all containers go under
 #
 # Samples: every measurement appends one number per line to $WORK/samples/<metric>/<variant>;
@@ -16,20 +17,20 @@ RT_TIMEOUT=${RT_TIMEOUT:-30}
 
 note() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# rt_setup VARIANT — sets RT (argv prefix of the runtime with its --root) and, for
-# berth-noprotect, exports BERTH_UNSAFE_NO_SELF_PROTECT=1. Call it in a subshell or
+# rt_setup VARIANT — sets RT (argv prefix of the runtime with its --root) and, for the
+# *-noprotect variants, exports BERTH_UNSAFE_NO_SELF_PROTECT=1. Call it in a subshell or
 # reset with rt_setup again: the export would otherwise leak to the next variant.
 # The env var is exported rather than put in RT through env(1) so that no variant pays
 # for an extra exec.
 rt_setup() {
   unset BERTH_UNSAFE_NO_SELF_PROTECT
   case $1 in
-    berth) RT=("$BERTH" --root "$WORK/root/$1") ;;
-    berth-noprotect)
-      export BERTH_UNSAFE_NO_SELF_PROTECT=1
-      RT=("$BERTH" --root "$WORK/root/$1")
-      ;;
-    berth-alt) RT=("$BERTH_ALT" --root "$WORK/root/$1") ;;  # another build, to A/B a change
+    *-noprotect) export BERTH_UNSAFE_NO_SELF_PROTECT=1 ;;
+  esac
+  case $1 in
+    berth | berth-noprotect) RT=("$BERTH" --root "$WORK/root/$1") ;;
+    # Another build, to A/B a change (BERTH_ALT).
+    berth-alt | berth-alt-noprotect) RT=("$BERTH_ALT" --root "$WORK/root/$1") ;;
     crun) RT=(/usr/bin/crun --root "$WORK/root/$1") ;;
     runc) RT=(/usr/sbin/runc --root "$WORK/root/$1") ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
@@ -61,6 +62,17 @@ rotate() {
   local k=$((n % ${#a[@]}))
   for ((i = 0; i < ${#a[@]}; i++)); do out+=("${a[$(((i + k) % ${#a[@]}))]}"); done
   echo "${out[@]}"
+}
+
+# over_budget STEP_START DONE MIN SHARE — true when DONE rounds (>= MIN) have been run and
+# one more round would take the step (started at STEP_START, epoch seconds) past SHARE
+# percent of $BUDGET seconds. Keeps the whole bench near BUDGET on a loaded machine while
+# a quiet one gets every round.
+over_budget() {
+  local start=$1 done=$2 min=$3 share=$4 el
+  [ "$done" -ge "$min" ] || return 1
+  el=$(($(date +%s) - start))
+  [ $((el * (done + 1) / done)) -gt $((${BUDGET:-300} * share / 100)) ]
 }
 
 # pause_ms MS — sleeps without forking (read -t on a fd that never gets data).
@@ -103,7 +115,7 @@ cleanup_cgroups() {
     [ -d "$d" ] || continue
     # Frozen tasks only die once thawed.
     find "$d" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
-    for pid in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do
       kill -KILL "$pid" 2>/dev/null
     done
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || {

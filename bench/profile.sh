@@ -60,11 +60,13 @@ if [ $perf_ok = 1 ]; then
         5>>"$(mkdir -p "$WORK/samples/perf_cs" && echo "$WORK/samples/perf_cs/$v")"
     )
   done
-  note "profile: perf record (cpu-clock) of $PERF_RUNS berth runs"
-  for v in berth berth-noprotect; do
+  note "profile: perf record (cpu-clock) of $PERF_RUNS runs of each berth variant"
+  for v in berth berth-noprotect berth-alt berth-alt-noprotect; do
     case " $VARIANTS " in *" $v "*) ;; *) continue ;; esac
     (
       rt_setup "$v"
+      # The kernel's comm is 15 bytes of the name, and perf report may cut it further.
+      comm=$(basename "${RT[0]}" | cut -c1-15)
       perf record -q -e cpu-clock -F 10000 -g -o "$P/perf-$v.data" \
         bash -c "$(loop_cmd "$v" pr)" _ "${RT[@]}" 2>>"$WORK/logs/profile.err" || exit 0
       # berth's own processes are "berth", and "memfd:berth" after the self-protect re-exec
@@ -73,15 +75,15 @@ if [ $perf_ok = 1 ]; then
       perf report -i "$P/perf-$v.data" --stdio --no-children --sort comm,dso,sym -g none 2>/dev/null |
         grep '%' | grep -v '^#' >"$P/perf-$v-all.txt"
       perf report -i "$P/perf-$v.data" --stdio --children --sort comm,sym -g none 2>/dev/null |
-        grep '%' | grep -v '^#' | awk '$3 == "berth" || $3 == "memfd:berth"' | head -n 150 >"$P/perf-$v-inclusive.txt"
-      awk '$2 == "berth" || $2 == "memfd:berth" { sub("%", "", $1); all += $1; by[$2 " " $3] += $1; d[$3] += $1 }
+        grep '%' | grep -v '^#' | awk -v c="$comm" '(length($3) >= 5 && index(c, $3) == 1) || $3 == "memfd:berth"' | head -n 150 >"$P/perf-$v-inclusive.txt"
+      awk -v c="$comm" '(length($2) >= 5 && index(c, $2) == 1) || $2 == "memfd:berth" { sub("%", "", $1); all += $1; by[$2 " " $3] += $1; d[$3] += $1 }
         END { printf "berth processes: %.1f%% of all samples (the rest: harness bash, the container)\n", all
               printf "by DSO, %% of berth samples:\n"
               for (k in d) printf "  %5.1f%%  %s\n", d[k] * 100 / all, k | "sort -rn"; close("sort -rn")
               printf "by process image and DSO, %% of berth samples:\n"
               for (k in by) printf "  %5.1f%%  %s\n", by[k] * 100 / all, k | "sort -rn" }' \
         "$P/perf-$v-all.txt" >"$P/perf-$v-summary.txt"
-      awk '$2 == "berth" || $2 == "memfd:berth"' "$P/perf-$v-all.txt" | head -n 60 >"$P/perf-$v-sym.txt"
+      awk -v c="$comm" '(length($2) >= 5 && index(c, $2) == 1) || $2 == "memfd:berth"' "$P/perf-$v-all.txt" | head -n 60 >"$P/perf-$v-sym.txt"
       rm -f "$P/perf-$v.data"
     )
   done
@@ -94,6 +96,24 @@ elif command -v valgrind >/dev/null; then
     callgrind_annotate --inclusive=yes "$P/callgrind.out" 2>/dev/null | head -n 60 >"$P/callgrind-inclusive.txt"
     callgrind_annotate "$P/callgrind.out" 2>/dev/null | head -n 60 >"$P/callgrind-self.txt"
   )
+fi
+
+# Syscall counts side by side (berth without self-protect isolates berth's own work).
+if [ -s "$P/strace-berth.txt" ]; then
+  (
+    cols=""
+    for v in $VARIANTS; do [ -s "$P/strace-$v.txt" ] && cols="$cols $v"; done
+    printf '%-18s' syscall
+    for v in $cols; do printf '%16s' "$v"; done
+    echo
+    for v in $cols; do
+      awk -v v="$v" 'NR > 2 && !/^-/ && $NF != "total" { print $NF, v, $4 }' "$P/strace-$v.txt"
+    done | awk -v cols="$cols" '
+      { n[$1 " " $2] = $3; s[$1] += $3 }
+      END { nc = split(cols, c, " ")
+            for (k in s) { line = sprintf("%-18s", k); for (i = 1; i <= nc; i++) line = line sprintf("%16d", n[k " " c[i]] + 0); print s[k], line }
+          }' | sort -rn | cut -d' ' -f2- | head -n 40
+  ) >"$P/syscalls.txt"
 fi
 
 # Summary lines in the log: total syscalls per runtime.

@@ -22,7 +22,8 @@
 #
 # Knobs (environment): BERTH, BERTH_ALT (a second berth build, benched as "berth-alt"),
 # ROUNDS (5), RUNS (100), LC_ROUNDS (3), CYCLES (20), EXECS (20),
-# VERSIONS (50), RSS_SAMPLES (5), MEM_MAX, MEM_RES, PERF_RUNS (30), KEEP_WORK (0),
+# BUDGET (300 s: on a loaded machine, rounds beyond 3 of run and 2 of lifecycle are
+# dropped to stay near it), VERSIONS (50), RSS_SAMPLES (5), MEM_MAX, MEM_RES, PERF_RUNS (30), KEEP_WORK (0),
 # STEPS ("run lifecycle rss memlimit profile": a subset reruns only those),
 # OUT (results dir, default /tmp/berth-bench-results.<time>).
 set -euo pipefail
@@ -84,12 +85,13 @@ VARIANTS=${VARIANTS:-"berth crun runc berth-noprotect"}
 if [ -n "${BERTH_ALT:-}" ]; then
   BERTH_ALT=$(readlink -f "$BERTH_ALT")
   [ -x "$BERTH_ALT" ] || die "BERTH_ALT=$BERTH_ALT is not executable"
-  VARIANTS="$VARIANTS berth-alt"
+  case " $VARIANTS " in *" berth-alt"*) ;; *) VARIANTS="$VARIANTS berth-alt" ;; esac
   export BERTH_ALT
 fi
 OUT=${OUT:-/tmp/berth-bench-results.$(date +%Y%m%d-%H%M%S)}
 export WORK BERTH CG_PARENT VARIANTS
 export RUNS=${RUNS:-100} ROUNDS=${ROUNDS:-5}
+export BUDGET=${BUDGET:-300}
 export STEPS=${STEPS:-"run lifecycle rss memlimit profile"}
 source "$BENCH_DIR/lib.sh"
 
@@ -160,8 +162,23 @@ describe_binary() {  # NAME PATH
 cat "$WORK/params/machine" >&2
 
 # --- the measurements, in one private mount namespace --------------------------------------
-_BERTH_BENCH_INNER=1 unshare -m --propagation unchanged bash "$BENCH_DIR/run.sh" ||
-  note "the measurements exited with an error (results so far follow)"
+# In a process group of its own (job control): on Ctrl-C or a TERM, the whole group gets a
+# TERM. A plain SIGINT would not do: bash goes on with its loop when the runtime it waits
+# for exits normally on SIGINT. Containers left running are killed by pid from their
+# cgroups by outer_cleanup.
+set -m
+_BERTH_BENCH_INNER=1 unshare -m --propagation unchanged bash "$BENCH_DIR/run.sh" &
+inner=$!
+set +m
+stop_inner() {
+  note "interrupted: stopping the measurements (process group $inner)"
+  kill -TERM -- "-$inner" 2>/dev/null
+  wait "$inner" 2>/dev/null
+  exit 130
+}
+trap stop_inner INT TERM
+wait "$inner" || note "the measurements exited with an error (results so far follow)"
+trap 'exit 130' INT TERM
 
 {
   echo "# berth vs crun vs runc — $(date -Is)"

@@ -1,5 +1,4 @@
 // state, list, ps, spec.
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,9 +18,23 @@ using nlohmann::ordered_json;
 
 namespace {
 
+// Reads /etc/passwd itself: berth is linked statically, and glibc's getpwuid would then
+// need the NSS modules of the exact glibc it was built with.
 std::string OwnerName(uid_t uid) {
-  passwd* pw = getpwuid(uid);
-  return pw ? pw->pw_name : "#" + std::to_string(uid);
+  auto text = sys::ReadFile("/etc/passwd");
+  if (text) {
+    size_t pos = 0;
+    while (pos < text->size()) {
+      size_t end = text->find('\n', pos);
+      if (end == std::string::npos) end = text->size();
+      std::string line = text->substr(pos, end - pos);
+      pos = end + 1;
+      size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1), c3 = line.find(':', c2 + 1);
+      if (c1 == std::string::npos || c2 == std::string::npos || c3 == std::string::npos) continue;
+      if (line.substr(c2 + 1, c3 - c2 - 1) == std::to_string(uid)) return line.substr(0, c1);
+    }
+  }
+  return "#" + std::to_string(uid);
 }
 
 // runc's state/list document: the OCI state plus rootfs, created and owner.
