@@ -310,11 +310,13 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
   // A foreground run with a terminal and no --console-socket: berth holds the pty itself.
   UniqueFd console_ours, console_theirs;
   if (!detach && opts.console_socket.empty()) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
-      console_ours.Reset(sv[0]);
-      console_theirs.Reset(sv[1]);
+    auto pair = MakeConsolePair();
+    if (!pair) {
+      sigprocmask(SIG_SETMASK, &old, nullptr);
+      return std::unexpected(pair.error().Wrap("run \"" + opts.id + "\""));
     }
+    console_ours = std::move(pair->ours);
+    console_theirs = std::move(pair->theirs);
   }
   auto pid = CreateInternal(opts, console_theirs.Get());
   console_theirs.Reset();

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,11 +123,10 @@ Result<int> Exec(const ExecOptions& o) {
     console = std::move(*c);
   } else if (proc->terminal) {
     // Foreground exec -t without a socket: berth receives the pty master and proxies it.
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-      return Errno("exec " + Quote(o.id) + ": socketpair", "console");
-    console_ours.Reset(sv[0]);
-    console.Reset(sv[1]);
+    auto pair = MakeConsolePair();
+    if (!pair) return std::unexpected(pair.error().Wrap("exec " + Quote(o.id)));
+    console_ours = std::move(pair->ours);
+    console = std::move(pair->theirs);
   }
   cfg.console_fd = console.Get();
   auto mgr = cgroups::Open(st->cgroups_path, st->id);

@@ -45,15 +45,19 @@ int ForwardSignalsUntilExit(pid_t pid) {
     if (sig == SIGCHLD) {
       int status = 0;
       pid_t r;
-      while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (r != pid) continue;
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-      }
+      while ((r = waitpid(-1, &status, WNOHANG)) > 0)
+        if (r == pid) return sys::ShellStatus(status);
       continue;
     }
     kill(pid, sig);
   }
+}
+
+Result<ConsolePair> MakeConsolePair() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return Errno("socketpair", "console");
+  return ConsolePair{UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
 Result<UniqueFd> ReceiveFd(int sock) {
@@ -78,12 +82,6 @@ Result<UniqueFd> ReceiveFd(int sock) {
 }
 
 namespace {
-int ExitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
 void CopyWinsize(int from, int to) {
   winsize ws{};
   if (ioctl(from, TIOCGWINSZ, &ws) == 0) ioctl(to, TIOCSWINSZ, &ws);
@@ -128,7 +126,7 @@ int ProxyTerminalUntilExit(pid_t pid, int master) {
         int st = 0;
         pid_t r;
         while ((r = waitpid(-1, &st, WNOHANG)) > 0)
-          if (r == pid) status = ExitStatus(st);
+          if (r == pid) status = sys::ShellStatus(st);
       } else {
         kill(pid, static_cast<int>(si.ssi_signo));
       }

@@ -18,6 +18,12 @@ Result<void> WritePidFile(const std::string& path, pid_t pid);
 // signal to it (as `runc run` does), reaping unrelated children. Returns the exit status.
 int ForwardSignalsUntilExit(pid_t pid);
 
+// For a foreground process with a terminal and no --console-socket: `theirs` goes to the
+// child as its console socket, berth receives the pty master on `ours` and proxies it.
+struct ConsolePair {
+  UniqueFd ours, theirs;
+};
+Result<ConsolePair> MakeConsolePair();
 // Receives one fd sent with SCM_RIGHTS (the pty master of a console socket).
 Result<UniqueFd> ReceiveFd(int sock);
 // Like ForwardSignalsUntilExit, and also copies stdin -> pty master -> stdout, puts our

@@ -70,6 +70,12 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
   return start_time == 0 || st->start_time == start_time;
 }
 
+int ShellStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
 Result<int> WaitExit(pid_t pid) {
   int status = 0;
   for (;;) {
@@ -78,9 +84,7 @@ Result<int> WaitExit(pid_t pid) {
     if (r < 0 && errno == EINTR) continue;
     return Errno("waitpid", std::to_string(pid));
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
+  return ShellStatus(status);
 }
 
 Result<void> CloexecFrom(int first) {

@@ -32,7 +32,9 @@ Result<ProcStat> ReadProcStat(pid_t pid);
 // guards against pid reuse between commands.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 
-// Waits for pid; returns the shell-style status (exit code, or 128+signal).
+// A wait(2) status as a shell reports it: the exit code, or 128+signal.
+int ShellStatus(int wait_status);
+// Waits for pid; returns ShellStatus of it.
 Result<int> WaitExit(pid_t pid);
 
 // Marks every fd >= first as close-on-exec, so nothing of the runtime leaks into the
