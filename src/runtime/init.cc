@@ -1,6 +1,7 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/keyctl.h>
 #include <grp.h>
 #include <sched.h>
@@ -59,7 +60,18 @@ Result<void> WriteIdMaps(pid_t pid, const spec::Spec& spec) {
 namespace {
 
 [[noreturn]] void Die(const InitConfig& cfg, const Error& e) {
-  SyncSendError(cfg.sync_fd, e);
+  if (cfg.sync_fd >= 0) {
+    SyncSendError(cfg.sync_fd, e);
+  } else if (cfg.fifo_fd >= 0) {
+    // After create returned, `berth start` is the one waiting: it reads the reason from
+    // exec.fifo once our end closes (see Start in ops.cc). One write of at most PIPE_BUF
+    // bytes is atomic.
+    std::string m = "berth: " + e.Message();
+    if (m.size() > PIPE_BUF) m.resize(PIPE_BUF);
+    (void)!write(cfg.fifo_fd, m.data(), m.size());
+    m += "\n";
+    (void)!write(2, m.data(), m.size());  // and to the container's stderr, as before
+  }
   _exit(1);
 }
 
@@ -282,21 +294,19 @@ Result<std::string> InitSteps(InitConfig& cfg) {
 
   // Block until `berth start` writes to exec.fifo. We hold both ends, so the read blocks
   // rather than returning EOF, and start's non-blocking open succeeds only while we live.
+  // The fd stays open (O_CLOEXEC) until the exec: start waits for it to close, so that
+  // startContainer hooks have run and the process is exec'd before poststart hooks run
+  // and before start returns, as the runtime-spec orders them.
   char b = 0;
   ssize_t n;
   do {
     n = read(cfg.fifo_fd, &b, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(1);
-  close(cfg.fifo_fd);
 
   auto r = RunHooks(cfg.spec->hooks.start_container, "startContainer",
                     HookState(cfg, "created", cfg.host_pid));
-  if (!r) {
-    std::string m = "berth: " + r.error().Message() + "\n";
-    (void)!write(2, m.data(), m.size());
-    _exit(1);
-  }
+  if (!r) Die(cfg, r.error());
   FinishAndExec(cfg, *exe);
 }
 

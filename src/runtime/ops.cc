@@ -1,5 +1,6 @@
 // start, state, kill, delete, pause, resume, list, ps, update.
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -33,6 +34,39 @@ bool WaitGone(pid_t pid, uint64_t start_time, int timeout_ms) {
   return r > 0 || !sys::ProcessAlive(pid, start_time);
 }
 
+// Lets the init waiting on exec.fifo go, then waits until it has exec'd the user process
+// (its O_CLOEXEC fifo fd closes) or died. The init holds the fifo O_RDWR; we open a read
+// end first, so that our write end, opened after it, makes the pipe report POLLHUP on our
+// read end once every writer is gone. What is left in the pipe then tells what happened:
+// nothing (the init took our byte and exec'd), our own byte (the init was gone before it
+// read it) or the error the init wrote before exiting (a startContainer hook or the
+// final set-up failed).
+Result<void> ReleaseInit(const std::string& id, const std::string& fifo) {
+  int rfd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (rfd < 0) return Errno("start " + Quote(id) + ": open", fifo);
+  UniqueFd reader(rfd);
+  {
+    int wfd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (wfd < 0) return Errno("start " + Quote(id) + ": open", fifo);
+    UniqueFd writer(wfd);
+    char b = '0';
+    BERTH_TRYV(sys::WriteAll(wfd, &b, 1, fifo.c_str()));
+  }
+  unlink(fifo.c_str());
+  struct pollfd p = {rfd, 0, 0};  // no events: wait for POLLHUP alone
+  while (poll(&p, 1, -1) < 0) {
+    if (errno != EINTR) return Errno("start " + Quote(id) + ": poll", fifo);
+  }
+  char buf[PIPE_BUF + 1];
+  ssize_t n = read(rfd, buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  if (n == 1 && buf[0] == '0')
+    return Fail("start", Quote(id), "the container's init exited before it was started");
+  std::string msg(buf, n);
+  if (msg.starts_with("berth: ")) msg.erase(0, 7);
+  return Fail("start", Quote(id), msg);
+}
+
 }  // namespace
 
 Result<spec::Spec> LoadContainerSpec(const std::string& root, const std::string& id) {
@@ -54,13 +88,7 @@ Result<void> Start(const std::string& root, const std::string& id) {
     return Fail("start", Quote(id), std::string("cannot start a container that is ") +
                                         StatusName(st->status));
   std::string fifo = store.FifoPath(id);
-  // O_NONBLOCK: fails with ENXIO instead of hanging if the init is gone.
-  int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return Errno("start " + Quote(id) + ": open", fifo);
-  UniqueFd guard(fd);
-  char b = '0';
-  BERTH_TRYV(sys::WriteAll(fd, &b, 1, fifo.c_str()));
-  unlink(fifo.c_str());
+  BERTH_TRYV(ReleaseInit(id, fifo));
   auto spec = LoadContainerSpec(root, id);
   if (spec && !spec->hooks.poststart.empty()) {
     // runtime-spec: a failing poststart hook is logged; the lifecycle continues.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Hooks: all six in order, each reading the state JSON on stdin; failing prestart and
-# createRuntime hooks abort create and leave nothing behind; poststart failures are
-# reported; hook timeouts.
+# createRuntime hooks abort create and leave nothing behind; a failing startContainer hook
+# fails start before the process runs; poststart failures are reported; hook timeouts.
 source "$(dirname "$0")/lib.sh"
 
 HOOKS=$TEST_DIR/hooks
@@ -97,6 +97,23 @@ id=$(new_id)
 rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/poststart.out" 2>&1
 out=$(cat "$TEST_DIR/poststart.out"; rt start "$id" 2>&1)
 assert_match "$out" 'hook|poststart|exit status 4' "a failing poststart hook is reported"
+rt delete --force "$id" >/dev/null 2>&1
+
+section "startContainer failure"
+b=$(make_bundle sh -c 'echo ran >/hooks/ran')
+edit_config "$b" '.mounts += [{"destination": "/hooks", "type": "bind", "source": "'"$HOOKS"'", "options": ["rbind", "rw"]}]
+  | .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 5"]}]'
+id=$(new_id)
+rm -f "$HOOKS/ran"
+rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/startcontainer.out" 2>&1
+out=$(rt start "$id" 2>&1)
+rc=$?
+if berth_specific "start reports a failing startContainer hook"; then
+  [ $rc -ne 0 ] && pass "start fails when a startContainer hook fails" || fail "start succeeded although startContainer failed"
+  assert_match "$out" 'startContainer.*status 5' "start names the hook and its exit status"
+fi
+sleep 0.2
+[ ! -e "$HOOKS/ran" ] && pass "the process did not run after startContainer failed" || fail "the process ran although startContainer failed"
 rt delete --force "$id" >/dev/null 2>&1
 
 section "hook timeout"
