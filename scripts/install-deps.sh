@@ -10,6 +10,9 @@ PACKAGES="
   busybox-static jq iproute2 util-linux procps
   podman conmon containerd bsdutils
   qemu-system-x86 cpio
+  libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
+  libtomlplusplus-dev libcli11-dev
+  docker-registry skopeo umoci apache2-utils python3 zstd
 "
 # busybox-static: the test rootfs (scripts/make-bundle.sh).
 # jq: builds/edits config.json in tests. iproute2: `ip netns` in the namespace tests.
@@ -22,6 +25,11 @@ PACKAGES="
 # bsdutils: script(1), the pty for `podman exec -it` and `ctr run -t`.
 # qemu-system-x86, cpio: tests/integration/test_cgroup_v2_guest.sh boots a pure cgroup v2
 # guest (TCG) from an initramfs; its kernel comes from install_guest_kernel below.
+# libcurl (registry client), OpenSSL (digests), ISA-L (igzip inflate), zstd, zlib,
+# libarchive (tar format), toml++ (hosts.toml), CLI11 (berthctl): the image library.
+# docker-registry, skopeo, umoci, apache2-utils (htpasswd), python3 (the tests' token
+# server and connection-cutting proxy), zstd: tests/integration/test_images*.sh run a real
+# registry on 127.0.0.1 and fill it with images made by berth's tests and by skopeo/umoci.
 
 # The guest's kernel: Debian's linux-image-amd64, whose vmlinuz (and brd.ko, the guest's
 # only block device) are extracted from the .deb into a cache dir instead of installing
