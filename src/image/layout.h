@@ -4,7 +4,7 @@
 //    org.opencontainers.image.ref.name annotation (containerd also reads
 //    io.containerd.image.name).
 //  - `docker save` archives: manifest.json [{Config, RepoTags, Layers}], the layers as
-//    (possibly uncompressed) tars; imported as Docker schema2 manifests.
+//    (possibly uncompressed) tars; imported as OCI manifests (compression sniffed per layer).
 // Every imported blob is verified against its digest before it is committed.
 #pragma once
 

@@ -1,0 +1,53 @@
+// berthctl's commands. Each returns the process exit status; errors are printed by the
+// command as "berthctl: <message>".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "image/registry.h"
+#include "image/store.h"
+
+namespace berth::cli {
+
+struct Globals {
+  std::string root = "/var/lib/berth/images";
+  std::string hosts_dir = "/etc/berth/certs.d";
+  std::string auth_file;
+  std::vector<std::string> insecure;
+  std::string user;  // USER:PASS for the registry of the reference (pull)
+};
+
+int Fail(const Error& e);
+Result<image::Store> OpenStore(const Globals& g);
+Result<std::unique_ptr<image::RegistryClient>> NewClient(const Globals& g,
+                                                         const image::Reference& ref);
+Result<image::Platform> PlatformOrHost(const std::string& text);
+// Pulls with the progress display on stderr (stdout stays for results).
+Result<image::ImageRecord> PullWithProgress(const Globals& g, image::Store& store,
+                                            const image::Reference& ref,
+                                            const image::Platform& platform, bool quiet);
+
+struct PullArgs {
+  std::string ref, platform;
+  bool quiet = false;
+};
+int CmdPull(const Globals& g, const PullArgs& a);
+int CmdImages(const Globals& g, bool quiet, bool digests);
+int CmdRmi(const Globals& g, const std::vector<std::string>& refs);
+int CmdInspect(const Globals& g, const std::string& ref, const std::string& platform);
+int CmdGc(const Globals& g);
+int CmdImport(const Globals& g, const std::string& path, const std::string& name);
+int CmdExport(const Globals& g, const std::vector<std::string>& refs, const std::string& out,
+              const std::string& format, const std::string& platform);
+
+struct RunArgs {
+  std::string image, name, workdir, user, entrypoint, runtime, platform, hostname;
+  std::vector<std::string> env, args;
+  bool rm = false, tty = false, read_only = false;
+};
+int CmdRun(const Globals& g, const RunArgs& a);
+int CmdRm(const Globals& g, const std::vector<std::string>& ids);
+
+}  // namespace berth::cli

@@ -1,0 +1,120 @@
+// berthctl — the user's CLI. For now the image workflows (pull, images, rmi, inspect,
+// import, export, run, gc) straight on the image store, without a daemon; the CRI client
+// half arrives with berthd.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "base/log.h"
+#include "cli/berthctl/commands.h"
+
+namespace berth::cli {
+
+int Fail(const Error& e) {
+  fprintf(stderr, "berthctl: %s\n", e.Message().c_str());
+  return 1;
+}
+
+namespace {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"berthctl — pull, list and run container images"};
+  app.require_subcommand(1);
+  Globals g;
+  std::string log_level = "warn";
+  app.add_option("--root", g.root, "image store directory")->capture_default_str();
+  app.add_option("--hosts-dir", g.hosts_dir, "registry hosts.toml directory (containerd format)")
+      ->capture_default_str();
+  app.add_option("--auth-file", g.auth_file,
+                 "docker-style config.json with registry credentials");
+  app.add_option("--insecure-registry", g.insecure, "use plain HTTP for this registry (repeatable)");
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+
+  PullArgs pull;
+  auto* c_pull = app.add_subcommand("pull", "pull an image from a registry");
+  c_pull->add_option("--platform", pull.platform, "os/arch[/variant] (default: this machine's)");
+  c_pull->add_flag("-q,--quiet", pull.quiet, "no progress output");
+  c_pull->add_option("--user", g.user, "USER:PASS for the registry");
+  c_pull->add_option("ref", pull.ref, "image reference")->required();
+
+  bool images_quiet = false, digests = false;
+  auto* c_images = app.add_subcommand("images", "list images");
+  c_images->alias("ls");
+  c_images->add_flag("-q,--quiet", images_quiet, "names only");
+  c_images->add_flag("--digests", digests, "show digests");
+
+  std::vector<std::string> rmi_refs;
+  auto* c_rmi = app.add_subcommand("rmi", "remove image names (blobs go with gc)");
+  c_rmi->add_option("ref", rmi_refs, "image references")->required();
+
+  std::string inspect_ref, inspect_platform;
+  auto* c_inspect = app.add_subcommand("inspect", "print an image's config as JSON");
+  c_inspect->add_option("--platform", inspect_platform, "platform of a multi-platform image");
+  c_inspect->add_option("ref", inspect_ref, "image reference or ID")->required();
+
+  auto* c_gc = app.add_subcommand("gc", "remove unreferenced blobs and layers");
+  c_gc->alias("prune");
+
+  std::string import_path, import_name;
+  auto* c_import = app.add_subcommand("import", "import an OCI layout or docker-save archive");
+  c_import->add_option("--name", import_name, "name for images the archive does not name");
+  c_import->add_option("path", import_path, "tar file, OCI layout directory, or - for stdin")
+      ->required();
+
+  std::vector<std::string> export_refs;
+  std::string export_out, export_format = "oci", export_platform;
+  auto* c_export = app.add_subcommand("export", "export images to a tar archive");
+  c_export->add_option("-o,--output", export_out, "output file (- for stdout)")->required();
+  c_export->add_option("--format", export_format, "oci or docker")->capture_default_str();
+  c_export->add_option("--platform", export_platform, "platform of multi-platform images");
+  c_export->add_option("ref", export_refs, "image references")->required();
+
+  RunArgs run;
+  auto* c_run = app.add_subcommand("run", "run a command in a new container from an image");
+  c_run->add_flag("--rm", run.rm, "remove the container when it exits");
+  c_run->add_flag("-t,--tty", run.tty, "allocate a terminal");
+  c_run->add_flag("--read-only", run.read_only, "read-only root filesystem");
+  c_run->add_option("--name", run.name, "container id");
+  c_run->add_option("-e,--env", run.env, "environment variable K=V (repeatable)");
+  c_run->add_option("-w,--workdir", run.workdir, "working directory");
+  c_run->add_option("-u,--user", run.user, "user[:group]");
+  c_run->add_option("--hostname", run.hostname, "container host name");
+  c_run->add_option("--entrypoint", run.entrypoint, "override the image's entrypoint");
+  c_run->add_option("--runtime", run.runtime, "OCI runtime binary (default: berth)");
+  c_run->add_option("--platform", run.platform, "platform to pull if the image is missing");
+  c_run->add_option("image", run.image, "image reference")->required();
+  // Everything after the image is the container's command, options included.
+  c_run->prefix_command();
+  c_run->footer("Arguments after IMAGE are the command and its arguments.");
+
+  std::vector<std::string> rm_ids;
+  auto* c_rm = app.add_subcommand("rm", "remove stopped containers made by run");
+  c_rm->add_option("id", rm_ids, "container ids")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  log::Init("", log::Format::kText, log_level == "debug");
+
+  if (*c_pull) return CmdPull(g, pull);
+  if (*c_images) return CmdImages(g, images_quiet, digests);
+  if (*c_rmi) return CmdRmi(g, rmi_refs);
+  if (*c_inspect) return CmdInspect(g, inspect_ref, inspect_platform);
+  if (*c_gc) return CmdGc(g);
+  if (*c_import) return CmdImport(g, import_path, import_name);
+  if (*c_export) return CmdExport(g, export_refs, export_out, export_format, export_platform);
+  if (*c_run) {
+    run.args = c_run->remaining();
+    if (!run.args.empty() && run.args.front() == "--") run.args.erase(run.args.begin());
+    return CmdRun(g, run);
+  }
+  if (*c_rm) return CmdRm(g, rm_ids);
+  return 2;
+}
+
+}  // namespace
+}  // namespace berth::cli
+
+int main(int argc, char** argv) { return berth::cli::Main(argc, argv); }

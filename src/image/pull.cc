@@ -1,0 +1,349 @@
+// Pull: one pass per layer from the network through the content store's verifying writer
+// and, at the same time, through decompression and unpacking into a snapshot:
+//
+//   curl (this thread) ──▶ ContentWriter (sha256 + file)      ──▶ Commit (digest check)
+//                     └──▶ ChunkQueue ──▶ unpack thread: Decompress ▶ tar ▶ files
+//                                                          └▶ diff_id ▶ CommitLayer
+//
+// The layer snapshot is committed only when both sides agree: the compressed blob matched
+// its digest and the unpacked tar matched the config's diff_id. Either failing discards
+// the other's work, so nothing half-done becomes visible. Layers run in parallel.
+#include "image/pull.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+#include "image/unpack.h"
+
+namespace berth::image {
+
+namespace {
+
+std::string ShortId(std::string_view digest) { return std::string(DigestHex(digest).substr(0, 12)); }
+
+// A bounded queue of byte chunks between the downloading and the unpacking thread. The
+// bound (in bytes) makes a slow unpacker slow the download down rather than buffer a layer.
+class ChunkQueue : public Reader {
+ public:
+  explicit ChunkQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // False when the reader has gone (it failed): the producer should stop.
+  bool Push(const char* data, size_t n) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return bytes_ < max_bytes_ || reader_gone_; });
+    if (reader_gone_) return false;
+    chunks_.emplace_back(data, n);
+    bytes_ += n;
+    cv_.notify_all();
+    return true;
+  }
+  // End of stream: clean (ok) or failed (the reader's next Read returns the error).
+  void Close(std::optional<Error> err = std::nullopt) {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    err_ = std::move(err);
+    cv_.notify_all();
+  }
+  void ReaderGone() {
+    std::lock_guard lk(mu_);
+    reader_gone_ = true;
+    cv_.notify_all();
+  }
+
+  Result<size_t> Read(void* buf, size_t n) override {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !chunks_.empty() || closed_; });
+    if (chunks_.empty()) {
+      if (err_) return std::unexpected(*err_);
+      return 0;
+    }
+    std::string& front = chunks_.front();
+    size_t take = std::min(n, front.size() - pos_);
+    memcpy(buf, front.data() + pos_, take);
+    pos_ += take;
+    if (pos_ == front.size()) {
+      bytes_ -= front.size();
+      chunks_.pop_front();
+      pos_ = 0;
+      cv_.notify_all();
+    }
+    return take;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> chunks_;
+  size_t pos_ = 0;
+  size_t bytes_ = 0;
+  size_t max_bytes_;
+  bool closed_ = false;
+  bool reader_gone_ = false;
+  std::optional<Error> err_;
+};
+
+struct Ctx {
+  Store& store;
+  RegistryClient& client;
+  const Reference& ref;
+  const PullOptions& opts;
+  std::mutex progress_mu;
+
+  void Report(const std::string& id, const char* status, int64_t cur, int64_t total) {
+    if (!opts.progress) return;
+    std::lock_guard lk(progress_mu);
+    opts.progress(PullProgress{id, status, cur, total});
+  }
+};
+
+// Fetches a small blob (config) into the store unless present; returns its bytes.
+Result<std::string> FetchSmallBlob(Ctx& c, const Descriptor& d) {
+  if (!c.store.content.Has(d.digest)) {
+    if (d.size > (16 << 20)) return Fail("pull", d.digest, "config larger than 16 MiB");
+    std::string body;
+    BERTH_TRYV(c.client.FetchBlob(c.ref, d.digest, d.size, 0, [&](const char* p, size_t n) {
+      body.append(p, n);
+      return Result<void>{};
+    }));
+    BERTH_TRYV(c.store.content.WriteBlob(d.digest, d.size, body));
+    return body;
+  }
+  return c.store.content.ReadBlob(d.digest);
+}
+
+// Unpacks a committed blob into a new layer snapshot.
+Result<void> UnpackFromStore(Store& store, const Descriptor& layer, Compression comp,
+                             const std::string& diff_id, const std::string& chain,
+                             const std::string& parent) {
+  auto fd = BERTH_TRY(store.content.OpenBlob(layer.digest));
+  auto dir = BERTH_TRY(store.snapshots.PrepareLayer());
+  FdReader in(fd.Get());
+  auto r = UnpackLayer(in, comp, dir);
+  if (r && r->diff_id != diff_id)
+    r = Fail("unpack", layer.digest, "diff_id " + r->diff_id + " does not match the config's " + diff_id);
+  if (!r) {
+    store.snapshots.AbortLayer(dir);
+    return std::unexpected(r.error().Wrap("layer " + ShortId(layer.digest)));
+  }
+  return store.snapshots.CommitLayer(dir, chain, parent);
+}
+
+Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_id,
+                       const std::string& chain, const std::string& parent) {
+  const std::string id = ShortId(layer.digest);
+  Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
+  bool need_unpack = c.opts.unpack && !c.store.snapshots.HasLayer(chain);
+  if (c.store.content.Has(layer.digest)) {
+    if (need_unpack) {
+      c.Report(id, "extracting", 0, layer.size);
+      BERTH_TRYV(UnpackFromStore(c.store, layer, comp, diff_id, chain, parent));
+    }
+    c.Report(id, "exists", layer.size, layer.size);
+    return {};
+  }
+  if (!layer.urls.empty() && layer.media_type.find("nondistributable") != std::string::npos)
+    log::Debug("layer " + id + " is non-distributable; fetching it from the registry anyway");
+
+  // Blocks while another pull writes the same blob; then it is there.
+  auto writer = BERTH_TRY(c.store.content.Writer(layer.digest, layer.size));
+  if (writer->Exists()) {
+    writer.reset();
+    return PullLayer(c, layer, diff_id, chain, parent);
+  }
+  int64_t offset = writer->Offset();
+  c.Report(id, "downloading", offset, layer.size);
+
+  // A resumed blob (partial data from an interrupted pull) is completed first and unpacked
+  // from the store afterwards: the unpacker needs the stream from byte 0.
+  bool stream = need_unpack && offset == 0;
+  ChunkQueue queue(8 << 20);
+  std::string tmp_dir;
+  Result<UnpackResult> unpacked = Fail("unpack", id, "not run");
+  std::thread unpacker;
+  if (stream) {
+    tmp_dir = BERTH_TRY(c.store.snapshots.PrepareLayer());
+    unpacker = std::thread([&] {
+      unpacked = UnpackLayer(queue, comp, tmp_dir);
+      if (!unpacked) {
+        queue.ReaderGone();
+        return;
+      }
+      // Whatever follows the compressed stream still has to reach the content writer.
+      char sink[64 << 10];
+      while (true) {
+        auto n = queue.Read(sink, sizeof sink);
+        if (!n || *n == 0) break;
+      }
+    });
+  }
+  int64_t done = offset;
+  int64_t last_report = offset;
+  bool unpacker_stopped = false;
+  auto fetched = c.client.FetchBlob(c.ref, layer.digest, layer.size, offset,
+                                    [&](const char* p, size_t n) -> Result<void> {
+    BERTH_TRYV(writer->Write(p, n));
+    if (stream && !queue.Push(p, n)) {
+      unpacker_stopped = true;
+      return Fail("unpack", id, "unpacking stopped");
+    }
+    done += n;
+    if (done - last_report >= (1 << 20) || done == layer.size) {
+      last_report = done;
+      c.Report(id, "downloading", done, layer.size);
+    }
+    return {};
+  });
+  Result<void> committed = fetched ? writer->Commit() : Result<void>{};
+  if (stream) {
+    // The unpacker sees the end of the stream only once the digest is known to be right.
+    if (!fetched || !committed)
+      queue.Close(fetched ? committed.error() : fetched.error());
+    else
+      queue.Close();
+    unpacker.join();
+  }
+  if (!fetched) {
+    if (stream) c.store.snapshots.AbortLayer(tmp_dir);
+    // An unpack failure stops the download: report the cause, not "unpacking stopped".
+    if (unpacker_stopped && !unpacked) return std::unexpected(unpacked.error().Wrap("layer " + id));
+    return std::unexpected(fetched.error().Wrap("layer " + id));
+  }
+  if (!committed) {
+    if (stream) c.store.snapshots.AbortLayer(tmp_dir);
+    return std::unexpected(committed.error());
+  }
+  writer.reset();
+  if (!stream) {
+    if (need_unpack) {
+      c.Report(id, "extracting", 0, layer.size);
+      BERTH_TRYV(UnpackFromStore(c.store, layer, comp, diff_id, chain, parent));
+    }
+    c.Report(id, "done", layer.size, layer.size);
+    return {};
+  }
+  if (unpacked && unpacked->diff_id != diff_id)
+    unpacked = Fail("unpack", layer.digest,
+                    "diff_id " + unpacked->diff_id + " does not match the config's " + diff_id);
+  if (!unpacked) {
+    c.store.snapshots.AbortLayer(tmp_dir);
+    return std::unexpected(unpacked.error().Wrap("layer " + id));
+  }
+  BERTH_TRYV(c.store.snapshots.CommitLayer(tmp_dir, chain, parent));
+  c.Report(id, "done", layer.size, layer.size);
+  return {};
+}
+
+// Runs fn(i) for i in [0, n) on up to `parallel` threads; the first error wins and stops
+// new work from starting.
+Result<void> ParallelFor(size_t n, int parallel, const std::function<Result<void>(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::optional<Error> first;
+  auto worker = [&] {
+    for (;;) {
+      {
+        std::lock_guard lk(mu);
+        if (first) return;
+      }
+      size_t i = next++;
+      if (i >= n) return;
+      auto r = fn(i);
+      if (!r) {
+        std::lock_guard lk(mu);
+        if (!first) first = r.error();
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(n, std::max(1, parallel));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (first) return std::unexpected(*first);
+  return {};
+}
+
+}  // namespace
+
+Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& ref,
+                         const PullOptions& opts) {
+  // Shared: a concurrent gc must not sweep blobs this pull wrote before the image is named.
+  std::string lock_path = store.root + "/gc.lock";
+  UniqueFd gc_lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!gc_lock) return Errno("pull: open", lock_path);
+  if (flock(gc_lock.Get(), LOCK_SH) < 0) return Errno("pull: flock", lock_path);
+
+  Ctx c{store, client, ref, opts, {}};
+  const std::string what = ref.String();
+  c.Report(what, "resolving", 0, 0);
+  auto top = client.FetchManifest(ref);
+  if (!top) return std::unexpected(top.error().Wrap("pull " + what));
+  Descriptor target = top->descriptor;
+  BERTH_TRYV(store.content.WriteBlob(target.digest, target.size, top->body));
+
+  Descriptor mdesc = target;
+  std::string mbody = std::move(top->body);
+  if (IsIndexType(target.media_type)) {
+    auto index = BERTH_TRY(ParseIndex(mbody, target.digest));
+    mdesc = BERTH_TRY(SelectManifest(index, opts.platform, what));
+    if (store.content.Has(mdesc.digest)) {
+      mbody = BERTH_TRY(store.content.ReadBlob(mdesc.digest));
+    } else {
+      auto m = client.FetchManifestDigest(ref, mdesc.digest);
+      if (!m) return std::unexpected(m.error().Wrap("pull " + what));
+      if (m->descriptor.size != mdesc.size)
+        return Fail("pull", what, "manifest " + mdesc.digest + " has " +
+                                      std::to_string(m->descriptor.size) + " bytes, the index says " +
+                                      std::to_string(mdesc.size));
+      mbody = std::move(m->body);
+      BERTH_TRYV(store.content.WriteBlob(mdesc.digest, mdesc.size, mbody));
+    }
+  } else if (!IsManifestType(target.media_type)) {
+    return Fail("pull", what, "unsupported manifest media type \"" + target.media_type + "\"");
+  }
+  auto manifest = BERTH_TRY(ParseManifest(mbody, mdesc.digest));
+  auto cbody = FetchSmallBlob(c, manifest.config);
+  if (!cbody) return std::unexpected(cbody.error().Wrap("pull " + what + ": config"));
+  auto config = BERTH_TRY(ParseImageConfig(*cbody, manifest.config.digest));
+  if (config.diff_ids.size() != manifest.layers.size())
+    return Fail("pull", what, "the config lists " + std::to_string(config.diff_ids.size()) +
+                                  " diff_ids for " + std::to_string(manifest.layers.size()) + " layers");
+  if (!opts.platform.os.empty() && !PlatformMatches(opts.platform, config.platform))
+    log::Warn("pull " + what + ": image is for " + config.platform.String() + ", not " +
+              opts.platform.String());
+  auto chains = ChainIds(config.diff_ids);
+  for (auto& l : manifest.layers) c.Report(ShortId(l.digest), "waiting", 0, l.size);
+
+  auto r = ParallelFor(manifest.layers.size(), opts.parallel, [&](size_t i) {
+    return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i],
+                     i == 0 ? std::string() : chains[i - 1]);
+  });
+  if (!r) return std::unexpected(r.error().Wrap("pull " + what));
+
+  ImageRecord rec{what, target, log::NowRfc3339()};
+  BERTH_TRYV(store.images.Put(rec));
+  return rec;
+}
+
+Result<void> UnpackImage(Store& store, const ResolvedImage& image) {
+  for (size_t i = 0; i < image.manifest.layers.size(); ++i) {
+    const auto& chain = image.chain_ids[i];
+    if (store.snapshots.HasLayer(chain)) continue;
+    const auto& layer = image.manifest.layers[i];
+    Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
+    BERTH_TRYV(UnpackFromStore(store, layer, comp, image.config.diff_ids[i], chain,
+                               i == 0 ? std::string() : image.chain_ids[i - 1]));
+  }
+  return {};
+}
+
+}  // namespace berth::image

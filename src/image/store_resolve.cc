@@ -1,0 +1,191 @@
+// Resolution of stored images and garbage collection: the parts of store.h that walk the
+// graph image -> index -> manifest -> config/layers -> layer snapshots.
+#include <sys/file.h>
+
+#include <algorithm>
+#include <fcntl.h>
+#include <set>
+
+#include "image/reference.h"
+#include "image/store.h"
+
+namespace berth::image {
+
+namespace {
+
+// Up to 12 hex digits, as `images` shows IDs, or a full digest: matched against the
+// stored images' targets and configs.
+bool LooksLikeId(const std::string& s) {
+  std::string_view hex = s;
+  if (hex.starts_with("sha256:")) hex.remove_prefix(7);
+  if (hex.size() < 4 || hex.size() > 64) return false;
+  return std::all_of(hex.begin(), hex.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Result<Descriptor> PlatformManifest(const Store& store, const Descriptor& target,
+                                    const Platform& platform) {
+  if (IsManifestType(target.media_type)) return target;
+  if (!IsIndexType(target.media_type))
+    return Fail("resolve", target.digest, "unsupported media type " + target.media_type);
+  auto body = BERTH_TRY(store.content.ReadBlob(target.digest));
+  auto index = BERTH_TRY(ParseIndex(body, target.digest));
+  return SelectManifest(index, platform, target.digest);
+}
+
+Result<ImageConfig> ConfigOf(const Store& store, const Descriptor& manifest_desc,
+                             Manifest* manifest_out) {
+  auto body = store.content.ReadBlob(manifest_desc.digest);
+  if (!body) return std::unexpected(body.error().Wrap("manifest " + manifest_desc.digest));
+  auto m = BERTH_TRY(ParseManifest(*body, manifest_desc.digest));
+  auto cbody = store.content.ReadBlob(m.config.digest);
+  if (!cbody) return std::unexpected(cbody.error().Wrap("config " + m.config.digest));
+  auto c = BERTH_TRY(ParseImageConfig(*cbody, m.config.digest));
+  if (manifest_out) *manifest_out = std::move(m);
+  return c;
+}
+
+}  // namespace
+
+Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
+                                   const Platform& platform) {
+  std::optional<ImageRecord> rec;
+  auto ref = ParseReference(name);
+  if (ref) rec = BERTH_TRY(store.images.Get(ref->String()));
+  if (!rec && LooksLikeId(name)) {
+    std::string hex = name.starts_with("sha256:") ? name.substr(7) : name;
+    auto all = BERTH_TRY(store.images.List());
+    std::vector<ImageRecord> hits;
+    for (auto& r : all) {
+      bool match = DigestHex(r.target.digest).starts_with(hex);
+      if (!match) {
+        auto md = PlatformManifest(store, r.target, platform);
+        if (md) {
+          auto body = store.content.ReadBlob(md->digest);
+          auto m = body ? ParseManifest(*body, md->digest) : Result<Manifest>{};
+          match = body && m && DigestHex(m->config.digest).starts_with(hex);
+        }
+      }
+      if (match) hits.push_back(std::move(r));
+    }
+    if (hits.size() > 1) {
+      // The same image under several names is still one image.
+      bool same = std::all_of(hits.begin(), hits.end(), [&](const ImageRecord& r) {
+        return r.target.digest == hits[0].target.digest;
+      });
+      if (!same) return Fail("image", "\"" + name + "\"", "ambiguous: several images match");
+    }
+    if (!hits.empty()) rec = std::move(hits[0]);
+  }
+  if (!rec) {
+    if (!ref && !LooksLikeId(name)) return std::unexpected(ref.error());
+    return Fail("image", "\"" + name + "\"", "no such image");
+  }
+  ResolvedImage out;
+  out.record = *rec;
+  auto md = PlatformManifest(store, rec->target, platform);
+  if (!md) return std::unexpected(md.error().Wrap("image " + rec->name));
+  out.manifest_desc = *md;
+  auto cfg = ConfigOf(store, *md, &out.manifest);
+  if (!cfg) return std::unexpected(cfg.error().Wrap("image " + rec->name));
+  out.config = std::move(*cfg);
+  out.config_desc = out.manifest.config;
+  if (out.config.diff_ids.size() != out.manifest.layers.size())
+    return Fail("image", rec->name,
+                "config lists " + std::to_string(out.config.diff_ids.size()) +
+                    " diff_ids for " + std::to_string(out.manifest.layers.size()) + " layers");
+  out.chain_ids = ChainIds(out.config.diff_ids);
+  return out;
+}
+
+Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor& target) {
+  std::vector<std::string> out;
+  std::vector<Descriptor> manifests;
+  if (!store.content.Has(target.digest)) return out;
+  out.push_back(target.digest);
+  if (IsIndexType(target.media_type)) {
+    auto body = BERTH_TRY(store.content.ReadBlob(target.digest));
+    auto index = BERTH_TRY(ParseIndex(body, target.digest));
+    for (auto& d : index.manifests) {
+      // Only the platforms pulled are in the store; nested indexes are followed once.
+      if (!store.content.Has(d.digest)) continue;
+      if (IsIndexType(d.media_type)) {
+        auto sub = BERTH_TRY(ImageBlobs(store, d));
+        out.insert(out.end(), sub.begin(), sub.end());
+      } else {
+        out.push_back(d.digest);
+        manifests.push_back(d);
+      }
+    }
+  } else {
+    manifests.push_back(target);
+  }
+  for (auto& md : manifests) {
+    auto body = BERTH_TRY(store.content.ReadBlob(md.digest));
+    auto m = BERTH_TRY(ParseManifest(body, md.digest));
+    if (store.content.Has(m.config.digest)) out.push_back(m.config.digest);
+    for (auto& l : m.layers)
+      if (store.content.Has(l.digest)) out.push_back(l.digest);
+  }
+  return out;
+}
+
+Result<GcStats> CollectGarbage(Store& store) {
+  std::string lock_path = store.root + "/gc.lock";
+  UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock) return Errno("gc: open", lock_path);
+  // Exclusive: pulls hold it shared while they add blobs that no image names yet.
+  if (flock(lock.Get(), LOCK_EX) < 0) return Errno("gc: flock", lock_path);
+
+  std::set<std::string> blobs, layers;
+  auto images = BERTH_TRY(store.images.List());
+  for (auto& rec : images) {
+    auto used = BERTH_TRY(ImageBlobs(store, rec.target));
+    blobs.insert(used.begin(), used.end());
+  }
+  // Layer snapshots of every manifest still referenced.
+  for (auto& d : blobs) {
+    auto body = store.content.ReadBlob(d);
+    if (!body) continue;
+    auto type = DetectMediaType(*body, d);
+    if (!type || !IsManifestType(*type)) continue;
+    auto m = ParseManifest(*body, d);
+    if (!m) continue;
+    auto cbody = store.content.ReadBlob(m->config.digest);
+    if (!cbody) continue;
+    auto c = ParseImageConfig(*cbody, m->config.digest);
+    if (!c) continue;
+    for (auto& id : ChainIds(c->diff_ids)) layers.insert(id);
+  }
+  GcStats st;
+  auto all_blobs = BERTH_TRY(store.content.List());
+  for (auto& b : all_blobs) {
+    if (blobs.count(b.digest)) continue;
+    BERTH_TRYV(store.content.Delete(b.digest));
+    st.blobs_removed++;
+    st.bytes_removed += b.size;
+  }
+  // Children before parents: repeat while something could be removed. RemoveLayer refuses
+  // a layer a container's snapshot (or a kept layer) sits on, which keeps their chains.
+  auto all_layers = BERTH_TRY(store.snapshots.Layers());
+  std::vector<std::string> pending;
+  for (auto& l : all_layers)
+    if (!layers.count(l)) pending.push_back(l);
+  bool progress = true;
+  while (!pending.empty() && progress) {
+    progress = false;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (store.snapshots.RemoveLayer(*it)) {
+        st.layers_removed++;
+        it = pending.erase(it);
+        progress = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  (void)store.content.CleanIngests(24 * 3600);
+  return st;
+}
+
+}  // namespace berth::image
