@@ -2,6 +2,7 @@
 // flags and prints; everything with kernel effects lives behind these functions.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,20 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  // Called once config.json is parsed and validated, before anything is created: the CLI
+  // re-executes from a sealed copy here when NeedsSealedRuntime says so.
+  std::function<Result<void>(const spec::Spec&)> before_launch;
 };
+
+// CVE-2019-5736: whether a process other than the init could reach berth's own binary
+// through /proc/<init>/exe while the init still runs it (between clone and execve) — then
+// berth must run from a sealed copy. It can when the init joins an existing PID namespace
+// or shares the host's, when any namespace is joined by path, or when createContainer or
+// startContainer hooks (programs of the container, in its PID namespace) run beside it.
+// Otherwise the init is alone in a new PID namespace until it execs, and the copy (a
+// re-exec, ~4 ms) is skipped; the init refuses to exec berth's own binary (see init.cc),
+// and exec into a container that is still "created" is refused (exec.cc).
+bool NeedsSealedRuntime(const spec::Spec& spec);
 
 // berth create: returns once the init waits for start (state "created").
 Result<void> Create(const CreateOptions& opts);

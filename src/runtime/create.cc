@@ -150,6 +150,7 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   if (!spec.root) return Fail("config.json", "root", "is required to create a container");
   if (!spec.HasNamespace("mount"))
     return Fail("config.json", "linux.namespaces", "a new mount namespace is required");
+  if (opts.before_launch) BERTH_TRYV(opts.before_launch(spec));
 
   InitConfig cfg;
   cfg.spec = &spec;
@@ -158,6 +159,11 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   cfg.bundle = bundle;
   cfg.preserve_fds = opts.preserve_fds;
   cfg.no_new_keyring = opts.no_new_keyring;
+  struct stat self;
+  if (stat("/proc/self/exe", &self) == 0) {
+    cfg.self_dev = self.st_dev;
+    cfg.self_ino = self.st_ino;
+  }
   std::string root_path = spec.root->path;
   if (root_path.empty() || root_path[0] != '/') root_path = bundle + "/" + root_path;
   cfg.rootfs.rootfs = AbsPath(root_path);
@@ -294,6 +300,17 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   if (!opts.pid_file.empty()) BERTH_TRYV(WritePidFile(opts.pid_file, init_pid));
   rollback.Commit();
   return init_pid;
+}
+
+bool NeedsSealedRuntime(const spec::Spec& spec) {
+  if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) return true;
+  if (!spec.linux) return true;
+  bool new_pid = false;
+  for (const auto& ns : spec.linux->namespaces) {
+    if (!ns.path.empty()) return true;
+    if (ns.type == "pid") new_pid = true;
+  }
+  return !new_pid;
 }
 
 Result<void> Create(const CreateOptions& opts) {

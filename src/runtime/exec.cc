@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cgroups/manager.h"
@@ -64,6 +65,29 @@ Result<spec::Process> BuildProcess(const ExecOptions& o, const spec::Spec& spec)
   return p;
 }
 
+// True when /proc/<pid>/exe is a sealed memfd: the init of a container created with
+// NeedsSealedRuntime, whose binary a process joining it cannot alter.
+bool InitRunsSealedCopy(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/exe";
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  int seals = fcntl(fd.Get(), F_GET_SEALS);
+  return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+// A created container's init waits non-dumpable (init.cc), so a process joining it can
+// reach the init's /proc/<pid>/exe only with CAP_SYS_PTRACE in the host's user namespace:
+// i.e. without a user namespace and with CAP_SYS_PTRACE in its bounding set (or no
+// capability list, which keeps all). Harmless anyway when the init is a sealed copy.
+bool CouldReachUnsealedInit(const spec::Spec& spec, const spec::Process& p, pid_t init) {
+  if (spec.HasNamespace("user")) return false;
+  if (p.capabilities) {
+    const auto& b = p.capabilities->bounding;
+    if (std::find(b.begin(), b.end(), "CAP_SYS_PTRACE") == b.end()) return false;
+  }
+  return !InitRunsSealedCopy(init);
+}
+
 }  // namespace
 
 Result<int> Exec(const ExecOptions& o) {
@@ -78,6 +102,10 @@ Result<int> Exec(const ExecOptions& o) {
   if (!spec) return std::unexpected(spec.error());
   auto proc = BuildProcess(o, *spec);
   if (!proc) return std::unexpected(proc.error().Wrap("exec " + Quote(o.id)));
+  if (st->status == Status::kCreated && CouldReachUnsealedInit(*spec, *proc, st->pid))
+    return Fail("exec", Quote(o.id),
+                "cannot exec a process with CAP_SYS_PTRACE in a created container: start it "
+                "first (its init still runs the runtime's binary: CVE-2019-5736)");
   if (proc->terminal && o.console_socket.empty() && o.detach)
     return Fail("exec", Quote(o.id), "a detached process with a terminal (-t) needs --console-socket");
 

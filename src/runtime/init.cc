@@ -83,7 +83,8 @@ Result<void> BecomeNamespaceRoot() {
   // Changing credentials cleared "dumpable", which makes /proc/self owned by the host's
   // root and unwritable for us (oom_score_adj, timens_offsets). Nothing is lost by setting
   // it back: the only processes that could now ptrace us are the container's own root
-  // ones, our executable is a sealed memfd (self_protect.h), and execve resets the flag.
+  // ones, which do not exist before our execve unless berth runs from a sealed memfd
+  // (NeedsSealedRuntime in container.h), and execve resets the flag.
   prctl(PR_SET_DUMPABLE, 1);
   return {};
 }
@@ -281,7 +282,16 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   BERTH_TRYV(ApplyEarly(cfg.prepared));
   if (cfg.process->terminal && cfg.console_fd >= 0) BERTH_TRYV(SetupConsole(cfg));
   BERTH_TRYV(ChangeDir(*cfg.process));
-  return ResolveExecutable(*cfg.process);
+  auto exe = BERTH_TRY(ResolveExecutable(*cfg.process));
+  // CVE-2019-5736: the container's command must not be berth itself (a "/proc/self/exe"
+  // entrypoint, or a symlink to it): a container process running the host's binary could
+  // reopen it for writing once berth is gone. stat follows the magic link.
+  struct stat st;
+  if (cfg.self_ino != 0 && stat(exe.c_str(), &st) == 0 && st.st_dev == cfg.self_dev &&
+      st.st_ino == cfg.self_ino)
+    return Fail("exec", "\"" + exe + "\"",
+                "refusing to run the runtime's own binary in the container (CVE-2019-5736)");
+  return exe;
 }
 
 [[noreturn]] void InitMain(InitConfig& cfg) {
@@ -292,6 +302,10 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   close(cfg.sync_fd);
   cfg.sync_fd = -1;
 
+  // Until the exec, /proc/<pid>/exe is the runtime's binary: non-dumpable, no process that
+  // joins the container (berth exec) can open it without CAP_SYS_PTRACE on the host
+  // (CVE-2019-5736, see NeedsSealedRuntime). execve sets the flag anew.
+  prctl(PR_SET_DUMPABLE, 0);
   // Block until `berth start` writes to exec.fifo. We hold both ends, so the read blocks
   // rather than returning EOF, and start's non-blocking open succeeds only while we live.
   // The fd stays open (O_CLOEXEC) until the exec: start waits for it to close, so that

@@ -30,6 +30,8 @@ struct InitConfig {
   std::string state_json_creating;  // hook state minus the pid (filled by child)
   std::string id, bundle;
   pid_t host_pid = 0;               // the init's pid as the host sees it (child side)
+  dev_t self_dev = 0;               // berth's own binary (/proc/self/exe in the parent):
+  ino_t self_ino = 0;               // the init refuses to exec it (NeedsSealedRuntime)
   std::vector<std::string> env;     // process env as given
 };
 

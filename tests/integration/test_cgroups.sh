@@ -38,6 +38,16 @@ cg_all_dirs() {
 }
 
 COUNTER_SH='i=0; while :; do i=$((i+1)); echo $i > /counter; sleep 0.05; done'
+# The loop truncates /counter before each write: a read can land in between and see "".
+read_counter() {
+  local v="" n=0
+  while [ -z "$v" ] && [ $n -lt 20 ]; do
+    v=$(cat "$1/rootfs/counter")
+    [ -n "$v" ] || sleep 0.01
+    n=$((n + 1))
+  done
+  echo "$v"
+}
 
 section "limits"
 b=$(BUNDLE_JQ='.root.readonly = false | .linux.resources += {"memory": {"limit": 67108864},
@@ -82,13 +92,13 @@ else
   assert_eq 1 "$(cg_read "$pid" x cgroup.freeze cgroup.freeze)" "cgroup.freeze is 1"
 fi
 assert_match "$(awk '/^State:/ {print $2}' /proc/"$pid"/status)" '^[DT]$' "the paused process is frozen (state D or T)"
-c1=$(cat "$b/rootfs/counter")
+c1=$(read_counter "$b")
 sleep 0.5
-assert_eq "$c1" "$(cat "$b/rootfs/counter")" "the paused process makes no progress"
+assert_eq "$c1" "$(read_counter "$b")" "the paused process makes no progress"
 assert_ok "resume exits 0" rt resume "$id"
 assert_eq running "$(ctr_status "$id")" "state is running after resume"
 sleep 0.5
-c2=$(cat "$b/rootfs/counter")
+c2=$(read_counter "$b")
 [ "$c2" -gt "$c1" ] && pass "the process makes progress after resume ($c1 -> $c2)" ||
   fail "counter did not move after resume ($c1 -> $c2)"
 

@@ -155,3 +155,44 @@ if berth_specific "session keyring named _ses.<id>"; then
   b=$(BUNDLE_JQ='.linux.maskedPaths = []' make_bundle sh -c "grep -c ' _ses\\.$id: ' /proc/keys")
   assert_eq 0 "$(rt run --no-new-keyring --bundle "$b" "$id" 2>&1)" "--no-new-keyring keeps the caller's keyring"
 fi
+
+section "the runtime's own binary (CVE-2019-5736)"
+# The container's command may not be the runtime binary itself: "/proc/self/exe" inside the
+# container is the host's runtime while the init has not exec'd yet. runc runs it from a
+# sealed copy; berth refuses it (both keep the host binary intact).
+host_sum=$(sha256sum <"$BERTH")
+b=$(make_bundle /proc/self/exe --version)
+id=$(new_id)
+out=$(rt run --bundle "$b" "$id" 2>&1 </dev/null)
+rc=$?
+if berth_specific "berth refuses /proc/self/exe as the container's command"; then
+  [ $rc -ne 0 ] && pass "run of /proc/self/exe fails" || fail "run of /proc/self/exe succeeded: $out"
+  assert_match "$out" "CVE-2019-5736" "the error names the reason"
+fi
+rt delete --force "$id" >/dev/null 2>&1
+assert_eq "$host_sum" "$(sha256sum <"$BERTH")" "the runtime binary on the host is unchanged"
+
+if berth_specific "sealed copy only where another process could reach the init"; then
+  # A plain container: the init is alone in its new PID namespace until it execs, so berth
+  # skips the sealed re-exec; its init still runs the host binary while "created".
+  b=$(make_bundle sleep 100)
+  id=$(new_id)
+  rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+  pid=$(ctr_pid "$id")
+  assert_eq "$(readlink -f "$BERTH")" "$(readlink "/proc/$pid/exe")" "a plain container's init runs berth unsealed"
+  assert_eq ok "$(rt exec "$id" echo ok 2>&1)" "exec into it works (its init is non-dumpable)"
+  out=$(rt exec "$id" sh -c 'readlink /proc/1/exe || echo denied' 2>&1)
+  assert_match "$out" "denied" "a process exec'd into it cannot reach the init's binary ($out)"
+  assert_fails_with "CAP_SYS_PTRACE.*created container.*CVE-2019-5736" rt exec --cap CAP_SYS_PTRACE "$id" true
+  rt delete --force "$id" >/dev/null 2>&1
+  # With a startContainer hook (a program of the container, beside the init) or a joined
+  # PID namespace the init runs from the sealed copy, and exec into it is allowed.
+  b=$(make_bundle sleep 100)
+  edit_config "$b" '.hooks.startContainer = [{"path": "/bin/true"}]'
+  id=$(new_id)
+  rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+  pid=$(ctr_pid "$id")
+  assert_match "$(readlink "/proc/$pid/exe")" "memfd" "with a startContainer hook the init runs a sealed copy"
+  assert_eq ok "$(rt exec "$id" echo ok 2>&1)" "exec into a created container whose init is sealed works"
+  rt delete --force "$id" >/dev/null 2>&1
+fi

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/berth/commands.h"
+#include "cli/berth/self_protect.h"
 #include "cli/berth/flags.h"
 #include "runtime/container.h"
 #include "sys/process.h"
@@ -22,6 +23,14 @@ Result<Args> ParseWith(FlagSet& f, const Args& a, size_t n, size_t max, const ch
 
 namespace {
 
+// Re-executes from a sealed copy of berth when the container needs it (CVE-2019-5736).
+void ProtectWhenNeeded(const Globals& g, runtime::CreateOptions& o) {
+  o.before_launch = [argc = g.argc, argv = g.argv](const spec::Spec& spec) -> Result<void> {
+    if (!runtime::NeedsSealedRuntime(spec)) return {};
+    return ProtectSelf(argc, argv);
+  };
+}
+
 void CreateFlags(FlagSet& f, runtime::CreateOptions& o) {
   f.String("b,bundle", &o.bundle, "path to the bundle directory (default: current directory)");
   f.String("pid-file", &o.pid_file, "file to write the container init's pid to");
@@ -41,6 +50,7 @@ int CmdCreate(const Globals& g, const Args& a) {
   auto pos = ParseWith(f, a, 1, 1, "create [options] <container-id>");
   if (!pos) return ReportError(pos.error().Message());
   o.id = (*pos)[0];
+  ProtectWhenNeeded(g, o);
   auto r = runtime::Create(o);
   if (!r) return ReportError(r.error().Message());
   return 0;
@@ -57,6 +67,7 @@ int CmdRun(const Globals& g, const Args& a) {
   auto pos = ParseWith(f, a, 1, 1, "run [options] <container-id>");
   if (!pos) return ReportError(pos.error().Message());
   o.id = (*pos)[0];
+  ProtectWhenNeeded(g, o);
   auto r = runtime::Run(o, detach);
   if (!r) return ReportError(r.error().Message());
   return *r;

@@ -14,6 +14,8 @@ struct Globals {
   std::string log_format = "text";
   bool debug = false;
   bool systemd_cgroup = false;
+  int argc = 0;  // the command line, for re-executing from a sealed copy
+  char** argv = nullptr;
 };
 
 using Args = std::vector<std::string>;

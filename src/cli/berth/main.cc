@@ -94,8 +94,11 @@ int Main(int argc, char** argv) {
                          "integration); use runc or crun to checkpoint containers");
     return ReportError("unknown command \"" + cmd + "\" (see berth --help)");
   }
-  // Commands that put a process into a container re-exec from a sealed copy first.
-  if (cmd == "create" || cmd == "run" || cmd == "exec") {
+  // exec puts a process into a running container: it always re-execs from a sealed copy
+  // first. create and run decide once config.json is read (NeedsSealedRuntime).
+  g.argc = argc;
+  g.argv = argv;
+  if (cmd == "exec") {
     auto r = ProtectSelf(argc, argv);
     if (!r) return ReportError(r.error().Message());
   }
