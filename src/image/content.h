@@ -37,7 +37,8 @@ class ContentStore {
 
   const std::string& Root() const { return root_; }
   bool Has(std::string_view digest) const;
-  // Path of a committed blob (whether or not it exists).
+  // Path of a committed blob (whether or not it exists); "" for an invalid digest, so a
+  // digest like "sha256:../../x" never becomes a path.
   std::string BlobPath(std::string_view digest) const;
   Result<int64_t> Size(std::string_view digest) const;
   Result<UniqueFd> OpenBlob(std::string_view digest) const;
@@ -75,8 +76,9 @@ class ContentWriter {
   virtual Result<void> Write(const void* data, size_t n) = 0;
   // Drops what was written so far (the source could not resume): offset back to 0.
   virtual Result<void> Truncate() = 0;
-  // Verifies size and digest, fsyncs, renames into blobs/. On a mismatch the partial data
-  // is discarded (a resume would not fix it) and the error names expected and actual.
+  // Verifies size and digest, fsyncs, renames into blobs/. On a digest mismatch the partial
+  // data is discarded (a resume would not fix it) and the error names expected and actual.
+  // Too few bytes for the expected size fails too but keeps the data: a resume can finish it.
   virtual Result<void> Commit() = 0;
   // Discards the partial data.
   virtual void Abort() = 0;

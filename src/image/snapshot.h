@@ -4,8 +4,17 @@
 //   <root>/active/<key>/{fs,work}      a container's writable layer (upperdir, workdir)
 //   <root>/active/<key>/parent         the chain id it sits on
 //   <root>/tmp/<random>/fs             a layer being unpacked
+//   <root>/l/<12 hex>                  short symlink -> ../layers/<chain-hex>/fs
+//   <root>/lock                        flock: layer removal (exclusive) vs. use (shared)
 // A layer is unpacked into tmp/ and renamed into layers/ only when complete, so a
 // crashed unpack leaves nothing visible. Snapshotters describe mounts; callers perform them.
+//
+// Long chains: mount(2) takes at most one page of options, and each lowerdir is ~100 bytes
+// with the full path, so ~37 layers fit under the default root. Beyond ~4000 bytes of
+// options the lowerdirs are given by their short symlinks in l/ (as Docker's overlay2 does;
+// overlayfs resolves them at mount time), which fits ~80 layers; a chain too long even then
+// is an error naming the layer count (a shorter --root helps). containerd has the same
+// limit. The root path must not contain ',' or ':' (overlay option syntax).
 #pragma once
 
 #include <string>
@@ -41,15 +50,19 @@ class Snapshotter {
   Result<std::vector<std::string>> Layers() const;
   Result<std::string> LayerParent(const std::string& chain_id) const;
   // Removes a committed layer; fails when an active snapshot or another layer uses it.
+  // Absent is not an error.
   Result<void> RemoveLayer(const std::string& chain_id);
 
   // A writable snapshot `key` over the layer chain ending at chain_id (chain_id "" = empty
-  // rootfs). Fails when key exists. Returns the mounts that build the rootfs.
+  // rootfs: a read-write bind of the snapshot's empty fs dir). Fails when key exists.
+  // Returns the mounts that build the rootfs.
   Result<std::vector<Mount>> Prepare(const std::string& key, const std::string& chain_id);
   // A read-only view: overlay of the lowers only (a single layer: a read-only bind).
   Result<std::vector<Mount>> View(const std::string& chain_id) const;
   Result<std::vector<Mount>> Mounts(const std::string& key) const;
   Result<std::vector<std::string>> ActiveKeys() const;
+  // Removes an active snapshot (unmount it first); absent: an error with code ENOENT.
+  // Keys are 1-128 characters of [A-Za-z0-9_.-], not starting with '.'.
   Result<void> Remove(const std::string& key);
 
  private:

@@ -1,0 +1,386 @@
+#include "image/snapshot.h"
+
+#include <fcntl.h>
+#include <sys/file.h>  // LOCK_*
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <utility>
+
+#include "base/log.h"
+#include "base/unique_fd.h"
+#include "image/digest.h"
+#include "image/fsutil.h"
+#include "sys/process.h"
+
+namespace berth::image {
+
+namespace {
+
+// mount(2) copies at most one page of options; keep a margin for options a caller adds.
+constexpr size_t kMaxMountData = 4000;
+// overlayfs refuses more lower layers than this (OVL_MAX_STACK).
+constexpr size_t kMaxLayers = 500;
+constexpr size_t kShortIdLen = 12;
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+Result<void> ValidateKey(const std::string& key) {
+  if (key.empty() || key.size() > 128)
+    return Fail("snapshot key", Quote(key.substr(0, 160)), "must be 1 to 128 characters");
+  if (key[0] == '.') return Fail("snapshot key", Quote(key), "must not start with '.'");
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return Fail("snapshot key", Quote(key), "allowed characters are A-Z a-z 0-9 _ . -");
+  }
+  return {};
+}
+
+Result<void> ValidateChain(const std::string& chain_id) {
+  auto r = ValidateDigest(chain_id);
+  if (!r) r.error().Wrap("chain id");
+  return r;
+}
+
+std::string Hex(const std::string& chain_id) { return std::string(DigestHex(chain_id)); }
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::string ChainFromHex(const std::string& hex) {
+  std::string alg = hex.size() == 128 ? "sha512:" : "sha256:";
+  return alg + hex;
+}
+
+// The root's flock: removing a layer takes it exclusively, anything that starts to depend
+// on a layer (commit over a parent, prepare) takes it shared, so a layer cannot vanish
+// between "it exists" and "it is used".
+Result<UniqueFd> LockRoot(const std::string& root, int op) { return LockFile(root + "/lock", op); }
+
+// A fresh 0700 directory under tmp/ (nothing else may read a half-built tree).
+Result<std::string> MakeTmpDir(const std::string& root, const std::string& prefix) {
+  std::string tmpl = root + "/tmp/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return Errno("mkdtemp", root + "/tmp/" + prefix + "-*");
+  return tmpl;
+}
+
+// Moves `path` out of sight (into tmp/) and then deletes it, so readers never see a
+// half-removed tree under layers/ or active/.
+Result<void> MoveAsideAndRemove(const std::string& root, const std::string& path, UniqueFd& lock) {
+  std::string aside = BERTH_TRY(MakeTmpDir(root, "remove"));
+  if (::rename(path.c_str(), (aside + "/x").c_str()) < 0) {
+    auto e = Errno("rename", path, "to " + aside + "/x");
+    ::rmdir(aside.c_str());
+    return e;
+  }
+  lock.Reset();  // invisible now; the slow part needs no lock
+  return RemoveTree(aside);
+}
+
+}  // namespace
+
+Result<Snapshotter> Snapshotter::Open(std::string root) {
+  if (root.empty()) return Fail("open snapshots", "\"\"", "empty root");
+  std::error_code ec;
+  std::string abs = std::filesystem::absolute(root, ec).lexically_normal().string();
+  if (ec) return ErrnoCode(ec.value(), "open snapshots", root);
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  if (abs.find_first_of(",:") != std::string::npos)
+    return Fail("open snapshots", abs, "the path must not contain ',' or ':' (overlay options)");
+  BERTH_TRYV(MkdirAll(abs, 0700));
+  for (const char* sub : {"/layers", "/active", "/tmp", "/l"})
+    BERTH_TRYV(MkdirAll(abs + sub, 0700));
+  return Snapshotter(std::move(abs));
+}
+
+std::string Snapshotter::LayerPath(const std::string& chain_id) const {
+  if (!ValidateDigest(chain_id)) return {};
+  return root_ + "/layers/" + Hex(chain_id) + "/fs";
+}
+
+bool Snapshotter::HasLayer(const std::string& chain_id) const {
+  std::string p = LayerPath(chain_id);
+  return !p.empty() && IsDir(p);
+}
+
+Result<std::string> Snapshotter::PrepareLayer() {
+  std::string dir = BERTH_TRY(MakeTmpDir(root_, "layer"));
+  std::string fs = dir + "/fs";
+  if (::mkdir(fs.c_str(), 0755) < 0 || ::chmod(fs.c_str(), 0755) < 0) {
+    auto e = Errno("mkdir", fs);
+    ::rmdir(dir.c_str());
+    return e;
+  }
+  return fs;
+}
+
+namespace {
+
+// "<root>/tmp/<name>/fs" -> "<root>/tmp/<name>", refusing anything else so a caller's bad
+// path can never make us rename or delete outside tmp/.
+Result<std::string> TmpDirOf(const std::string& root, const std::string& tmp_fs) {
+  std::string prefix = root + "/tmp/";
+  if (tmp_fs.size() > prefix.size() + 3 && tmp_fs.starts_with(prefix) && tmp_fs.ends_with("/fs")) {
+    std::string name = tmp_fs.substr(prefix.size(), tmp_fs.size() - prefix.size() - 3);
+    if (!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos)
+      return prefix + name;
+  }
+  return Fail("layer", tmp_fs, "not a directory from PrepareLayer under " + prefix);
+}
+
+}  // namespace
+
+void Snapshotter::AbortLayer(const std::string& tmp_fs) {
+  auto dir = TmpDirOf(root_, tmp_fs);
+  if (!dir) {
+    log::Warn("abort " + dir.error().Message());
+    return;
+  }
+  if (auto r = RemoveTree(*dir); !r) log::Warn("abort layer: " + r.error().Message());
+}
+
+Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::string& chain_id,
+                                      const std::string& parent_chain_id) {
+  std::string dir = BERTH_TRY(TmpDirOf(root_, tmp_fs));
+  BERTH_TRYV(ValidateChain(chain_id));
+  if (!parent_chain_id.empty()) BERTH_TRYV(ValidateChain(parent_chain_id));
+  if (chain_id == parent_chain_id)
+    return Fail("commit layer", chain_id, "a layer cannot be its own parent");
+  BERTH_TRYV(WriteFileDurable(dir + "/parent", parent_chain_id + "\n", 0644));
+
+  UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
+  if (!parent_chain_id.empty() && !HasLayer(parent_chain_id))
+    return Fail("commit layer", chain_id,
+                "its parent layer " + parent_chain_id + " is not in the snapshotter");
+  std::string hex = Hex(chain_id);
+  std::string target = root_ + "/layers/" + hex;
+  auto r = RenameNoReplace(dir, target);
+  if (!r) {
+    int e = r.error().code;
+    if (e != EEXIST && e != ENOTEMPTY) return r;
+    // Another unpack of the same chain won; its layer is as good as ours.
+    lock.Reset();
+    if (auto rm = RemoveTree(dir); !rm) log::Warn("commit layer: " + rm.error().Message());
+    return {};
+  }
+  BERTH_TRYV(FsyncDir(root_ + "/layers"));
+  // The short name for long lowerdir lists; checked again at use, so a failure is harmless.
+  (void)::symlink(("../layers/" + hex + "/fs").c_str(),
+                  (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
+  return {};
+}
+
+Result<std::vector<std::string>> Snapshotter::Layers() const {
+  std::vector<std::string> out;
+  for (const auto& name : BERTH_TRY(ListDir(root_ + "/layers"))) {
+    std::string chain = ChainFromHex(name);
+    if (ValidateDigest(chain) && IsDir(root_ + "/layers/" + name + "/fs"))
+      out.push_back(std::move(chain));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::string> Snapshotter::LayerParent(const std::string& chain_id) const {
+  BERTH_TRYV(ValidateChain(chain_id));
+  std::string path = root_ + "/layers/" + Hex(chain_id) + "/parent";
+  auto text = sys::ReadFile(path);
+  if (!text) {
+    if (text.error().code == ENOENT && !HasLayer(chain_id))
+      return ErrnoCode(ENOENT, "layer", chain_id, "not in the snapshotter");
+    return std::unexpected(text.error());
+  }
+  std::string parent = Trim(std::move(*text));
+  if (!parent.empty()) {
+    auto v = ValidateDigest(parent);
+    if (!v) return Fail("layer", chain_id, "corrupt parent file " + path);
+  }
+  return parent;
+}
+
+namespace {
+
+// Chain ids from chain_id down to the bottom layer (top-most first), each checked present.
+Result<std::vector<std::string>> Chain(const Snapshotter& s, const std::string& chain_id) {
+  std::vector<std::string> chain;
+  for (std::string cur = chain_id; !cur.empty();) {
+    if (chain.size() >= kMaxLayers)
+      return Fail("layer chain", chain_id,
+                  "more than " + std::to_string(kMaxLayers) + " layers (overlayfs limit)");
+    if (!s.HasLayer(cur))
+      return ErrnoCode(ENOENT, "layer chain", chain_id,
+                       "layer " + cur + " is not in the snapshotter");
+    chain.push_back(cur);
+    cur = BERTH_TRY(s.LayerParent(cur));
+  }
+  return chain;
+}
+
+std::string JoinOptions(const std::vector<std::string>& opts) {
+  std::string data;
+  for (const auto& o : opts) {
+    if (o == "ro" || o == "rw") continue;  // flags, not data
+    if (!data.empty()) data += ",";
+    data += o;
+  }
+  return data;
+}
+
+// The overlay options for `chain` (top-most first) plus `rest`, in the short form when the
+// full one would not fit in a mount(2) page.
+Result<std::vector<std::string>> OverlayOptions(const std::string& root,
+                                                const std::vector<std::string>& chain,
+                                                const std::vector<std::string>& rest) {
+  auto build = [&](bool short_form) {
+    std::string lower = "lowerdir=";
+    for (size_t i = 0; i < chain.size(); ++i) {
+      std::string hex = Hex(chain[i]);
+      std::string full = root + "/layers/" + hex + "/fs";
+      std::string path = full;
+      if (short_form) {
+        std::string link = root + "/l/" + hex.substr(0, kShortIdLen);
+        std::string want = "../layers/" + hex + "/fs";
+        char buf[256];
+        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+        if (n < 0 && errno == ENOENT && ::symlink(want.c_str(), link.c_str()) == 0)
+          n = ::readlink(link.c_str(), buf, sizeof buf);
+        // A prefix shared with another layer keeps this one on its full path.
+        if (n > 0 && std::string(buf, static_cast<size_t>(n)) == want) path = link;
+      }
+      lower += (i ? ":" : "") + path;
+    }
+    std::vector<std::string> opts{lower};
+    opts.insert(opts.end(), rest.begin(), rest.end());
+    return opts;
+  };
+  auto opts = build(false);
+  if (JoinOptions(opts).size() <= kMaxMountData) return opts;
+  opts = build(true);
+  size_t len = JoinOptions(opts).size();
+  if (len <= kMaxMountData) return opts;
+  return Fail("overlay mount", chain.front(),
+              std::to_string(chain.size()) + " layers need " + std::to_string(len) +
+                  " bytes of mount options, more than fit in one page (" +
+                  std::to_string(kMaxMountData) + "); use a store root with a shorter path");
+}
+
+}  // namespace
+
+Result<void> Snapshotter::RemoveLayer(const std::string& chain_id) {
+  BERTH_TRYV(ValidateChain(chain_id));
+  UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_EX));
+  std::string hex = Hex(chain_id);
+  std::string dir = root_ + "/layers/" + hex;
+  if (!IsDir(dir)) return {};
+  for (const auto& key : BERTH_TRY(ActiveKeys())) {
+    auto parent = sys::ReadFile(root_ + "/active/" + key + "/parent");
+    if (!parent) continue;  // being removed
+    // Walk as far as the chain goes: a broken chain still protects its surviving layers.
+    std::string cur = Trim(std::move(*parent));
+    for (size_t depth = 0; !cur.empty() && depth < kMaxLayers; ++depth) {
+      if (cur == chain_id)
+        return Fail("remove layer", chain_id, "in use by active snapshot " + Quote(key));
+      auto next = LayerParent(cur);
+      if (!next) break;
+      cur = *next;
+    }
+  }
+  for (const auto& other : BERTH_TRY(Layers())) {
+    auto parent = LayerParent(other);
+    if (parent && *parent == chain_id)
+      return Fail("remove layer", chain_id, "layer " + other + " is built on it");
+  }
+  std::string link = root_ + "/l/" + hex.substr(0, kShortIdLen);
+  char buf[256];
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  if (n > 0 && std::string(buf, static_cast<size_t>(n)) == "../layers/" + hex + "/fs")
+    ::unlink(link.c_str());
+  return MoveAsideAndRemove(root_, dir, lock);
+}
+
+Result<std::vector<Mount>> Snapshotter::Prepare(const std::string& key,
+                                                const std::string& chain_id) {
+  BERTH_TRYV(ValidateKey(key));
+  if (!chain_id.empty()) BERTH_TRYV(ValidateChain(chain_id));
+  std::string target = root_ + "/active/" + key;
+  {
+    UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
+    if (!chain_id.empty()) (void)BERTH_TRY(Chain(*this, chain_id));
+    if (IsDir(target)) return ErrnoCode(EEXIST, "prepare snapshot", Quote(key), "it exists");
+    // Built in tmp/ and renamed, so active/<key> is either complete or absent.
+    std::string dir = BERTH_TRY(MakeTmpDir(root_, "active"));
+    auto built = [&]() -> Result<void> {
+      if (::mkdir((dir + "/fs").c_str(), 0755) < 0) return Errno("mkdir", dir + "/fs");
+      if (::chmod((dir + "/fs").c_str(), 0755) < 0) return Errno("chmod", dir + "/fs");
+      if (::mkdir((dir + "/work").c_str(), 0700) < 0) return Errno("mkdir", dir + "/work");
+      BERTH_TRYV(WriteFileDurable(dir + "/parent", chain_id + "\n", 0644));
+      return RenameNoReplace(dir, target);
+    }();
+    if (!built) {
+      (void)RemoveTree(dir);
+      int e = built.error().code;
+      if (e == EEXIST || e == ENOTEMPTY)
+        return ErrnoCode(EEXIST, "prepare snapshot", Quote(key), "it exists");
+      return std::unexpected(built.error());
+    }
+  }
+  return Mounts(key);
+}
+
+Result<std::vector<Mount>> Snapshotter::Mounts(const std::string& key) const {
+  BERTH_TRYV(ValidateKey(key));
+  std::string dir = root_ + "/active/" + key;
+  auto text = sys::ReadFile(dir + "/parent");
+  if (!text) {
+    if (text.error().code == ENOENT)
+      return ErrnoCode(ENOENT, "snapshot", Quote(key), "no such active snapshot");
+    return std::unexpected(text.error());
+  }
+  std::string parent = Trim(std::move(*text));
+  if (parent.empty()) return std::vector<Mount>{{"bind", dir + "/fs", {"rbind", "rw"}}};
+  BERTH_TRYV(ValidateChain(parent));
+  auto chain = BERTH_TRY(Chain(*this, parent));
+  auto opts = BERTH_TRY(
+      OverlayOptions(root_, chain, {"upperdir=" + dir + "/fs", "workdir=" + dir + "/work"}));
+  return std::vector<Mount>{{"overlay", "overlay", std::move(opts)}};
+}
+
+Result<std::vector<Mount>> Snapshotter::View(const std::string& chain_id) const {
+  if (chain_id.empty()) return Fail("view", "\"\"", "a view needs a layer chain");
+  BERTH_TRYV(ValidateChain(chain_id));
+  auto chain = BERTH_TRY(Chain(*this, chain_id));
+  if (chain.size() == 1) return std::vector<Mount>{{"bind", LayerPath(chain_id), {"rbind", "ro"}}};
+  // overlayfs without upperdir is read-only by itself; "ro" says so in the mount table too.
+  auto opts = BERTH_TRY(OverlayOptions(root_, chain, {"ro"}));
+  return std::vector<Mount>{{"overlay", "overlay", std::move(opts)}};
+}
+
+Result<std::vector<std::string>> Snapshotter::ActiveKeys() const {
+  auto names = BERTH_TRY(ListDir(root_ + "/active"));
+  std::erase_if(names, [](const std::string& n) { return !ValidateKey(n); });
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<void> Snapshotter::Remove(const std::string& key) {
+  BERTH_TRYV(ValidateKey(key));
+  UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
+  std::string dir = root_ + "/active/" + key;
+  if (!IsDir(dir))
+    return ErrnoCode(ENOENT, "remove snapshot", Quote(key), "no such active snapshot");
+  return MoveAsideAndRemove(root_, dir, lock);
+}
+
+}  // namespace berth::image
