@@ -29,15 +29,23 @@ class CredentialStore {
   static Result<CredentialStore> Load(const std::string& path = "");
   static Result<CredentialStore> Parse(std::string_view json, std::string_view what);
   std::optional<Credentials> Lookup(std::string_view registry) const;
-  void Set(std::string registry, Credentials c) { creds_[std::move(registry)] = std::move(c); }
+  // registry is normalised as config.json keys are (NormalizeRegistryKey).
+  void Set(std::string_view registry, Credentials c);
+  bool Empty() const { return creds_.empty(); }
 
  private:
   std::map<std::string, Credentials> creds_;  // keyed by normalised host
 };
 
+// The host a registry is known by in credential stores: scheme and path dropped,
+// lowercased, and docker.io's aliases ("index.docker.io", "registry-1.docker.io",
+// "https://index.docker.io/v1/") mapped to "docker.io".
+std::string NormalizeRegistryKey(std::string_view registry);
+
 struct Challenge {
   std::string scheme;                         // lowercased: "bearer", "basic"
   std::map<std::string, std::string> params;  // lowercased keys: realm, service, scope…
+                                              // a token68 ("Negotiate abc==") has key ""
 };
 
 // Parses a WWW-Authenticate header value (one or more challenges, quoted strings with
