@@ -29,7 +29,21 @@ inline constexpr std::string_view kDockerManifest =
 inline constexpr std::string_view kDockerConfig = "application/vnd.docker.container.image.v1+json";
 inline constexpr std::string_view kDockerLayerGzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
-// Also the nondistributable ("foreign") variants with the same compressions.
+inline constexpr std::string_view kDockerLayer = "application/vnd.docker.image.rootfs.diff.tar";
+inline constexpr std::string_view kDockerLayerZstd =
+    "application/vnd.docker.image.rootfs.diff.tar.zstd";
+// Non-distributable ("foreign") layers: registries may refuse them and a descriptor may
+// carry `urls` to fetch them from; unpacked like any other layer.
+inline constexpr std::string_view kOciLayerNonDist =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar";
+inline constexpr std::string_view kOciLayerNonDistGzip =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+inline constexpr std::string_view kOciLayerNonDistZstd =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd";
+inline constexpr std::string_view kDockerForeignLayer =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar";
+inline constexpr std::string_view kDockerForeignLayerGzip =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 }  // namespace media
 
 enum class Compression { kNone, kGzip, kZstd };
