@@ -4,7 +4,7 @@ namespace berth::cgroups {
 
 HybridManager::HybridManager(const std::vector<V1Hierarchy>& v1, const std::string& unified_mount,
                              std::string rel)
-    : v1_(v1, rel), v2_(unified_mount, rel, /*enable_all=*/false) {}
+    : rel_(rel), v1_(v1, rel), v2_(unified_mount, rel, /*enable_all=*/false) {}
 
 Result<void> HybridManager::Create() {
   BERTH_TRYV(v1_.Create());
@@ -17,6 +17,20 @@ Result<void> HybridManager::AddProcess(pid_t pid) {
 }
 
 Result<void> HybridManager::Set(const spec::LinuxResources& res) {
+  // A key of a controller that this host runs on v1 cannot be honoured: the cgroup2
+  // tree never offers that controller. Refuse before writing anything, so that
+  // `update` does not apply half a resources file; the cgroup2 tree would only say
+  // "not offered", which hides why.
+  for (const auto& [key, value] : res.unified) {
+    std::string controller = key.substr(0, key.find('.'));
+    if (controller == "cgroup") continue;
+    std::string dir = v1_.Dir(controller == "io" ? "blkio" : controller);  // v2's io is v1's blkio
+    if (dir.empty()) continue;
+    std::string mount = dir.substr(0, dir.size() - rel_.size());
+    return Fail("linux.resources.unified[\"" + key + "\"]", "",
+                "the \"" + controller + "\" controller is on a cgroup v1 hierarchy (" + mount +
+                    ") on this hybrid host; unified keys need it on cgroup v2");
+  }
   spec::LinuxResources v1_part = res;
   v1_part.unified.clear();
   // hugetlb lives in the unified tree unless the host also mounts it as v1.

@@ -36,6 +36,7 @@ class HybridManager : public Manager {
   bool Exists() const override { return v1_.Exists() || v2_.Exists(); }
 
  private:
+  std::string rel_;
   V1Manager v1_;
   V2Manager v2_;
 };

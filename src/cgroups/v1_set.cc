@@ -279,7 +279,8 @@ Result<void> V1Manager::SetRdma(const std::map<std::string, spec::LinuxRdma>& rd
 
 Result<void> V1Manager::Set(const spec::LinuxResources& res) {
   if (!res.unified.empty())
-    return Fail(F("unified[\"" + res.unified.begin()->first + "\"]"), "", "requires cgroup v2");
+    return Fail(F("unified[\"" + res.unified.begin()->first + "\"]"), "",
+                "requires cgroup v2; this host has cgroup v1 only");
   if (res.cpu) BERTH_TRYV(SetCpu(*res.cpu));
   if (res.memory) BERTH_TRYV(SetMemory(*res.memory));
   if (res.pids) {

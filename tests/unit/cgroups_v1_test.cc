@@ -207,6 +207,33 @@ TEST_F(CgroupsV1, UnifiedNeedsV2OnPureV1Root) {
   EXPECT_TRUE(m->Destroy());
 }
 
+TEST_F(CgroupsV1, UnifiedKeyOfV1ControllerRefusedOnHybridRoot) {
+  if (DetectMode() != Mode::kHybrid) GTEST_SKIP() << "host is not hybrid";
+  auto m = OpenOk("c1");
+  ASSERT_TRUE(m && m->Create());
+  spec::LinuxResources res;
+  res.pids.emplace().limit = 10;
+  res.unified["pids.max"] = "33";
+  auto r = m->Set(res);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().Message().find("linux.resources.unified[\"pids.max\"]"), std::string::npos)
+      << r.error().Message();
+  EXPECT_NE(r.error().Message().find("\"pids\" controller is on a cgroup v1 hierarchy"),
+            std::string::npos)
+      << r.error().Message();
+  // Refused before anything was written: the pids limit of the same Set is not applied.
+  EXPECT_EQ(ReadAll(m->Path("pids") + "/pids.max"), "max");
+  // v2's io is v1's blkio.
+  spec::LinuxResources io;
+  io.unified["io.max"] = "7:0 rbps=1";
+  auto r2 = m->Set(io);
+  ASSERT_FALSE(r2);
+  EXPECT_NE(r2.error().Message().find("\"io\" controller is on a cgroup v1 hierarchy"),
+            std::string::npos)
+      << r2.error().Message();
+  EXPECT_TRUE(m->Destroy());
+}
+
 TEST_F(CgroupsV1, DevicesAndMoreLimitsRoot) {
   auto m = OpenOk("c1");
   ASSERT_TRUE(m && m->Create());
