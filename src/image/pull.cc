@@ -120,10 +120,10 @@ Result<std::string> FetchSmallBlob(Ctx& c, const Descriptor& d) {
   return c.store.content.ReadBlob(d.digest);
 }
 
-// Unpacks a committed blob into a new layer snapshot.
-Result<void> UnpackFromStore(Store& store, const Descriptor& layer, Compression comp,
-                             const std::string& diff_id, const std::string& chain,
-                             const std::string& parent) {
+// Unpacks a committed blob into a new layer directory, not yet committed: layers unpack
+// in parallel but are committed in order, parents first (see Pull).
+Result<std::string> UnpackFromStore(Store& store, const Descriptor& layer, Compression comp,
+                                    const std::string& diff_id) {
   auto fd = BERTH_TRY(store.content.OpenBlob(layer.digest));
   auto dir = BERTH_TRY(store.snapshots.PrepareLayer());
   FdReader in(fd.Get());
@@ -134,18 +134,20 @@ Result<void> UnpackFromStore(Store& store, const Descriptor& layer, Compression 
     store.snapshots.AbortLayer(dir);
     return std::unexpected(r.error().Wrap("layer " + ShortId(layer.digest)));
   }
-  return store.snapshots.CommitLayer(dir, chain, parent);
+  return dir;
 }
 
+// Fetches one layer into the content store and, when its snapshot is missing, unpacks it
+// into *unpacked (a tmp dir the caller commits).
 Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_id,
-                       const std::string& chain, const std::string& parent) {
+                       const std::string& chain, std::string* unpacked_dir) {
   const std::string id = ShortId(layer.digest);
   Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
   bool need_unpack = c.opts.unpack && !c.store.snapshots.HasLayer(chain);
   if (c.store.content.Has(layer.digest)) {
     if (need_unpack) {
       c.Report(id, "extracting", 0, layer.size);
-      BERTH_TRYV(UnpackFromStore(c.store, layer, comp, diff_id, chain, parent));
+      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id));
     }
     c.Report(id, "exists", layer.size, layer.size);
     return {};
@@ -157,7 +159,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   auto writer = BERTH_TRY(c.store.content.Writer(layer.digest, layer.size));
   if (writer->Exists()) {
     writer.reset();
-    return PullLayer(c, layer, diff_id, chain, parent);
+    return PullLayer(c, layer, diff_id, chain, unpacked_dir);
   }
   int64_t offset = writer->Offset();
   c.Report(id, "downloading", offset, layer.size);
@@ -225,7 +227,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   if (!stream) {
     if (need_unpack) {
       c.Report(id, "extracting", 0, layer.size);
-      BERTH_TRYV(UnpackFromStore(c.store, layer, comp, diff_id, chain, parent));
+      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id));
     }
     c.Report(id, "done", layer.size, layer.size);
     return {};
@@ -237,7 +239,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
     c.store.snapshots.AbortLayer(tmp_dir);
     return std::unexpected(unpacked.error().Wrap("layer " + id));
   }
-  BERTH_TRYV(c.store.snapshots.CommitLayer(tmp_dir, chain, parent));
+  *unpacked_dir = tmp_dir;
   c.Report(id, "done", layer.size, layer.size);
   return {};
 }
@@ -323,10 +325,18 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   auto chains = ChainIds(config.diff_ids);
   for (auto& l : manifest.layers) c.Report(ShortId(l.digest), "waiting", 0, l.size);
 
+  std::vector<std::string> unpacked(manifest.layers.size());
   auto r = ParallelFor(manifest.layers.size(), opts.parallel, [&](size_t i) {
-    return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i],
-                     i == 0 ? std::string() : chains[i - 1]);
+    return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i], &unpacked[i]);
   });
+  // Parents first: a layer is visible only once everything below it is.
+  for (size_t i = 0; r && i < unpacked.size(); ++i) {
+    if (unpacked[i].empty()) continue;
+    r = store.snapshots.CommitLayer(unpacked[i], chains[i], i == 0 ? std::string() : chains[i - 1]);
+    if (r) unpacked[i].clear();
+  }
+  for (auto& dir : unpacked)
+    if (!dir.empty()) store.snapshots.AbortLayer(dir);
   if (!r) return std::unexpected(r.error().Wrap("pull " + what));
 
   ImageRecord rec{what, target, log::NowRfc3339()};
@@ -340,8 +350,12 @@ Result<void> UnpackImage(Store& store, const ResolvedImage& image) {
     if (store.snapshots.HasLayer(chain)) continue;
     const auto& layer = image.manifest.layers[i];
     Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
-    BERTH_TRYV(UnpackFromStore(store, layer, comp, image.config.diff_ids[i], chain,
-                               i == 0 ? std::string() : image.chain_ids[i - 1]));
+    auto dir = BERTH_TRY(UnpackFromStore(store, layer, comp, image.config.diff_ids[i]));
+    auto r = store.snapshots.CommitLayer(dir, chain, i == 0 ? std::string() : image.chain_ids[i - 1]);
+    if (!r) {
+      store.snapshots.AbortLayer(dir);
+      return r;
+    }
   }
   return {};
 }

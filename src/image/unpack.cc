@@ -128,6 +128,13 @@ class Unpacker {
   std::string last_name_;            // for errors about a header that cannot be parsed
   std::optional<Error> read_error_;  // the decompressor's own error, kept over libarchive's
   bool eof_ = false;
+  // Go's archive/tar (docker, containerd, umoci) accepts a tar that stops right after the
+  // last entry's data, without its padding or the two end blocks, and umoci 0.4 writes
+  // such layers. When the stream ends with the current entry complete, ReadCallback
+  // supplies those zero blocks once (not hashed: the diff_id covers the real bytes).
+  // Data cut short inside an entry still fails.
+  bool entry_complete_ = true;
+  bool padded_ = false;
 
   std::unique_ptr<archive, ArchiveFree> a_;
   UniqueFd root_;
@@ -149,7 +156,15 @@ la_ssize_t Unpacker::ReadCallback(archive* a, void* self_ptr, const void** out) 
     archive_set_error(a, EIO, "%s", n.error().Message().c_str());
     return -1;
   }
-  if (*n == 0) self->eof_ = true;
+  if (*n == 0) {
+    self->eof_ = true;
+    if (self->entry_complete_ && !self->padded_ && self->tar_bytes_ > 0) {
+      static const char kZeros[3 * 512] = {};
+      self->padded_ = true;
+      *out = kZeros;
+      return sizeof kZeros;
+    }
+  }
   self->hasher_.Update(self->buf_.get(), *n);
   self->tar_bytes_ += static_cast<int64_t>(*n);
   *out = self->buf_.get();
@@ -195,6 +210,7 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
     if (r == ARCHIVE_WARN && log::DebugEnabled())
       log::Debug("unpack: " + std::string(archive_error_string(a_.get()) ?: ""));
     ++entries_;
+    entry_complete_ = archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) == 0;
     const char* name = archive_entry_pathname(e);
     last_name_ = name ? name : "";
     BERTH_TRYV(Entry(e));
@@ -413,6 +429,7 @@ Result<void> Unpacker::File(archive_entry* e, int pfd, const std::string& base,
       off += w;
     }
     end = std::max<int64_t>(end, off);
+    if (end >= archive_entry_size(e)) entry_complete_ = true;
   }
   int64_t size = archive_entry_size(e);
   if (end < size && ftruncate(fd, size) < 0) return Errno("unpack: truncate", shown);

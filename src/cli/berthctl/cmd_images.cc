@@ -38,9 +38,9 @@ Result<Platform> PlatformOrHost(const std::string& text) {
 }
 
 Result<ImageRecord> PullWithProgress(const Globals& g, Store& store, const Reference& ref,
-                                     const Platform& platform, bool quiet) {
+                                     const Platform& platform, bool quiet, FILE* out) {
   auto client = BERTH_TRY(NewClient(g, ref));
-  ProgressDisplay display(stderr, isatty(STDERR_FILENO), quiet);
+  ProgressDisplay display(out, isatty(fileno(out)), quiet);
   PullOptions opts;
   opts.platform = platform;
   opts.progress = [&](const PullProgress& p) { display.Update(p); };
@@ -56,7 +56,7 @@ int CmdPull(const Globals& g, const PullArgs& a) {
   if (!platform) return Fail(platform.error());
   auto store = OpenStore(g);
   if (!store) return Fail(store.error());
-  auto rec = PullWithProgress(g, *store, *ref, *platform, a.quiet);
+  auto rec = PullWithProgress(g, *store, *ref, *platform, a.quiet, stdout);
   if (!rec) return Fail(rec.error());
   printf("Pulled %s %s\n", rec->name.c_str(), rec->target.digest.c_str());
   return 0;

@@ -68,7 +68,7 @@ Result<ResolvedImage> ResolveOrPull(const Globals& g, Store& store, const RunArg
   if (img) return img;
   auto ref = ParseReference(a.image);
   if (!ref || img.error().detail != "no such image") return img;
-  BERTH_TRY(PullWithProgress(g, store, *ref, platform, false));
+  BERTH_TRY(PullWithProgress(g, store, *ref, platform, false, stderr));
   return ResolveImage(store, a.image, platform);
 }
 

@@ -2,6 +2,7 @@
 // command as "berthctl: <message>".
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,12 @@ Result<image::Store> OpenStore(const Globals& g);
 Result<std::unique_ptr<image::RegistryClient>> NewClient(const Globals& g,
                                                          const image::Reference& ref);
 Result<image::Platform> PlatformOrHost(const std::string& text);
-// Pulls with the progress display on stderr (stdout stays for results).
+// Pulls with the progress display on `out`: stdout for `pull` (as docker), stderr for
+// `run` (whose stdout is the container's).
 Result<image::ImageRecord> PullWithProgress(const Globals& g, image::Store& store,
                                             const image::Reference& ref,
-                                            const image::Platform& platform, bool quiet);
+                                            const image::Platform& platform, bool quiet,
+                                            FILE* out);
 
 struct PullArgs {
   std::string ref, platform;
