@@ -284,30 +284,34 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   if (!gc_lock) return Errno("pull: open", lock_path);
   if (flock(gc_lock.Get(), LOCK_SH) < 0) return Errno("pull: flock", lock_path);
 
+  // What a killed pull left half-unpacked is removed; its partial blobs stay for resume.
+  (void)store.snapshots.CleanTmp();
+
   Ctx c{store, client, ref, opts, {}};
   const std::string what = ref.String();
   c.Report(what, "resolving", 0, 0);
-  auto top = client.FetchManifest(ref);
-  if (!top) return std::unexpected(top.error().Wrap("pull " + what));
-  Descriptor target = top->descriptor;
-  BERTH_TRYV(store.content.WriteBlob(target.digest, target.size, top->body));
+  // The registry client's errors already say "pull <ref>: …".
+  auto top = BERTH_TRY(client.FetchManifest(ref));
+  Descriptor target = top.descriptor;
 
+  // Manifests are parsed before anything is stored and written last: a registry answering
+  // garbage leaves nothing behind, and no manifest is in the store without its content.
   Descriptor mdesc = target;
-  std::string mbody = std::move(top->body);
+  std::string mbody = top.body;
+  bool fetched_child = false;
   if (IsIndexType(target.media_type)) {
-    auto index = BERTH_TRY(ParseIndex(mbody, target.digest));
+    auto index = BERTH_TRY(ParseIndex(top.body, target.digest));
     mdesc = BERTH_TRY(SelectManifest(index, opts.platform, what));
     if (store.content.Has(mdesc.digest)) {
       mbody = BERTH_TRY(store.content.ReadBlob(mdesc.digest));
     } else {
-      auto m = client.FetchManifestDigest(ref, mdesc.digest);
-      if (!m) return std::unexpected(m.error().Wrap("pull " + what));
-      if (m->descriptor.size != mdesc.size)
+      auto m = BERTH_TRY(client.FetchManifestDigest(ref, mdesc.digest));
+      if (m.descriptor.size != mdesc.size)
         return Fail("pull", what, "manifest " + mdesc.digest + " has " +
-                                      std::to_string(m->descriptor.size) + " bytes, the index says " +
+                                      std::to_string(m.descriptor.size) + " bytes, the index says " +
                                       std::to_string(mdesc.size));
-      mbody = std::move(m->body);
-      BERTH_TRYV(store.content.WriteBlob(mdesc.digest, mdesc.size, mbody));
+      mbody = std::move(m.body);
+      fetched_child = true;
     }
   } else if (!IsManifestType(target.media_type)) {
     return Fail("pull", what, "unsupported manifest media type \"" + target.media_type + "\"");
@@ -338,6 +342,8 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   for (auto& dir : unpacked)
     if (!dir.empty()) store.snapshots.AbortLayer(dir);
   if (!r) return std::unexpected(r.error().Wrap("pull " + what));
+  if (fetched_child) BERTH_TRYV(store.content.WriteBlob(mdesc.digest, mdesc.size, mbody));
+  BERTH_TRYV(store.content.WriteBlob(target.digest, target.size, top.body));
 
   ImageRecord rec{what, target, log::NowRfc3339()};
   BERTH_TRYV(store.images.Put(rec));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>  // LOCK_*
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,8 +71,10 @@ std::string ChainFromHex(const std::string& hex) {
 Result<UniqueFd> LockRoot(const std::string& root, int op) { return LockFile(root + "/lock", op); }
 
 // A fresh 0700 directory under tmp/ (nothing else may read a half-built tree).
+// tmp/<prefix>-<pid>-XXXXXX: the pid lets CleanTmp tell a crashed writer's leftovers from
+// work in progress.
 Result<std::string> MakeTmpDir(const std::string& root, const std::string& prefix) {
-  std::string tmpl = root + "/tmp/" + prefix + "-XXXXXX";
+  std::string tmpl = root + "/tmp/" + prefix + "-" + std::to_string(::getpid()) + "-XXXXXX";
   if (!::mkdtemp(tmpl.data())) return Errno("mkdtemp", root + "/tmp/" + prefix + "-*");
   return tmpl;
 }
@@ -113,6 +116,23 @@ std::string Snapshotter::LayerPath(const std::string& chain_id) const {
 bool Snapshotter::HasLayer(const std::string& chain_id) const {
   std::string p = LayerPath(chain_id);
   return !p.empty() && IsDir(p);
+}
+
+Result<int> Snapshotter::CleanTmp() {
+  std::string tmp = root_ + "/tmp";
+  auto names = BERTH_TRY(ListDir(tmp));
+  int removed = 0;
+  for (const auto& name : names) {
+    // "<prefix>-<pid>-XXXXXX"; names without a pid are not ours to judge.
+    size_t a = name.find('-'), b = name.rfind('-');
+    if (a == std::string::npos || b == a) continue;
+    std::string pid_text = name.substr(a + 1, b - a - 1);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (RemoveTree(tmp + "/" + name)) ++removed;
+  }
+  return removed;
 }
 
 Result<std::string> Snapshotter::PrepareLayer() {

@@ -44,6 +44,9 @@ class Snapshotter {
                            const std::string& parent_chain_id);
   // Removes a tmp dir from PrepareLayer (failed unpack).
   void AbortLayer(const std::string& tmp_fs);
+  // Removes what crashed processes left in tmp/ (unpacks, prepares, removals): entries
+  // whose creating process (its pid is in the name) no longer exists. Returns the count.
+  Result<int> CleanTmp();
   // Path of the fs dir of a committed layer.
   std::string LayerPath(const std::string& chain_id) const;
   // Chain ids of all committed layers, and of the layer below one.

@@ -185,6 +185,7 @@ Result<GcStats> CollectGarbage(Store& store) {
     }
   }
   (void)store.content.CleanIngests(24 * 3600);
+  (void)store.snapshots.CleanTmp();
   return st;
 }
 

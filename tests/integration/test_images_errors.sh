@@ -112,8 +112,8 @@ class H(BaseHTTPRequestHandler):
             except OSError: pass
             self.close_connection = True
             return
-        if p.startswith("/v2/lying/manifests/"): return self.send(200, LIE)
-        if p.startswith("/v2/lying/blobs/"): return self.send(200, CFG, "application/octet-stream")
+        if p.startswith("/v2/lying/image/manifests/"): return self.send(200, LIE)
+        if p.startswith("/v2/lying/image/blobs/"): return self.send(200, CFG, "application/octet-stream")
         self.send(404, b'{"errors": [{"code": "NAME_UNKNOWN", "message": "unknown"}]}', "application/json")
     do_HEAD = do_GET
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
