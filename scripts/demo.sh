@@ -1,7 +1,9 @@
 #!/bin/bash
 # demo.sh — installs the dependencies, builds berth, and runs one busybox container that
 # shows it is isolated (pid 1, its own hostname, uid 0, only a loopback interface), then
-# deletes the container and its bundle. Run as root: `sudo scripts/demo.sh`.
+# deletes the container and its bundle. Then the image path: it makes a busybox OCI image,
+# pushes it to a local registry (Debian's docker-registry on 127.0.0.1, started here and
+# stopped by PID), pulls it with berthctl and runs it. Run as root: `sudo scripts/demo.sh`.
 #
 # BERTH=/path/to/runtime skips the build and demos that runtime instead (e.g. runc).
 set -euo pipefail
@@ -15,15 +17,19 @@ fi
 scripts/install-deps.sh
 if [ -z "${BERTH:-}" ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C build -j2 berth
+  ninja -C build -j2 berth berthctl
   BERTH=$PWD/build/berth
 fi
+BERTHCTL=${BERTHCTL:-$(dirname "$BERTH")/berthctl}
 export BERTH
 
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 id=demo-$$
+registry_pid=""
 cleanup() {
   "$BERTH" --root "$work/state" delete --force "$id" >/dev/null 2>&1 || true
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; fi
+  grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -38,3 +44,53 @@ BUNDLE_JQ='.hostname = "berth-demo"' scripts/make-bundle.sh "$work/bundle" sh -c
 echo "--- $BERTH run $id"
 "$BERTH" --root "$work/state" run --bundle "$work/bundle" "$id" </dev/null
 echo "--- container exited; $("$BERTH" --root "$work/state" list -q | wc -l) containers left in $work/state"
+
+[ -x "$BERTHCTL" ] || { echo "(no berthctl at $BERTHCTL: image demo skipped)"; exit 0; }
+echo
+echo "--- image: build a busybox OCI image, push it to a local registry, pull and run it"
+# One gzip layer (the bundle's busybox rootfs), a config with a Cmd, a manifest.
+lay=$work/layout
+mkdir -p "$lay/blobs/sha256"
+blob() {  # FILE -> moves it into the layout, prints "digest size"
+  local d s
+  d=$(sha256sum <"$1" | cut -d' ' -f1); s=$(stat -c %s "$1")
+  mv "$1" "$lay/blobs/sha256/$d"
+  echo "sha256:$d $s"
+}
+tar --sort=name --owner=0 --group=0 -C "$work/bundle/rootfs" -cf "$work/layer.tar" .
+diff_id=sha256:$(sha256sum <"$work/layer.tar" | cut -d' ' -f1)
+gzip -n "$work/layer.tar"
+read -r ldig lsize < <(blob "$work/layer.tar.gz")
+jq -n --arg diff "$diff_id" '{architecture: "amd64", os: "linux",
+  config: {Cmd: ["sh", "-c", "echo hello from an image pulled by berthctl: $(cat /etc/os-release 2>/dev/null || echo busybox $(busybox | head -n1 | cut -d\" \" -f2))"],
+           Env: ["PATH=/bin"]}, rootfs: {type: "layers", diff_ids: [$diff]}}' >"$work/config.json"
+read -r cdig csize < <(blob "$work/config.json")
+jq -n --arg c "$cdig" --argjson cs "$csize" --arg l "$ldig" --argjson ls "$lsize" '{schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs},
+  layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls}]}' >"$work/manifest.json"
+read -r mdig msize < <(blob "$work/manifest.json")
+echo '{"imageLayoutVersion": "1.0.0"}' >"$lay/oci-layout"
+jq -n --arg m "$mdig" --argjson ms "$msize" '{schemaVersion: 2, manifests: [{mediaType:
+  "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,
+  annotations: {"org.opencontainers.image.ref.name": "demo"}}]}' >"$lay/index.json"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/registry.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$port}
+YML
+/usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+image=127.0.0.1:$port/demo/busybox:1
+skopeo copy -q --dest-tls-verify=false "oci:$lay:demo" "docker://$image"
+ctl() { "$BERTHCTL" --root "$work/images" --hosts-dir "$work/no-hosts" --insecure-registry "127.0.0.1:$port" "$@"; }
+echo "--- berthctl pull $image"
+ctl pull "$image"
+echo "--- berthctl images"
+ctl images
+echo "--- berthctl run --rm $image"
+ctl run --rm --runtime "$BERTH" "$image"

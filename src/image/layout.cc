@@ -9,11 +9,13 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <ftw.h>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <set>
 
 #include "base/log.h"
@@ -41,14 +43,19 @@ Result<void> CopyIntoStore(ContentStore& content, const std::string& file,
   if (w->Exists()) return {};
   if (w->Offset() > 0) BERTH_TRYV(w->Truncate());
   std::string buf(kChunk, '\0');
+  // An archive's bytes that fail must not stay behind as an ingest a pull would resume.
+  auto abort = [&](Error e) {
+    w->Abort();
+    return std::unexpected(std::move(e));
+  };
   for (;;) {
     ssize_t n = read(fd.Get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Errno("import: read", file);
+      return abort(Errno("import: read", file).error());
     }
     if (n == 0) break;
-    BERTH_TRYV(w->Write(buf.data(), n));
+    if (auto r = w->Write(buf.data(), n); !r) return abort(r.error());
   }
   auto r = w->Commit();
   if (!r) return std::unexpected(r.error().Wrap("import " + file));
@@ -95,51 +102,102 @@ bool SafeName(const std::string& name) {
   return true;
 }
 
+// Lexical resolution of a symlink's target against the entry's directory, inside the
+// archive: "" when it would leave it.
+std::string ResolveLink(const std::string& name, const std::string& target) {
+  if (target.empty() || target[0] == '/') return "";
+  std::vector<std::string> parts;
+  auto push = [&](std::string_view path) {
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      std::string_view c = path.substr(start, end - start);
+      if (c == "..") {
+        if (parts.empty()) return false;
+        parts.pop_back();
+      } else if (!c.empty() && c != ".") {
+        parts.emplace_back(c);
+      }
+      start = end + 1;
+    }
+    return true;
+  };
+  size_t slash = name.rfind('/');
+  if (slash != std::string::npos && !push(std::string_view(name).substr(0, slash))) return "";
+  if (!push(target)) return "";
+  std::string out;
+  for (auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+Result<void> MkdirParents(const std::string& dir, const std::string& out) {
+  for (size_t p = out.find('/', dir.size() + 1); p != std::string::npos; p = out.find('/', p + 1)) {
+    std::string parent = out.substr(0, p);
+    if (mkdir(parent.c_str(), 0700) < 0 && errno != EEXIST) return Errno("import: mkdir", parent);
+  }
+  return {};
+}
+
+// Extracts regular files and directories only. Symlinks (docker save links a layer shared
+// by several images to its first copy) become hard links to the file they name, resolved
+// lexically inside the archive; no symlink is ever created, so plain paths are safe here.
 Result<void> ExtractArchive(const std::string& path, const std::string& dir) {
-  struct archive* a = archive_read_new();
-  archive_read_support_format_tar(a);
-  archive_read_support_format_gnutar(a);
-  archive_read_support_filter_all(a);
-  int r = path == "-" ? archive_read_open_fd(a, 0, kChunk)
-                      : archive_read_open_filename(a, path.c_str(), kChunk);
+  std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_gnutar(a.get());
+  archive_read_support_filter_all(a.get());
+  int r = path == "-" ? archive_read_open_fd(a.get(), 0, kChunk)
+                      : archive_read_open_filename(a.get(), path.c_str(), kChunk);
   auto fail = [&](const std::string& what) {
-    std::string msg = archive_error_string(a) ? archive_error_string(a) : "unknown error";
-    archive_read_free(a);
-    return Fail("import", path, what + ": " + msg);
+    const char* msg = archive_error_string(a.get());
+    return Fail("import", path, what + ": " + (msg ? msg : "unknown error"));
   };
   if (r != ARCHIVE_OK) return fail("open");
   struct archive_entry* e;
   std::string buf(kChunk, '\0');
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+  std::vector<std::pair<std::string, std::string>> links;  // name -> target in the archive
+  while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     while (name.starts_with("./")) name.erase(0, 2);
+    while (!name.empty() && name.back() == '/') name.pop_back();
     if (name.empty()) continue;
-    if (!SafeName(name)) {
-      archive_read_free(a);
-      return Fail("import", path, "entry \"" + name + "\" leaves the archive");
-    }
+    if (!SafeName(name)) return Fail("import", path, "entry \"" + name + "\" leaves the archive");
     std::string out = dir + "/" + name;
     auto type = archive_entry_filetype(e);
     if (type == AE_IFDIR) {
+      BERTH_TRYV(MkdirParents(dir, out));
       if (mkdir(out.c_str(), 0700) < 0 && errno != EEXIST) return Errno("import: mkdir", out);
       continue;
     }
-    if (type != AE_IFREG) continue;  // layouts hold only files and directories
-    for (size_t p = out.find('/', dir.size() + 1); p != std::string::npos; p = out.find('/', p + 1)) {
-      std::string parent = out.substr(0, p);
-      if (mkdir(parent.c_str(), 0700) < 0 && errno != EEXIST) return Errno("import: mkdir", parent);
+    if (type == AE_IFLNK) {
+      const char* t = archive_entry_symlink(e);
+      std::string target = ResolveLink(name, t ? t : "");
+      if (target.empty())
+        return Fail("import", path, "symlink \"" + name + "\" points outside the archive");
+      links.emplace_back(name, target);
+      continue;
     }
+    if (type != AE_IFREG) continue;  // nothing else belongs in a layout or docker save
+    BERTH_TRYV(MkdirParents(dir, out));
     UniqueFd fd(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return Errno("import: create", out);
     for (;;) {
-      la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+      la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
       if (n < 0) return fail("read " + name);
       if (n == 0) break;
       BERTH_TRYV(sys::WriteAll(fd.Get(), buf.data(), n, out.c_str()));
     }
   }
   if (r != ARCHIVE_EOF) return fail("read");
-  archive_read_free(a);
+  for (auto& [name, target] : links) {
+    std::string out = dir + "/" + name, src = dir + "/" + target;
+    BERTH_TRYV(MkdirParents(dir, out));
+    struct stat st;
+    if (lstat(src.c_str(), &st) < 0 || !S_ISREG(st.st_mode))
+      return Fail("import", path, "symlink \"" + name + "\" names \"" + target + "\", which is not a file in the archive");
+    if (link(src.c_str(), out.c_str()) < 0 && errno != EEXIST) return Errno("import: link", out);
+  }
   return {};
 }
 
@@ -153,9 +211,10 @@ std::string BlobFile(const std::string& dir, const std::string& digest) {
 // Copies a descriptor's blob and, for indexes and manifests, what they reference (children
 // of an index that the layout does not carry are skipped: a layout may hold one platform).
 Result<void> ImportGraph(ContentStore& content, const std::string& dir, const Descriptor& d,
-                         int depth) {
+                         int depth, std::set<std::string>& seen) {
   if (depth > 4) return Fail("import", d.digest, "indexes nested too deep");
   BERTH_TRYV(ValidateDigest(d.digest));
+  if (!seen.insert(d.digest).second) return {};  // a blob shared or repeated: once
   std::string file = BlobFile(dir, d.digest);
   if (access(file.c_str(), F_OK) < 0 && !content.Has(d.digest))
     return Fail("import", d.digest, "blob missing from the layout (" + d.media_type + ")");
@@ -163,16 +222,21 @@ Result<void> ImportGraph(ContentStore& content, const std::string& dir, const De
   if (IsIndexType(d.media_type)) {
     auto body = BERTH_TRY(content.ReadBlob(d.digest));
     auto index = BERTH_TRY(ParseIndex(body, d.digest));
+    int present = 0;
     for (auto& child : index.manifests) {
+      BERTH_TRYV(ValidateDigest(child.digest));
       if (access(BlobFile(dir, child.digest).c_str(), F_OK) < 0 && !content.Has(child.digest))
         continue;
-      BERTH_TRYV(ImportGraph(content, dir, child, depth + 1));
+      ++present;
+      BERTH_TRYV(ImportGraph(content, dir, child, depth + 1, seen));
     }
+    if (present == 0)
+      return Fail("import", d.digest, "the index names no manifest the archive holds");
   } else if (IsManifestType(d.media_type)) {
     auto body = BERTH_TRY(content.ReadBlob(d.digest));
     auto m = BERTH_TRY(ParseManifest(body, d.digest));
-    BERTH_TRYV(ImportGraph(content, dir, m.config, depth + 1));
-    for (auto& l : m.layers) BERTH_TRYV(ImportGraph(content, dir, l, depth + 1));
+    BERTH_TRYV(ImportGraph(content, dir, m.config, depth + 1, seen));
+    for (auto& l : m.layers) BERTH_TRYV(ImportGraph(content, dir, l, depth + 1, seen));
   }
   return {};
 }
@@ -188,9 +252,11 @@ Result<std::string> NameOf(const Descriptor& d, const std::string& default_name)
       break;
     }
   }
-  if (!n.empty() && n.find('/') == std::string::npos && n.find(':') == std::string::npos &&
-      !default_name.empty()) {
-    // A tag only ("latest"): the repository comes from --name.
+  if (!n.empty() && n.find('/') == std::string::npos && n.find(':') == std::string::npos) {
+    // A tag only ("latest", as skopeo and umoci write it): the repository comes from --name.
+    if (default_name.empty())
+      return Fail("import", d.digest,
+                  "the archive names the image only by its tag \"" + n + "\": give --name");
     auto def = BERTH_TRY(ParseReference(default_name));
     return def.Repository() + ":" + n;
   }
@@ -206,8 +272,12 @@ Result<std::vector<ImageRecord>> ImportLayout(Store& store, const std::string& d
   auto text = BERTH_TRY(sys::ReadFile(dir + "/index.json"));
   auto index = BERTH_TRY(ParseIndex(text, dir + "/index.json"));
   std::vector<ImageRecord> out;
+  if (index.manifests.empty()) return Fail("import", dir + "/index.json", "names no image");
+  std::set<std::string> seen;
   for (auto& d : index.manifests) {
-    BERTH_TRYV(ImportGraph(store.content, dir, d, 0));
+    if (!IsIndexType(d.media_type) && !IsManifestType(d.media_type))
+      return Fail("import", d.digest, "index.json entry is not a manifest or index (" + d.media_type + ")");
+    BERTH_TRYV(ImportGraph(store.content, dir, d, 0, seen));
     ImageRecord rec{BERTH_TRY(NameOf(d, default_name)), d, log::NowRfc3339()};
     rec.target.annotations.clear();
     rec.target.platform.reset();
@@ -249,6 +319,13 @@ Result<std::vector<ImageRecord>> ImportDockerArchive(Store& store, const std::st
     std::string cfile = BERTH_TRY(path(item["Config"]));
     m.config.media_type = std::string(media::kOciConfig);
     m.config.digest = BERTH_TRY(HashFile(cfile, &m.config.size));
+    {
+      auto ctext = BERTH_TRY(sys::ReadFile(cfile));
+      auto cfg = BERTH_TRY(ParseImageConfig(ctext, item["Config"].get<std::string>()));
+      if (cfg.diff_ids.size() != item["Layers"].size())
+        return Fail("import", "manifest.json", "the config lists " + std::to_string(cfg.diff_ids.size()) +
+                                                  " diff_ids for " + std::to_string(item["Layers"].size()) + " layers");
+    }
     BERTH_TRYV(CopyIntoStore(store.content, cfile, m.config.digest, m.config.size));
     for (auto& l : item["Layers"]) {
       std::string lfile = BERTH_TRY(path(l));
@@ -298,7 +375,10 @@ class TarWriter {
     archive_write_set_format_pax_restricted(t.a_);
     int r = path == "-" ? archive_write_open_fd(t.a_, 1)
                         : archive_write_open_filename(t.a_, path.c_str());
-    if (r != ARCHIVE_OK) return Fail("export: open", path, archive_error_string(t.a_));
+    if (r != ARCHIVE_OK) {
+      const char* msg = archive_error_string(t.a_);
+      return Fail("export: open", path, msg ? msg : "unknown error");
+    }
     t.path_ = path;
     return t;
   }
@@ -447,6 +527,11 @@ Result<void> ExportDocker(const Store& store, const std::vector<ResolvedImage>& 
 
 Result<std::vector<ImageRecord>> ImportImages(Store& store, const std::string& path,
                                               const std::string& default_name) {
+  // Shared, as a pull: gc must not sweep blobs written before the image is named.
+  std::string lock_path = store.root + "/gc.lock";
+  UniqueFd gc_lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!gc_lock) return Errno("import: open", lock_path);
+  if (flock(gc_lock.Get(), LOCK_SH) < 0) return Errno("import: flock", lock_path);
   struct stat st;
   std::string dir;
   std::string tmp;
@@ -480,17 +565,26 @@ Result<void> ExportImages(const Store& store, const std::vector<std::string>& na
                           const Platform& platform) {
   std::vector<ResolvedImage> images;
   for (auto& n : names) images.push_back(BERTH_TRY(ResolveImage(store, n, platform)));
-  // Into a temporary file renamed at the end: a failed export leaves no truncated archive.
-  std::string tmp = path == "-" ? "-" : path + ".tmp-berth";
+  // Into a temporary file renamed at the end, so a failed export leaves no truncated
+  // archive — unless the output exists and is not a regular file (/dev/stdout, a fifo):
+  // that is written directly, never replaced.
+  std::string tmp = path;
+  struct stat st;
+  if (path != "-" && (lstat(path.c_str(), &st) < 0 || S_ISREG(st.st_mode))) {
+    tmp = path + ".XXXXXX";
+    int fd = mkstemp(tmp.data());
+    if (fd < 0) return Errno("export: create", tmp);
+    close(fd);
+  }
   auto tar = BERTH_TRY(TarWriter::Open(tmp));
   auto r = format == ArchiveFormat::kOciLayout ? ExportOci(store, images, tar)
                                                : ExportDocker(store, images, tar);
   if (r) r = tar.Close();
   if (!r) {
-    if (tmp != "-") unlink(tmp.c_str());
+    if (tmp != path) unlink(tmp.c_str());
     return std::unexpected(r.error().Wrap("export"));
   }
-  if (tmp != "-" && rename(tmp.c_str(), path.c_str()) < 0) {
+  if (tmp != path && rename(tmp.c_str(), path.c_str()) < 0) {
     unlink(tmp.c_str());
     return Errno("export: rename", path);
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fcntl.h>
+#include <map>
 #include <set>
 
 #include "image/reference.h"
@@ -69,10 +70,17 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
       if (match) hits.push_back(std::move(r));
     }
     if (hits.size() > 1) {
-      // The same image under several names is still one image.
-      bool same = std::all_of(hits.begin(), hits.end(), [&](const ImageRecord& r) {
-        return r.target.digest == hits[0].target.digest;
-      });
+      // The same image under several names (or as index and as manifest) is one image:
+      // ambiguous only when the platform's configs differ.
+      auto config_of = [&](const ImageRecord& r) -> std::string {
+        auto md = PlatformManifest(store, r.target, platform);
+        auto body = md ? store.content.ReadBlob(md->digest) : Result<std::string>{};
+        auto m = md && body ? ParseManifest(*body, md->digest) : Result<Manifest>{};
+        return md && body && m ? m->config.digest : r.target.digest;
+      };
+      std::string first = config_of(hits[0]);
+      bool same = std::all_of(hits.begin(), hits.end(),
+                              [&](const ImageRecord& r) { return config_of(r) == first; });
       if (!same) return Fail("image", "\"" + name + "\"", "ambiguous: several images match");
     }
     if (!hits.empty()) rec = std::move(hits[0]);
@@ -98,28 +106,34 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
   return out;
 }
 
+namespace {
+
+// Walks index -> manifests (nested indexes up to 4 deep, each blob once) and collects the
+// manifests present in the store.
+Result<void> CollectManifests(const Store& store, const Descriptor& d, int depth,
+                              std::set<std::string>& seen, std::vector<std::string>& out,
+                              std::vector<Descriptor>& manifests) {
+  if (depth > 4 || !seen.insert(d.digest).second || !store.content.Has(d.digest)) return {};
+  out.push_back(d.digest);
+  if (!IsIndexType(d.media_type)) {
+    manifests.push_back(d);
+    return {};
+  }
+  auto body = BERTH_TRY(store.content.ReadBlob(d.digest));
+  auto index = BERTH_TRY(ParseIndex(body, d.digest));
+  // Only the platforms pulled are in the store.
+  for (auto& child : index.manifests)
+    BERTH_TRYV(CollectManifests(store, child, depth + 1, seen, out, manifests));
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor& target) {
   std::vector<std::string> out;
   std::vector<Descriptor> manifests;
-  if (!store.content.Has(target.digest)) return out;
-  out.push_back(target.digest);
-  if (IsIndexType(target.media_type)) {
-    auto body = BERTH_TRY(store.content.ReadBlob(target.digest));
-    auto index = BERTH_TRY(ParseIndex(body, target.digest));
-    for (auto& d : index.manifests) {
-      // Only the platforms pulled are in the store; nested indexes are followed once.
-      if (!store.content.Has(d.digest)) continue;
-      if (IsIndexType(d.media_type)) {
-        auto sub = BERTH_TRY(ImageBlobs(store, d));
-        out.insert(out.end(), sub.begin(), sub.end());
-      } else {
-        out.push_back(d.digest);
-        manifests.push_back(d);
-      }
-    }
-  } else {
-    manifests.push_back(target);
-  }
+  std::set<std::string> seen;
+  BERTH_TRYV(CollectManifests(store, target, 0, seen, out, manifests));
   for (auto& md : manifests) {
     auto body = BERTH_TRY(store.content.ReadBlob(md.digest));
     auto m = BERTH_TRY(ParseManifest(body, md.digest));
@@ -144,7 +158,12 @@ Result<GcStats> CollectGarbage(Store& store) {
     blobs.insert(used.begin(), used.end());
   }
   // Layer snapshots of every manifest still referenced.
+  std::map<std::string, int64_t> sizes;
+  auto all_blobs = BERTH_TRY(store.content.List());
+  for (auto& b : all_blobs) sizes[b.digest] = b.size;
   for (auto& d : blobs) {
+    // Manifests are small (the registry client takes 4 MiB at most): skip reading layers.
+    if (sizes[d] > (4 << 20)) continue;
     auto body = store.content.ReadBlob(d);
     if (!body) continue;
     auto type = DetectMediaType(*body, d);
@@ -158,7 +177,6 @@ Result<GcStats> CollectGarbage(Store& store) {
     for (auto& id : ChainIds(c->diff_ids)) layers.insert(id);
   }
   GcStats st;
-  auto all_blobs = BERTH_TRY(store.content.List());
   for (auto& b : all_blobs) {
     if (blobs.count(b.digest)) continue;
     BERTH_TRYV(store.content.Delete(b.digest));

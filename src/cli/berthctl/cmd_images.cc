@@ -123,17 +123,30 @@ int CmdRmi(const Globals& g, const std::vector<std::string>& refs) {
     auto ref = ParseReference(name);
     std::string key = ref ? ref->String() : name;
     auto removed = store->images.Remove(key);
-    if (removed && !*removed) {
-      // An ID or digest removes the image it names (all its names, as `docker rmi ID`).
-      auto img = ResolveImage(*store, name, HostPlatform());
-      if (img) removed = store->images.Remove(img->record.name);
-    }
     if (!removed) {
       rc = Fail(removed.error());
-    } else if (!*removed) {
-      rc = Fail(Error{0, "rmi", "\"" + name + "\"", "no such image", {}});
-    } else {
+      continue;
+    }
+    if (*removed) {
       printf("Untagged: %s\n", key.c_str());
+      continue;
+    }
+    // An ID or digest removes the image it names under all its names (`docker rmi ID`).
+    auto img = ResolveImage(*store, name, HostPlatform());
+    if (!img) {
+      rc = Fail(img.error().Wrap("rmi"));
+      continue;
+    }
+    auto all = store->images.List();
+    if (!all) {
+      rc = Fail(all.error());
+      continue;
+    }
+    for (auto& r : *all) {
+      if (r.target.digest != img->record.target.digest) continue;
+      auto gone = store->images.Remove(r.name);
+      if (!gone) rc = Fail(gone.error());
+      else if (*gone) printf("Untagged: %s\n", r.name.c_str());
     }
   }
   return rc;

@@ -31,6 +31,25 @@ std::string RandomId() {
 
 std::string BundleDir(const Globals& g, const std::string& id) { return g.root + "/bundles/" + id; }
 
+// Container ids name a directory under bundles/ and a snapshot: 1-128 of [A-Za-z0-9_.-],
+// not starting with '.'.
+Result<void> ValidateName(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 128 && id[0] != '.';
+  for (char c : id)
+    ok = ok && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+  if (!ok)
+    return berth::Fail("container name", "\"" + id + "\"",
+                       "expected 1-128 of [A-Za-z0-9_.-], not starting with '.'");
+  return {};
+}
+
+// The runtime pid while `run` waits for it: SIGTERM/SIGHUP to berthctl are passed on, so
+// the container stops and berthctl still cleans up after it.
+volatile sig_atomic_t g_child = 0;
+void ForwardSignal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
 // The runtime: --runtime, else `berth` next to this binary, else `berth` from PATH.
 std::string FindRuntime(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -46,14 +65,15 @@ std::string FindRuntime(const std::string& flag) {
 }
 
 // Unmounts the rootfs, drops the snapshot and the bundle; every step is tried.
-Result<void> RemoveContainer(Store& store, const Globals& g, const std::string& id) {
+Result<void> RemoveContainer(Store& store, const Globals& g, const std::string& id,
+                             bool snapshot = true) {
   std::string bundle = BundleDir(g, id);
   Result<void> first;
   auto keep = [&](Result<void> r) {
     if (!r && first) first = std::move(r);
   };
   keep(UnmountAll(bundle + "/rootfs"));
-  keep(store.snapshots.Remove(id));
+  if (snapshot) keep(store.snapshots.Remove(id));
   std::string config = bundle + "/config.json";
   if (unlink(config.c_str()) < 0 && errno != ENOENT) keep(Errno("unlink", config));
   std::string rootfs = bundle + "/rootfs";
@@ -83,7 +103,12 @@ Result<int> RunRuntime(const std::string& runtime, const std::string& bundle,
   sigaction(SIGINT, &ign, &old_int);
   sigaction(SIGQUIT, &ign, &old_quit);
   pid_t pid = fork();
-  if (pid < 0) return Errno("fork", runtime);
+  if (pid < 0) {
+    int e = errno;
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGQUIT, &old_quit, nullptr);
+    return ErrnoCode(e, "fork", runtime);
+  }
   if (pid == 0) {
     sigaction(SIGINT, &old_int, nullptr);
     sigaction(SIGQUIT, &old_quit, nullptr);
@@ -92,9 +117,17 @@ Result<int> RunRuntime(const std::string& runtime, const std::string& bundle,
     fprintf(stderr, "berthctl: exec %s: %s\n", runtime.c_str(), strerror(errno));
     _exit(127);
   }
+  g_child = pid;
+  struct sigaction fwd{}, old_term{}, old_hup{};
+  fwd.sa_handler = ForwardSignal;
+  sigaction(SIGTERM, &fwd, &old_term);
+  sigaction(SIGHUP, &fwd, &old_hup);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  g_child = 0;
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -113,6 +146,7 @@ int CmdRun(const Globals& g, const RunArgs& a) {
   if (auto r = UnpackImage(*store, *img); !r) return Fail(r.error());
 
   std::string id = a.name.empty() ? RandomId() : a.name;
+  if (auto r = ValidateName(id); !r) return Fail(r.error());
   std::string bundle = BundleDir(g, id);
   std::string bundles = g.root + "/bundles";
   mkdir(bundles.c_str(), 0700);
@@ -121,11 +155,13 @@ int CmdRun(const Globals& g, const RunArgs& a) {
       return Fail(Error{0, "run", id, "a container of that name exists (berthctl rm it)", {}});
     return Fail(Error{errno, "mkdir", bundle, "", {}});
   }
+  bool prepared = false;
   auto setup = [&]() -> Result<void> {
     std::string rootfs = bundle + "/rootfs";
     if (mkdir(rootfs.c_str(), 0755) < 0) return Errno("mkdir", rootfs);
     auto mounts = BERTH_TRY(store->snapshots.Prepare(
         id, img->chain_ids.empty() ? std::string() : img->chain_ids.back()));
+    prepared = true;
     BERTH_TRYV(MountAll(mounts, rootfs));
     BundleOptions o;
     o.args = a.args;
@@ -139,7 +175,8 @@ int CmdRun(const Globals& g, const RunArgs& a) {
     return WriteBundleConfig(bundle, img->config, o);
   };
   if (auto r = setup(); !r) {
-    (void)RemoveContainer(*store, g, id);
+    // Undo only what this run made (a snapshot of that name may belong to another).
+    (void)RemoveContainer(*store, g, id, prepared);
     return Fail(r.error().Wrap("run " + a.image));
   }
   auto rc = RunRuntime(FindRuntime(a.runtime), bundle, id);
@@ -154,13 +191,35 @@ int CmdRun(const Globals& g, const RunArgs& a) {
   return *rc;
 }
 
+// True when the runtime still knows the container (`run` in another terminal): its
+// writable layer is in use.
+bool RuntimeHasContainer(const std::string& runtime, const std::string& id) {
+  pid_t pid = fork();
+  if (pid < 0) return true;  // cannot tell: keep the container
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execlp(runtime.c_str(), runtime.c_str(), "state", id.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int CmdRm(const Globals& g, const std::vector<std::string>& ids) {
   auto store = OpenStore(g);
   if (!store) return Fail(store.error());
   int rc = 0;
   for (auto& id : ids) {
-    if (id.empty() || id.find('/') != std::string::npos || id == "." || id == "..") {
-      rc = Fail(Error{0, "rm", "\"" + id + "\"", "not a container id", {}});
+    if (auto r = ValidateName(id); !r) {
+      rc = Fail(r.error().Wrap("rm"));
+      continue;
+    }
+    if (RuntimeHasContainer(FindRuntime(""), id)) {
+      rc = Fail(Error{0, "rm", "\"" + id + "\"", "the container still exists in the runtime (running?)", {}});
       continue;
     }
     if (access(BundleDir(g, id).c_str(), F_OK) < 0) {

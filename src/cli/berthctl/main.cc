@@ -75,17 +75,18 @@ int Main(int argc, char** argv) {
   c_run->add_flag("-t,--tty", run.tty, "allocate a terminal");
   c_run->add_flag("--read-only", run.read_only, "read-only root filesystem");
   c_run->add_option("--name", run.name, "container id");
-  c_run->add_option("-e,--env", run.env, "environment variable K=V (repeatable)");
+  c_run->add_option("-e,--env", run.env, "environment variable K=V (repeatable)")
+      ->allow_extra_args(false);
   c_run->add_option("-w,--workdir", run.workdir, "working directory");
   c_run->add_option("-u,--user", run.user, "user[:group]");
   c_run->add_option("--hostname", run.hostname, "container host name");
   c_run->add_option("--entrypoint", run.entrypoint, "override the image's entrypoint");
   c_run->add_option("--runtime", run.runtime, "OCI runtime binary (default: berth)");
   c_run->add_option("--platform", run.platform, "platform to pull if the image is missing");
-  c_run->add_option("image", run.image, "image reference")->required();
-  // Everything after the image is the container's command, options included.
+  // berthctl's options stop at the first word that is not one of them: IMAGE. It and
+  // everything after it (options included) are taken as they are: IMAGE [COMMAND ARG...].
   c_run->prefix_command();
-  c_run->footer("Arguments after IMAGE are the command and its arguments.");
+  c_run->footer("Usage: berthctl run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 
   std::vector<std::string> rm_ids;
   auto* c_rm = app.add_subcommand("rm", "remove stopped containers made by run");
@@ -108,6 +109,12 @@ int Main(int argc, char** argv) {
   if (*c_run) {
     run.args = c_run->remaining();
     if (!run.args.empty() && run.args.front() == "--") run.args.erase(run.args.begin());
+    if (run.args.empty()) {
+      fprintf(stderr, "berthctl: run: an image is required (berthctl run --help)\n");
+      return 1;
+    }
+    run.image = run.args.front();
+    run.args.erase(run.args.begin());
     return CmdRun(g, run);
   }
   if (*c_rm) return CmdRm(g, rm_ids);
