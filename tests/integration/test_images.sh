@@ -90,6 +90,13 @@ bctl_capture "${RUN[@]}" -e GREETING=changed -e EXTRA=1 -w /tmp -u 0:0 "$MULTI" 
 assert_eq "changed|1|/tmp|0:0" "$OUT" "-e, -w and -u override the image config"
 bctl_capture "${RUN[@]}" --entrypoint /bin/echo "$MULTI" a b
 assert_eq "a b" "$OUT" "--entrypoint replaces the entrypoint"
+bctl_capture "${RUN[@]}" "$MULTI" printf '%s|' -e x --rm -u y -t
+assert_eq "-e|x|--rm|-u|y|-t|" "$OUT" "words after IMAGE go to the command, berthctl's own flags included"
+bctl_capture "${RUN[@]}" -e A=1 -e B=2 "$MULTI" sh -c 'echo $A$B'
+assert_eq "12" "$OUT" "each -e takes one value: the image still follows"
+bctl_capture "${RUN[@]}" --name "../escape" "$MULTI" true
+expect_error "container name" "run --name with a path"
+assert_eq "" "$(ls -d "$ROOT/escape" "$ROOT/bundles/escape" 2>/dev/null)" "a bad --name creates nothing"
 bctl_capture "${RUN[@]}" "$MULTI" sh -c 'exit 3'
 assert_eq 3 "$RC" "run exits with the container's status"
 bctl_capture "${RUN[@]}" -u 0 "$MULTI" sh -c 'echo scratch >/etc/motd; echo x >/tmp/f'
