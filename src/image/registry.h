@@ -1,5 +1,5 @@
 // Client of the OCI distribution spec (pull side) over libcurl: manifests by tag or digest
-// (HEAD to resolve, GET with Accept for every manifest type), blobs streamed with
+// (GET with Accept for every manifest type; HEAD for blobs), blobs streamed with
 // redirects followed, HTTP Range to resume, auth (bearer tokens per scope, cached; basic),
 // mirrors tried before the upstream, and retries with exponential backoff on transient
 // failures (connection errors, 408/429/5xx) — a blob retry resumes where it stopped.

@@ -1,5 +1,5 @@
 // The image records (images.json) and opening a whole store. Resolution and garbage
-// collection live in store_resolve.cc and gc.cc.
+// collection live in store_resolve.cc.
 #include "image/store.h"
 
 #include <fcntl.h>

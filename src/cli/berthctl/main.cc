@@ -28,7 +28,7 @@ int Main(int argc, char** argv) {
   app.add_option("--auth-file", g.auth_file,
                  "docker-style config.json with registry credentials");
   app.add_option("--insecure-registry", g.insecure, "use plain HTTP for this registry (repeatable)");
-  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log-level", log_level, "debug adds debug messages (info, warn, error: the default)")->capture_default_str();
 
   PullArgs pull;
   auto* c_pull = app.add_subcommand("pull", "pull an image from a registry");
