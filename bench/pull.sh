@@ -29,7 +29,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   # Stores may hold overlay mounts (containerd snapshots are mounted only while in use,
   # podman's are not mounted by pull): unmount anything left under WORK, then remove it.
-  grep -o " $WORK[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  { grep -o " $WORK[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -179,7 +179,7 @@ TOML
   sample rss containerd "$hwm"
   kill $cpid
   wait $cpid 2>/dev/null || true
-  grep -o " $d[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  { grep -o " $d[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   rm -rf "$d"
 }
 
@@ -189,7 +189,7 @@ run_podman() {
   sync
   timed podman podman --root "$d/root" --runroot "$d/run" --storage-driver overlay \
     pull -q --tls-verify=false "$IMAGE"
-  grep -o " $d[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  { grep -o " $d[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   rm -rf "$d"
 }
 
