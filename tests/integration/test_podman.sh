@@ -118,7 +118,11 @@ rc=$?
 assert_eq 6 "$rc" "exec -it propagates exit code 6"
 assert_match "$out" '/dev/pts/[0-9]+' "exec -it: the process has a pty"
 assert_contains "$out" stdin-is-tty "exec -it: stdin is the terminal"
-out=$(timeout 30 script -eqc "$(printf '%q ' "${PODMAN[@]}" "${RUN[@]}") --rm -it $IMAGE sh -c 'tty'" /dev/null 2>&1 </dev/null)
+# The sleep: with berth, the output of a process that exits right after writing to its
+# pty is lost in about 3 of 10 `podman run -it` (runc: 0 of 10; berth before the faster
+# start of this release: 1 of 20). Known and open (see docs/clients.md); this check is
+# about the pty, not about that race.
+out=$(timeout 30 script -eqc "$(printf '%q ' "${PODMAN[@]}" "${RUN[@]}") --rm -it $IMAGE sh -c 'tty; sleep 0.5'" /dev/null 2>&1 </dev/null)
 assert_eq 0 $? "run --rm -it exits 0"
 assert_match "$out" '/dev/pts/[0-9]+' "run -it: the container's process has a pty (console socket)"
 
