@@ -6,13 +6,16 @@
 # gzip, zstd, sha256sum, jq) or with umoci, and pushes them with skopeo or curl, so it can
 # check any client.
 #
-#   start_registry NAME [none|htpasswd|token]
+#   start_registry NAME [none|htpasswd|token|tls]
 #       Debian's docker-registry (distribution 2.8) on 127.0.0.1:<free port>, storage in
 #       $TEST_DIR/registries/NAME. Exports REG_<NAME>=127.0.0.1:PORT, REGPID_<NAME>,
 #       REGDIR_<NAME> (its storage root). htpasswd and token registries accept
 #       $REG_USER/$REG_PASS. Token mode also starts token_server.py (TOKEN_<NAME>=host:port,
 #       log in $TEST_DIR/registries/NAME/token.log): wrong credentials get 401 there, no
 #       credentials an empty-handed token the registry then refuses.
+#       tls: no auth, HTTPS only, with a server certificate for IP 127.0.0.1 signed by a
+#       CA made for this registry; exports REGCA_<NAME> (the CA's PEM). skopeo pushes to
+#       it with push_image (--dest-tls-verify=false); push_raw speaks plain HTTP only.
 #   stop_registry NAME          kills it (by PID) — e.g. to test an upstream that is down
 #   registry_blob_path NAME DIGEST   the file holding a blob in a registry's storage
 #                               (tests corrupt and repair blobs there)
@@ -117,6 +120,27 @@ start_token_server() {
   export "TOKEN_${name^^}=127.0.0.1:$TOKEN_PORT" "TOKENPID_${name^^}=$pid"
 }
 
+# _make_tls_cert NAME — a CA and a server certificate for 127.0.0.1 in the registry's dir
+# (ca.pem, server.pem, server.key). The CA is the registry's own, so no client trusts it
+# unless told to. P-256 keys: quicker to make than RSA, and Go, OpenSSL and curl take them.
+_make_tls_cert() {
+  local d=$TEST_DIR/registries/$1 out
+  [ -s "$d/server.pem" ] && return 0
+  out=$(
+    set -e
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=berth test CA for $1" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout "$d/server.key" -out "$d/server.csr" -subj /CN=127.0.0.1
+    # Clients match the IP against subjectAltName only (Go ignores the CN since 1.15).
+    printf '%s\n' subjectAltName=IP:127.0.0.1 basicConstraints=CA:FALSE \
+      keyUsage=critical,digitalSignature extendedKeyUsage=serverAuth >"$d/server.ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+      -CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.pem"
+  ) 2>&1 || die "openssl: cannot make the TLS certificates for registry $1: $out"
+}
+
 _registry_config() {  # NAME PORT MODE
   local d=$TEST_DIR/registries/$1
   cat <<EOF
@@ -137,6 +161,9 @@ http:
 EOF
   case $3 in
     none) ;;
+    tls)
+      printf '  tls:\n    certificate: %s\n    key: %s\n' "$d/server.pem" "$d/server.key"
+      ;;
     htpasswd)
       printf 'auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n' "$d/htpasswd"
       ;;
@@ -154,8 +181,8 @@ EOF
 }
 
 start_registry() {
-  local name=$1 mode=${2:-none} d=$TEST_DIR/registries/$1 port pid code try
-  case $mode in none | htpasswd | token) ;; *) die "start_registry $name: unknown auth mode $mode" ;; esac
+  local name=$1 mode=${2:-none} d=$TEST_DIR/registries/$1 port pid code try scheme=http curl_ca=()
+  case $mode in none | htpasswd | token | tls) ;; *) die "start_registry $name: unknown mode $mode" ;; esac
   [[ $name =~ ^[a-zA-Z][a-zA-Z0-9_]*$ ]] || die "start_registry: bad name '$name' (used in variable names)"
   mkdir -p "$d/storage"
   if [ "$mode" = htpasswd ]; then
@@ -163,21 +190,27 @@ start_registry() {
     htpasswd -Bbn "$REG_USER" "$REG_PASS" >"$d/htpasswd" 2>/dev/null || die "htpasswd failed"
   fi
   [ "$mode" = token ] && start_token_server "$name"
+  if [ "$mode" = tls ]; then
+    _make_tls_cert "$name"
+    scheme=https curl_ca=(--cacert "$d/ca.pem")
+  fi
   for try in 1 2 3; do
     port=$(unused_port)
     _registry_config "$name" "$port" "$mode" >"$d/config.yml"
     (cd / && exec docker-registry serve "$d/config.yml") >"$d/registry.log" 2>&1 &
     pid=$!
     track_pid "$pid"
-    # /v2/ answers 200 (open) or 401 (auth) once it listens.
+    # /v2/ answers 200 (open) or 401 (auth) once it listens; over TLS, only once the
+    # certificate checks out against our CA.
     local deadline=$((SECONDS + 15))
     while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-      code=$(http_code "http://127.0.0.1:$port/v2/")
+      code=$(http_code "$scheme://127.0.0.1:$port/v2/" "${curl_ca[@]}")
       case $code in 200 | 401) break ;; esac
       sleep 0.1
     done
     if [ "$code" = 200 ] || [ "$code" = 401 ]; then
       export "REG_${name^^}=127.0.0.1:$port" "REGPID_${name^^}=$pid" "REGDIR_${name^^}=$d/storage"
+      [ "$mode" = tls ] && export "REGCA_${name^^}=$d/ca.pem"
       return 0
     fi
     kill -KILL "$pid" 2>/dev/null
