@@ -119,6 +119,11 @@ Error Session::HttpError(const Target& t, const http::Response& r, const std::st
     detail += msg + " (" + (code.empty() ? "" : code + ", ") + where;
   }
   if (detail.empty()) detail = StatusText(r.status) + " (" + where;
+  // Go's HTTPS servers (docker-registry among them) answer plain HTTP with a 400 and a
+  // text body saying so: pass that on, it tells the user to drop --insecure-registry.
+  if (detail.starts_with(StatusText(r.status)) && r.status == 400 && url.starts_with("http://") &&
+      r.body.find("HTTPS") != std::string::npos)
+    detail += ": the server speaks HTTPS (is it wrongly listed as an insecure registry?)";
   return Error{0, t.op, t.subject, detail, {}};
 }
 

@@ -2,7 +2,8 @@
 # Image pulls with berthctl from local registries (Debian's docker-registry): OCI images
 # with whiteouts, zstd and uncompressed layers, an index with two platforms, an image made
 # by umoci, a Docker schema2 image; images/inspect/run; pulling twice; a mirror from
-# hosts.toml; basic (htpasswd) and token auth; rmi + gc; import/export round trips.
+# hosts.toml; basic (htpasswd) and token auth; an HTTPS registry (ca, skip_verify, and
+# --insecure-registry against it); rmi + gc; import/export round trips.
 # The images are built once (registry_lib.sh) and pushed with skopeo.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
@@ -261,6 +262,74 @@ assert_contains "$OUT" "Pulled $REG_TOK/test/private:v1 $MULTI_MANIFEST" "Pulled
 assert_contains "$(cat "$TEST_DIR/registries/tok/token.log")" "token for $REG_USER" "the token server issued a token for the user"
 ROOT=$ROOT_TOK bctl_capture "${RUN[@]}" "$REG_TOK/test/private:v1"
 assert_eq "hello from image" "$OUT" "run the image pulled with a token"
+
+section "HTTPS registry"
+start_registry tls tls
+push_image "$IMAGES_LAYOUT" multi "$REG_TLS/test/secure:v1"
+SECURE=$REG_TLS/test/secure:v1
+# Each case has its own hosts dir and store: every pull fetches the manifest and the blobs
+# over TLS. hosts.toml's top-level ca/skip_verify apply to `server`; a [host."…"] table's
+# apply to that entry only (tried first, as a mirror).
+tls_hosts() {  # NAME [HOSTS.TOML] — a hosts dir for the TLS registry; prints its path
+  local dir=$TEST_DIR/hosts-tls-$1
+  mkdir -p "$dir"
+  if [ $# -gt 1 ]; then
+    mkdir -p "$dir/$REG_TLS"
+    printf '%s\n' "$2" >"$dir/$REG_TLS/hosts.toml"
+  fi
+  echo "$dir"
+}
+tls_pull() {  # CASE HOSTS_DIR — pulls $SECURE into the store $TEST_DIR/store-tls-CASE
+  ROOT=$TEST_DIR/store-tls-$1 HOSTS_DIR=$2 bctl_capture pull "$SECURE"
+}
+tls_store_empty() {  # CASE WHAT
+  local root=$TEST_DIR/store-tls-$1
+  assert_eq "0 0" "$(blob_count "$root") $(layer_count "$root")" "$2 leaves no blob or layer"
+  assert_eq "" "$(ROOT=$root bctl images -q 2>&1)" "$2 leaves no image"
+}
+
+tls_pull noca "$(tls_hosts noca)"
+expect_error "certificate" "pull from an HTTPS registry whose CA is not configured"
+assert_contains "$ERR" "https://$REG_TLS/v2/" "the certificate error names the registry's URL"
+tls_store_empty noca "the failed pull"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=some other CA" -keyout "$TEST_DIR/other-ca.key" -out "$TEST_DIR/other-ca.pem" \
+  >/dev/null 2>&1 || die "openssl: cannot make a second CA"
+tls_pull otherca "$(tls_hosts otherca "server = \"https://$REG_TLS\"
+ca = \"$TEST_DIR/other-ca.pem\"")"
+expect_error "certificate" "pull with another CA than the one that signed the registry's certificate"
+tls_store_empty otherca "the pull with the wrong CA"
+tls_pull missingca "$(tls_hosts missingca "server = \"https://$REG_TLS\"
+ca = \"$TEST_DIR/no-such-ca.pem\"")"
+expect_error "no-such-ca\.pem" "pull with a ca file that does not exist"
+
+tls_pull hostca "$(tls_hosts hostca "server = \"https://$REG_TLS\"
+
+[host.\"https://$REG_TLS\"]
+  ca = \"$REGCA_TLS\"")"
+expect_ok "pull with the registry's CA as ca of its [host] entry"
+assert_contains "$OUT" "Pulled $SECURE $MULTI_MANIFEST" "Pulled line for the HTTPS registry"
+ROOT=$TEST_DIR/store-tls-hostca assert_blobs_present "pull over HTTPS" "$MULTI_MANIFEST" "$MULTI_CONFIG" $MULTI_LAYERS
+ROOT=$TEST_DIR/store-tls-hostca assert_store_clean "after the pull over HTTPS"
+ROOT=$TEST_DIR/store-tls-hostca bctl_capture "${RUN[@]}" "$SECURE"
+assert_eq "hello from image" "$OUT" "run the image pulled over HTTPS"
+tls_pull serverca "$(tls_hosts serverca "server = \"https://$REG_TLS\"
+ca = \"$REGCA_TLS\"")"
+expect_ok "pull with the registry's CA as the server's (top-level) ca"
+tls_pull skip "$(tls_hosts skip "server = \"https://$REG_TLS\"
+skip_verify = true")"
+expect_ok "pull with skip_verify = true and no ca"
+ROOT=$TEST_DIR/store-tls-skip assert_blobs_present "pull with skip_verify" "$MULTI_MANIFEST" "$MULTI_CONFIG" $MULTI_LAYERS
+
+# --insecure-registry means plain HTTP: against a TLS-only server that must fail, clearly,
+# not quietly switch to HTTPS or to anything else.
+saved_insecure=("${INSECURE[@]}")
+INSECURE+=("$REG_TLS")
+tls_pull insecure "$(tls_hosts insecure)"
+expect_error "400 from http://$REG_TLS/v2/" "pull with --insecure-registry from an HTTPS-only registry"
+assert_contains "$ERR" "speaks HTTPS" "the error says the server speaks HTTPS"
+tls_store_empty insecure "the plain-HTTP pull"
+INSECURE=("${saved_insecure[@]}")
 
 section "rmi and gc"
 ROOT_GC=$TEST_DIR/store-gc
