@@ -317,6 +317,12 @@ Result<std::string> InitSteps(InitConfig& cfg) {
     n = read(cfg.fifo_fd, &b, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(1);
+  // A caller that passed --preserve-fds N without those fds open may have left our fifo
+  // among them: FinishAndExec clears CLOEXEC there, so let it go now rather than leak it.
+  if (cfg.fifo_fd < 3 + cfg.preserve_fds) {
+    close(cfg.fifo_fd);
+    cfg.fifo_fd = -1;
+  }
 
   auto r = RunHooks(cfg.spec->hooks.start_container, "startContainer",
                     HookState(cfg, "created", cfg.host_pid));
