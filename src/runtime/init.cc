@@ -307,8 +307,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   // (CVE-2019-5736, see NeedsSealedRuntime). execve sets the flag anew.
   prctl(PR_SET_DUMPABLE, 0);
   // Block until `berth start` writes to exec.fifo. We hold both ends, so the read blocks
-  // rather than returning EOF, and start's non-blocking open succeeds only while we live.
-  // The fd stays open (O_CLOEXEC) until the exec: start waits for it to close, so that
+  // rather than returning EOF. The fd stays open (O_CLOEXEC) until the exec: start waits for it to close, so that
   // startContainer hooks have run and the process is exec'd before poststart hooks run
   // and before start returns, as the runtime-spec orders them.
   char b = 0;
