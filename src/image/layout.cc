@@ -528,10 +528,8 @@ Result<void> ExportDocker(const Store& store, const std::vector<ResolvedImage>& 
 Result<std::vector<ImageRecord>> ImportImages(Store& store, const std::string& path,
                                               const std::string& default_name) {
   // Shared, as a pull: gc must not sweep blobs written before the image is named.
-  std::string lock_path = store.root + "/gc.lock";
-  UniqueFd gc_lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!gc_lock) return Errno("import: open", lock_path);
-  if (flock(gc_lock.Get(), LOCK_SH) < 0) return Errno("import: flock", lock_path);
+  auto gc_lock = LockGc(store, LOCK_SH);
+  if (!gc_lock) return std::unexpected(gc_lock.error().Wrap("import"));
   struct stat st;
   std::string dir;
   std::string tmp;

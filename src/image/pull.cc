@@ -279,10 +279,8 @@ Result<void> ParallelFor(size_t n, int parallel, const std::function<Result<void
 Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& ref,
                          const PullOptions& opts) {
   // Shared: a concurrent gc must not sweep blobs this pull wrote before the image is named.
-  std::string lock_path = store.root + "/gc.lock";
-  UniqueFd gc_lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!gc_lock) return Errno("pull: open", lock_path);
-  if (flock(gc_lock.Get(), LOCK_SH) < 0) return Errno("pull: flock", lock_path);
+  auto gc_lock = LockGc(store, LOCK_SH);
+  if (!gc_lock) return std::unexpected(gc_lock.error().Wrap("pull"));
 
   // What a killed pull left half-unpacked is removed; its partial blobs stay for resume.
   (void)store.snapshots.CleanTmp();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "image/content.h"
 #include "image/manifest.h"
 #include "image/snapshot.h"
@@ -58,6 +59,10 @@ struct ResolvedImage {
 // content store. Errors say which blob is missing.
 Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
                                    const Platform& platform);
+
+// <root>/gc.lock: pulls and imports hold it shared (LOCK_SH) while they write blobs no
+// image names yet, gc holds it exclusive (LOCK_EX). Released when the fd closes.
+Result<UniqueFd> LockGc(const Store& store, int op);
 
 // Every blob digest an image needs (index, manifests, configs, layers) that is in the store.
 Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor& target);

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/store.h"
 
@@ -144,12 +145,11 @@ Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor
   return out;
 }
 
+Result<UniqueFd> LockGc(const Store& store, int op) { return LockFile(store.root + "/gc.lock", op); }
+
 Result<GcStats> CollectGarbage(Store& store) {
-  std::string lock_path = store.root + "/gc.lock";
-  UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return Errno("gc: open", lock_path);
-  // Exclusive: pulls hold it shared while they add blobs that no image names yet.
-  if (flock(lock.Get(), LOCK_EX) < 0) return Errno("gc: flock", lock_path);
+  auto lock = LockGc(store, LOCK_EX);
+  if (!lock) return std::unexpected(lock.error().Wrap("gc"));
 
   std::set<std::string> blobs, layers;
   auto images = BERTH_TRY(store.images.List());
