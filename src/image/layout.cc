@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ftw.h>
 #include <nlohmann/json.hpp>
 #include <memory>
 #include <set>
 
 #include "base/log.h"
+#include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/unpack.h"
 #include "sys/process.h"
@@ -81,12 +81,9 @@ Result<std::string> HashFile(const std::string& file, int64_t* size) {
   return h.Final();
 }
 
-int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
-  remove(path);
-  return 0;
-}
-void RemoveTreeQuiet(const std::string& dir) {
-  nftw(dir.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
+// The import's temp dir: what is left of it is only logged (the import's own result wins).
+void RemoveTempDir(const std::string& dir) {
+  if (auto r = RemoveTree(dir); !r) log::Warn("import: " + r.error().Message());
 }
 
 // Rejects names that could leave the extraction directory.
@@ -131,13 +128,8 @@ std::string ResolveLink(const std::string& name, const std::string& target) {
   return out;
 }
 
-Result<void> MkdirParents(const std::string& dir, const std::string& out) {
-  for (size_t p = out.find('/', dir.size() + 1); p != std::string::npos; p = out.find('/', p + 1)) {
-    std::string parent = out.substr(0, p);
-    if (mkdir(parent.c_str(), 0700) < 0 && errno != EEXIST) return Errno("import: mkdir", parent);
-  }
-  return {};
-}
+// Creates the directories leading to `out` (a path below the extraction dir).
+Result<void> MkdirParents(const std::string& out) { return MkdirAll(out.substr(0, out.rfind('/')), 0700); }
 
 // Extracts regular files and directories only. Symlinks (docker save links a layer shared
 // by several images to its first copy) become hard links to the file they name, resolved
@@ -166,7 +158,7 @@ Result<void> ExtractArchive(const std::string& path, const std::string& dir) {
     std::string out = dir + "/" + name;
     auto type = archive_entry_filetype(e);
     if (type == AE_IFDIR) {
-      BERTH_TRYV(MkdirParents(dir, out));
+      BERTH_TRYV(MkdirParents(out));
       if (mkdir(out.c_str(), 0700) < 0 && errno != EEXIST) return Errno("import: mkdir", out);
       continue;
     }
@@ -179,7 +171,7 @@ Result<void> ExtractArchive(const std::string& path, const std::string& dir) {
       continue;
     }
     if (type != AE_IFREG) continue;  // nothing else belongs in a layout or docker save
-    BERTH_TRYV(MkdirParents(dir, out));
+    BERTH_TRYV(MkdirParents(out));
     UniqueFd fd(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return Errno("import: create", out);
     for (;;) {
@@ -192,7 +184,7 @@ Result<void> ExtractArchive(const std::string& path, const std::string& dir) {
   if (r != ARCHIVE_EOF) return fail("read");
   for (auto& [name, target] : links) {
     std::string out = dir + "/" + name, src = dir + "/" + target;
-    BERTH_TRYV(MkdirParents(dir, out));
+    BERTH_TRYV(MkdirParents(out));
     struct stat st;
     if (lstat(src.c_str(), &st) < 0 || !S_ISREG(st.st_mode))
       return Fail("import", path, "symlink \"" + name + "\" names \"" + target + "\", which is not a file in the archive");
@@ -541,7 +533,7 @@ Result<std::vector<ImageRecord>> ImportImages(Store& store, const std::string& p
     if (!mkdtemp(tmp.data())) return Errno("import: mkdtemp", tmp);
     auto r = ExtractArchive(path, tmp);
     if (!r) {
-      RemoveTreeQuiet(tmp);
+      RemoveTempDir(tmp);
       return std::unexpected(r.error());
     }
     dir = tmp;
@@ -553,7 +545,7 @@ Result<std::vector<ImageRecord>> ImportImages(Store& store, const std::string& p
     out = ImportDockerArchive(store, dir, default_name);
   else
     out = Fail("import", path, "neither an OCI image layout (oci-layout, index.json) nor a docker-save archive (manifest.json)");
-  if (!tmp.empty()) RemoveTreeQuiet(tmp);
+  if (!tmp.empty()) RemoveTempDir(tmp);
   if (!out) return std::unexpected(out.error().Wrap("import " + path));
   return out;
 }

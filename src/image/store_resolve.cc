@@ -47,6 +47,16 @@ Result<ImageConfig> ConfigOf(const Store& store, const Descriptor& manifest_desc
   return c;
 }
 
+// The config digest of a stored image for `platform`, or "" when it cannot be read.
+std::string ConfigDigest(const Store& store, const Descriptor& target, const Platform& platform) {
+  auto md = PlatformManifest(store, target, platform);
+  if (!md) return "";
+  auto body = store.content.ReadBlob(md->digest);
+  if (!body) return "";
+  auto m = ParseManifest(*body, md->digest);
+  return m ? m->config.digest : "";
+}
+
 }  // namespace
 
 Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
@@ -61,23 +71,17 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
     for (auto& r : all) {
       bool match = DigestHex(r.target.digest).starts_with(hex);
       if (!match) {
-        auto md = PlatformManifest(store, r.target, platform);
-        if (md) {
-          auto body = store.content.ReadBlob(md->digest);
-          auto m = body ? ParseManifest(*body, md->digest) : Result<Manifest>{};
-          match = body && m && DigestHex(m->config.digest).starts_with(hex);
-        }
+        std::string config = ConfigDigest(store, r.target, platform);
+        match = !config.empty() && DigestHex(config).starts_with(hex);
       }
       if (match) hits.push_back(std::move(r));
     }
     if (hits.size() > 1) {
       // The same image under several names (or as index and as manifest) is one image:
       // ambiguous only when the platform's configs differ.
-      auto config_of = [&](const ImageRecord& r) -> std::string {
-        auto md = PlatformManifest(store, r.target, platform);
-        auto body = md ? store.content.ReadBlob(md->digest) : Result<std::string>{};
-        auto m = md && body ? ParseManifest(*body, md->digest) : Result<Manifest>{};
-        return md && body && m ? m->config.digest : r.target.digest;
+      auto config_of = [&](const ImageRecord& r) {
+        std::string c = ConfigDigest(store, r.target, platform);
+        return c.empty() ? r.target.digest : c;
       };
       std::string first = config_of(hits[0]);
       bool same = std::all_of(hits.begin(), hits.end(),
