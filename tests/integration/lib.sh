@@ -344,3 +344,20 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# scenario_results LOG WHO — turns the "RESULT ok|skip|fail NAME [DETAIL]" lines that
+# cgroup_scenarios.sh printed into LOG into checks, and requires its final DONE and at least
+# 50 results (test_cgroup_scenarios_host.sh, test_cgroup_v2_guest.sh).
+scenario_results() {
+  local log=$1 who=$2 n=0 st name detail
+  while read -r _ st name detail; do
+    n=$((n + 1))
+    case $st in
+      ok) pass "$name" ;;
+      skip) printf 'skip   %s: %s\n' "$name" "$detail" ;;
+      *) fail "$name: $detail" ;;
+    esac
+  done < <(grep -a '^RESULT ' "$log")
+  grep -aqx DONE "$log" && pass "$who printed DONE" || fail "$who printed DONE"
+  [ $n -ge 50 ] && pass "$who reported $n results" || fail "$who reported only $n results"
+}

@@ -65,17 +65,7 @@ wait $spid
 rc=$?
 echo "scenarios ran $((SECONDS - start)) s (exit $rc)"
 
-nres=0
-while read -r _ st name detail; do
-  nres=$((nres + 1))
-  case $st in
-    ok) pass "$name" ;;
-    skip) printf 'skip   %s: %s\n' "$name" "$detail" ;;
-    *) fail "$name: $detail" ;;
-  esac
-done < <(grep -a '^RESULT ' "$LOG")
-grep -aqx DONE "$LOG" && pass "scenarios printed DONE" || fail "scenarios printed DONE (exit $rc)"
-[ $nres -ge 50 ] && pass "scenarios reported $nres results" || fail "scenarios reported only $nres results"
+scenario_results "$LOG" scenarios
 # The scenarios' own end:* checks look under /$tag; this also covers /berth/$tag.
 left=$(our_cgroup_dirs)
 assert_eq "" "$(echo $left)" "no cgroup directory left under /$tag or /berth/$tag in any hierarchy"
