@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -43,13 +44,21 @@ bool DebugEnabled() { return g_debug; }
 bool LoggingToFile() { return g_fd != 2; }
 
 std::string NowRfc3339() {
+  // std::chrono's civil calendar instead of gmtime_r/strftime: glibc initialises its
+  // time zone (reads /etc/localtime) on the first call of either, on every run of the
+  // runtime, although the result is UTC.
+  using namespace std::chrono;
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
+  const sys_seconds secs{seconds{ts.tv_sec}};
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{secs - day};
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%09ldZ", int(ymd.year()),
+           unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
+           long(hms.minutes().count()), static_cast<long long>(hms.seconds().count()),
+           ts.tv_nsec);
   return buf;
 }
 

@@ -197,6 +197,9 @@ static bool RmdirRetry(const std::string& dir, int* err) {
 }
 
 Result<void> RemoveTree(const std::string& dir) {
+  // Most cgroups have no children: one rmdir, and the directory is listed only when
+  // the kernel refuses (child cgroups and live processes both give EBUSY).
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
   for (const auto& child : ChildDirs(dir)) BERTH_TRYV(RemoveTree(dir + "/" + child));
   int err = 0;
   if (!RmdirRetry(dir, &err)) return ErrnoCode(err, "rmdir", dir);

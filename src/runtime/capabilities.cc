@@ -128,12 +128,13 @@ Result<void> CapSet(const CapSets& s, const char* when) {
 Result<void> DropBounding(const PreparedCaps& caps) {
   for (int c = 0; c <= caps.last_cap; ++c) {
     if (caps.bounding & Bit(c)) continue;
-    // Already absent (e.g. CAP_SYS_RESOURCE on this host): nothing to drop, and dropping
-    // again would need CAP_SETPCAP for no reason.
-    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
-    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
-      return Errno("prctl(PR_CAPBSET_DROP)", std::string(kCapabilityNames[c]),
-                   "dropping from the bounding set needs CAP_SETPCAP");
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0) continue;
+    // Without CAP_SETPCAP a drop fails even for a capability that is already absent
+    // (e.g. CAP_SYS_RESOURCE on this host), which needs no dropping: only then ask.
+    const int err = errno;
+    if (err == EPERM && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
+    return ErrnoCode(err, "prctl(PR_CAPBSET_DROP)", std::string(kCapabilityNames[c]),
+                     "dropping from the bounding set needs CAP_SETPCAP");
   }
   return {};
 }

@@ -19,9 +19,11 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/launch_util.h"
+#include "runtime/lifecycle.h"
 #include "runtime/sync.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
+#include "sys/mounts.h"
 #include "sys/process.h"
 
 namespace berth::runtime {
@@ -55,10 +57,10 @@ class CreateRollback {
   pid_t pid_ = 0;
 };
 
+// Canonical form of a path that exists; as given otherwise (the validator names it then).
 std::string AbsPath(const std::string& p) {
-  char buf[PATH_MAX];
-  if (realpath(p.c_str(), buf)) return buf;
-  return p;
+  auto real = sys::CanonicalPath(p);
+  return real ? *real : p;
 }
 
 // The device cgroup must let the container use the devices berth itself creates (the
@@ -133,7 +135,15 @@ Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, 
 
 // console_override: for a foreground `run` with a terminal and no --console-socket, one end
 // of a socketpair on which the runtime itself receives the pty master.
-Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
+// What create leaves for `run` to go on with.
+struct Created {
+  pid_t pid = 0;
+  State state;
+  spec::Spec spec;
+  std::unique_ptr<cgroups::Manager> cgroup;
+};
+
+Result<Created> CreateInternal(const CreateOptions& opts, int console_override) {
   BERTH_TRYV(ValidateId(opts.id));
   StateStore store(opts.root);
   std::string bundle = AbsPath(opts.bundle);
@@ -299,7 +309,8 @@ Result<pid_t> CreateInternal(const CreateOptions& opts, int console_override) {
   BERTH_TRYV(store.Save(st));
   if (!opts.pid_file.empty()) BERTH_TRYV(WritePidFile(opts.pid_file, init_pid));
   rollback.Commit();
-  return init_pid;
+  st.status = Status::kCreated;
+  return Created{init_pid, std::move(st), std::move(spec), std::move(cgroup)};
 }
 
 bool NeedsSealedRuntime(const spec::Spec& spec) {
@@ -335,13 +346,15 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
     console_ours = std::move(pair->ours);
     console_theirs = std::move(pair->theirs);
   }
-  auto pid = CreateInternal(opts, console_theirs.Get());
+  auto created = CreateInternal(opts, console_theirs.Get());
   console_theirs.Reset();
-  if (!pid) {
+  if (!created) {
     if (!detach) sigprocmask(SIG_SETMASK, &old, nullptr);
-    return std::unexpected(pid.error().Wrap("run \"" + opts.id + "\""));
+    return std::unexpected(created.error().Wrap("run \"" + opts.id + "\""));
   }
-  auto started = Start(opts.root, opts.id);
+  const pid_t pid = created->pid;
+  StateStore store(opts.root);
+  auto started = StartLoaded(store, created->state, created->spec);
   if (!started) {
     (void)Delete(opts.root, opts.id, true);
     if (!detach) sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -357,9 +370,12 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
       if (m) master = std::move(*m);
     }
   }
-  int status = master ? ProxyTerminalUntilExit(*pid, master.Get()) : ForwardSignalsUntilExit(*pid);
+  int status = master ? ProxyTerminalUntilExit(pid, master.Get()) : ForwardSignalsUntilExit(pid);
   sigprocmask(SIG_SETMASK, &old, nullptr);
-  (void)Delete(opts.root, opts.id, true);
+  // The init was our child and is reaped: the container is stopped (as `delete --force`
+  // would find it), and the state, spec and cgroup manager from create are still good.
+  created->state.status = Status::kStopped;
+  (void)DeleteStopped(store, created->state, &created->spec, created->cgroup.get());
   return status;
 }
 

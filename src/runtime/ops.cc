@@ -9,6 +9,7 @@
 #include "cgroups/manager.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/lifecycle.h"
 #include "spec/parse.h"
 #include "sys/process.h"
 
@@ -67,6 +68,13 @@ Result<void> ReleaseInit(const std::string& id, const std::string& fifo) {
   return Fail("start", Quote(id), msg);
 }
 
+void RunPoststart(const State& st, const spec::Spec& spec) {
+  if (spec.hooks.poststart.empty()) return;
+  // runtime-spec: a failing poststart hook is logged; the lifecycle continues.
+  auto r = RunHooks(spec.hooks.poststart, "poststart", OciStateJson(st, Status::kRunning));
+  if (!r) log::Warn(r.error().Message());
+}
+
 }  // namespace
 
 Result<spec::Spec> LoadContainerSpec(const std::string& root, const std::string& id) {
@@ -87,14 +95,15 @@ Result<void> Start(const std::string& root, const std::string& id) {
   if (st->status != Status::kCreated)
     return Fail("start", Quote(id), std::string("cannot start a container that is ") +
                                         StatusName(st->status));
-  std::string fifo = store.FifoPath(id);
-  BERTH_TRYV(ReleaseInit(id, fifo));
+  BERTH_TRYV(ReleaseInit(id, store.FifoPath(id)));
   auto spec = LoadContainerSpec(root, id);
-  if (spec && !spec->hooks.poststart.empty()) {
-    // runtime-spec: a failing poststart hook is logged; the lifecycle continues.
-    auto r = RunHooks(spec->hooks.poststart, "poststart", OciStateJson(*st, Status::kRunning));
-    if (!r) log::Warn(r.error().Message());
-  }
+  if (spec) RunPoststart(*st, *spec);
+  return {};
+}
+
+Result<void> StartLoaded(const StateStore& store, const State& st, const spec::Spec& spec) {
+  BERTH_TRYV(ReleaseInit(st.id, store.FifoPath(st.id)));
+  RunPoststart(st, spec);
   return {};
 }
 
@@ -158,14 +167,20 @@ Result<void> Delete(const std::string& root, const std::string& id, bool force) 
     if (!WaitGone(st->pid, st->pid_start_time, 5000))
       return Fail("delete", Quote(id), "the container's init did not exit after SIGKILL");
   }
-  if (mgr) {
-    auto r = (*mgr)->Destroy();
-    if (!r) return std::unexpected(r.error().Wrap("delete " + Quote(id)));
-  }
   auto spec = LoadContainerSpec(root, id);
-  BERTH_TRYV(store.Remove(id));
+  return DeleteStopped(store, *st, spec ? &*spec : nullptr, mgr ? mgr->get() : nullptr);
+}
+
+Result<void> DeleteStopped(StateStore& store, const State& st, const spec::Spec* spec,
+                           cgroups::Manager* mgr) {
+  if (mgr) {
+    auto r = mgr->Destroy();
+    if (!r) return std::unexpected(r.error().Wrap("delete " + Quote(st.id)));
+  }
+  BERTH_TRYV(store.Remove(st.id));
   if (spec && !spec->hooks.poststop.empty()) {
-    auto r = RunHooks(spec->hooks.poststop, "poststop", OciStateJson(*st, Status::kStopped));
+    // runtime-spec: a failing poststop hook is logged; the container is gone anyway.
+    auto r = RunHooks(spec->hooks.poststop, "poststop", OciStateJson(st, Status::kStopped));
     if (!r) log::Warn(r.error().Message());
   }
   return {};

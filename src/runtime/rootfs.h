@@ -12,7 +12,7 @@
 namespace berth::runtime {
 
 struct RootfsOptions {
-  std::string rootfs;        // absolute host path of root.path
+  std::string rootfs;        // canonical absolute host path of root.path (no symlinks)
   bool no_pivot = false;     // --no-pivot: MS_MOVE + chroot instead of pivot_root
   bool user_namespace = false;  // new user ns: devices are bind-mounted, not mknod'ed
   bool new_cgroup_namespace = false;

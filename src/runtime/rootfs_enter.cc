@@ -99,9 +99,10 @@ Result<void> ReadonlyPath(int root_fd, const std::string& raw) {
 }  // namespace
 
 Result<void> EnterRootfs(const RootfsOptions& opts) {
-  char real[PATH_MAX];
-  if (opts.rootfs.empty() || !realpath(opts.rootfs.c_str(), real))
-    return Errno("resolve rootfs", opts.rootfs);
+  // The parent made opts.rootfs canonical (create.cc) before the clone.
+  const char* real = opts.rootfs.c_str();
+  if (opts.rootfs.empty() || real[0] != '/')
+    return Fail("resolve rootfs", opts.rootfs, "not an absolute path");
 
   if (opts.no_pivot) {
     // Weaker than pivot_root: the host's root stays mounted underneath, and a process that

@@ -257,9 +257,10 @@ Result<UniqueFd> BindMount(Context& ctx, const std::string& source, const Unique
 }  // namespace rootfs_internal
 
 Result<void> PrepareRootfs(const spec::Spec& spec, const RootfsOptions& opts) {
-  char real[PATH_MAX];
-  if (opts.rootfs.empty() || !realpath(opts.rootfs.c_str(), real))
-    return Errno("resolve rootfs", opts.rootfs);
+  // The parent made opts.rootfs canonical (create.cc) before the clone.
+  const char* real = opts.rootfs.c_str();
+  if (opts.rootfs.empty() || real[0] != '/')
+    return Fail("resolve rootfs", opts.rootfs, "not an absolute path");
 
   // Nothing we mount may reach the host: make every mount a slave (or private, when asked)
   // before the first mount. The final rootfsPropagation is applied in FinalizeRootfs.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 namespace berth::sys {
 
@@ -91,6 +92,16 @@ Result<std::string> FdRealPath(int fd) {
   ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
   if (n < 0) return Errno("readlink", link);
   return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::string> CanonicalPath(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return Errno("resolve", path);
+  auto real = FdRealPath(fd.Get());
+  if (real && !real->empty() && (*real)[0] == '/') return real;
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) return Errno("resolve", path);
+  return std::string(buf);
 }
 
 }  // namespace berth::sys

@@ -62,4 +62,8 @@ std::string FdPath(int fd);
 // readlink of /proc/self/fd/N: the path the fd resolves to (relative to our root).
 Result<std::string> FdRealPath(int fd);
 
+// realpath(3) in three syscalls (open O_PATH, readlink of its /proc/self/fd link, close)
+// instead of one readlink per component; falls back to realpath(3) without /proc.
+Result<std::string> CanonicalPath(const std::string& path);
+
 }  // namespace berth::sys
