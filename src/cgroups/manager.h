@@ -92,7 +92,8 @@ Result<std::unique_ptr<Manager>> Open(const std::string& cgroups_path, const std
 
 // The cgroup path (relative to each hierarchy's root, starting with '/') that Open uses
 // for (cgroups_path, id): "/a/b" as given, "a/b" -> "/berth/a/b", "" -> "/berth/<id>".
-// Rejects ".." components, the root cgroup itself and systemd-style "slice:prefix:name".
+// Rejects ".." components and the root cgroup itself; systemd's "slice:prefix:name" maps to
+// "<slice path>/<prefix>-<name>.scope" (see path.cc).
 Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const std::string& id);
 
 // Mount root of the cgroup filesystem ("/sys/fs/cgroup"); tests may override via

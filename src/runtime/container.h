@@ -70,6 +70,8 @@ struct ExecOptions {
   std::vector<std::string> caps;
   bool no_new_privs = false;
   int preserve_fds = 0;
+  std::string apparmor_profile;       // --apparmor
+  std::string process_label;          // --process-label (SELinux)
 };
 // Returns the process's exit status (0 when detached).
 Result<int> Exec(const ExecOptions& opts);

@@ -14,6 +14,7 @@
 #include "runtime/launch_util.h"
 #include "runtime/sync.h"
 #include "spec/parse.h"
+#include "spec/validate.h"
 #include "sys/process.h"
 
 namespace berth::runtime {
@@ -65,6 +66,21 @@ Result<spec::Process> BuildProcess(const ExecOptions& o, const spec::Spec& spec)
   return p;
 }
 
+// The flags that override a --process file too, then the same checks create applies to
+// config.json's process (an LSM label on a host without that LSM fails here instead of
+// running the process unconfined).
+Result<spec::Process> FinishProcess(const ExecOptions& o, spec::Process p) {
+  if (!o.apparmor_profile.empty()) p.apparmor_profile = o.apparmor_profile;
+  if (!o.process_label.empty()) p.selinux_label = o.process_label;
+  auto valid = spec::ValidateProcess(p);
+  if (!valid) {
+    Error e = valid.error();
+    if (!o.process_file.empty()) e.Wrap(o.process_file);
+    return std::unexpected(std::move(e));
+  }
+  return p;
+}
+
 // True when /proc/<pid>/exe is a sealed memfd: the init of a container created with
 // NeedsSealedRuntime, whose binary a process joining it cannot alter.
 bool InitRunsSealedCopy(pid_t pid) {
@@ -101,6 +117,7 @@ Result<int> Exec(const ExecOptions& o) {
   auto spec = LoadContainerSpec(o.root, o.id);
   if (!spec) return std::unexpected(spec.error());
   auto proc = BuildProcess(o, *spec);
+  if (proc) proc = FinishProcess(o, std::move(*proc));
   if (!proc) return std::unexpected(proc.error().Wrap("exec " + Quote(o.id)));
   if (st->status == Status::kCreated && CouldReachUnsealedInit(*spec, *proc, st->pid))
     return Fail("exec", Quote(o.id),

@@ -75,4 +75,19 @@ Result<void> RunHooks(const std::vector<spec::Hook>& hooks, const char* kind,
   return {};
 }
 
+size_t RunHooksWarnOnFailure(const std::vector<spec::Hook>& hooks, const char* kind,
+                             const std::string& state_json) {
+  size_t failed = 0;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::string name = std::string(kind) + " hook [" + std::to_string(i) + "]";
+    log::Debug("running " + name + " " + hooks[i].path);
+    auto r = RunHook(hooks[i], name, state_json);
+    if (!r) {
+      log::Warn(r.error().Message() + " (ignored: the remaining hooks still run)");
+      ++failed;
+    }
+  }
+  return failed;
+}
+
 }  // namespace berth::runtime

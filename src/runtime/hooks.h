@@ -15,4 +15,10 @@ namespace berth::runtime {
 Result<void> RunHooks(const std::vector<spec::Hook>& hooks, const char* kind,
                       const std::string& state_json);
 
+// poststart and poststop: runtime-spec says a failing hook is logged as a warning and the
+// remaining hooks and the lifecycle continue as if it had succeeded. Runs every hook and
+// logs each failure; returns how many failed.
+size_t RunHooksWarnOnFailure(const std::vector<spec::Hook>& hooks, const char* kind,
+                             const std::string& state_json);
+
 }  // namespace berth::runtime

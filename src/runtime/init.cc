@@ -269,9 +269,12 @@ Result<std::string> InitSteps(InitConfig& cfg) {
 
   if (new_mnt) {
     BERTH_TRYV(EnterRootfs(cfg.rootfs));
+    // Before FinalizeRootfs: readonlyPaths hold /proc/sys in nearly every config.
+    BERTH_TRYV(ApplySysctl(spec));
     BERTH_TRYV(FinalizeRootfs(spec, cfg.rootfs));
+  } else {
+    BERTH_TRYV(ApplySysctl(spec));
   }
-  BERTH_TRYV(ApplySysctl(spec));
   if (cfg.ns.new_flags & CLONE_NEWUTS) {
     if (!spec.hostname.empty() && sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
       return Errno("hostname: sethostname", spec.hostname);

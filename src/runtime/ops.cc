@@ -71,8 +71,7 @@ Result<void> ReleaseInit(const std::string& id, const std::string& fifo) {
 void RunPoststart(const State& st, const spec::Spec& spec) {
   if (spec.hooks.poststart.empty()) return;
   // runtime-spec: a failing poststart hook is logged; the lifecycle continues.
-  auto r = RunHooks(spec.hooks.poststart, "poststart", OciStateJson(st, Status::kRunning));
-  if (!r) log::Warn(r.error().Message());
+  RunHooksWarnOnFailure(spec.hooks.poststart, "poststart", OciStateJson(st, Status::kRunning));
 }
 
 }  // namespace
@@ -178,11 +177,9 @@ Result<void> DeleteStopped(StateStore& store, const State& st, const spec::Spec*
     if (!r) return std::unexpected(r.error().Wrap("delete " + Quote(st.id)));
   }
   BERTH_TRYV(store.Remove(st.id));
-  if (spec && !spec->hooks.poststop.empty()) {
-    // runtime-spec: a failing poststop hook is logged; the container is gone anyway.
-    auto r = RunHooks(spec->hooks.poststop, "poststop", OciStateJson(st, Status::kStopped));
-    if (!r) log::Warn(r.error().Message());
-  }
+  // runtime-spec: a failing poststop hook is logged; the container is gone anyway.
+  if (spec && !spec->hooks.poststop.empty())
+    RunHooksWarnOnFailure(spec->hooks.poststop, "poststop", OciStateJson(st, Status::kStopped));
   return {};
 }
 

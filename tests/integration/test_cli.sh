@@ -95,3 +95,26 @@ assert_eq error "$(jq -r 'select(.level == "error") | .level' "$log" 2>/dev/null
 assert_match "$(cat "$TEST_DIR/text.log" 2>&1)" 'level=error' "--log-format text writes level=error"
 
 rt delete --force "$id"
+
+section "--systemd-cgroup"
+# berth has no systemd driver: it warns, naming the directory it manages through cgroupfs
+# instead, and refuses a cgroupsPath that the systemd driver would refuse.
+if berth_specific "--systemd-cgroup without systemd (runc needs a running systemd)"; then
+  slice=berthtest$$.slice
+  on_exit "find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -depth -type d -path '*/$slice*' -exec rmdir {} +"
+  b=$(BUNDLE_JQ=".linux.cgroupsPath = \"$slice:bt:$$\"" make_bundle true)
+  id=$(new_id)
+  out=$(rt --systemd-cgroup run --bundle "$b" "$id" </dev/null 2>&1)
+  assert_eq 0 $? "--systemd-cgroup run with a slice:prefix:name cgroupsPath exits 0"
+  assert_match "$out" "systemd.*/$slice/bt-$$\.scope" "the warning names the cgroupfs directory used instead"
+  assert_eq 1 "$(grep -c systemd <<<"$out")" "the warning is printed once"
+  # Only the scope: delete reopens the cgroup and does not know which parents create made
+  # (the slice is left, like /berth; on_exit removes it).
+  assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name "bt-$$.scope")" \
+    "delete removes the scope in every hierarchy"
+  b=$(BUNDLE_JQ='.linux.cgroupsPath = "/plain/path"' make_bundle true)
+  id=$(new_id)
+  assert_fails_with 'systemd-cgroup.*cgroupsPath.*slice:prefix:name' rt --systemd-cgroup create --bundle "$b" "$id"
+  assert_nothing_left "$id" "--systemd-cgroup with a plain cgroupsPath"
+  assert_eq "" "$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name plain)" "no /plain cgroup was created"
+fi

@@ -36,6 +36,17 @@ out=$(rt exec -u 1000 "$id" id -u)
 assert_eq 1000 "$out" "exec -u 1000"
 out=$(rt exec "$id" sh -c 'echo "$(id -u) $(awk "/^CapEff/ {print \$2}" /proc/self/status)"')
 assert_eq "0 0000000020000420" "$out" "exec gets the config's capabilities"
+out=$(rt exec --cap CAP_NET_ADMIN "$id" awk '/^CapEff/ {print $2}' /proc/self/status)
+assert_eq 0000000020001420 "$out" "exec --cap CAP_NET_ADMIN adds bit 12 to the effective set"
+b_nnp=$(BUNDLE_JQ='.process.noNewPrivileges = false' make_bundle sleep 1000)
+run_detached "$b_nnp"
+out=$(rt exec "$ID" awk '/^NoNewPrivs/ {print $2}' /proc/self/status)
+out+=" $(rt exec --no-new-privs "$ID" awk '/^NoNewPrivs/ {print $2}' /proc/self/status)"
+assert_eq "0 1" "$out" "exec --no-new-privs sets no_new_privs (and only with the flag)"
+rt delete --force "$ID"
+echo preserved-fd >"$TEST_DIR/fd3"
+out=$(rt exec --preserve-fds 1 "$id" cat /proc/self/fd/3 3<"$TEST_DIR/fd3" 2>&1)
+assert_eq preserved-fd "$out" "exec --preserve-fds 1 passes fd 3 in"
 
 section "exec -d --pid-file"
 pidfile=$TEST_DIR/exec.pid
@@ -62,6 +73,51 @@ JSON
 out=$(rt exec --process "$TEST_DIR/process.json" "$id" 2>&1)
 assert_eq 0 $? "exec --process exits 0"
 assert_eq "from-process-json 1000 /home/user" "$out" "exec --process uses args, env, user and cwd from the file"
+
+section "exec: no fds leak in, cwd stays inside (CVE-2024-21626)"
+# An fd of the caller that is not close-on-exec must not reach the exec'd process.
+exec 7</dev/null
+out=$(rt exec "$id" ls /proc/self/fd 2>&1 | tr '\n' ' ')
+exec 7<&-
+assert_eq "0 1 2 3 " "$out" "exec passes only stdio in (3 is ls's own directory fd)"
+# A cwd through an fd the runtime holds while joining must not land outside the rootfs:
+# either exec refuses it, naming the cwd, or the process's cwd is a path inside.
+for n in 3 4 5 6 7 8 9 10 11 12; do
+  out=$(rt exec --cwd "/proc/self/fd/$n" "$id" sh -c 'echo "cwd=$(pwd)"' 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    assert_match "$out" 'cwd' "exec --cwd /proc/self/fd/$n is refused naming the cwd"
+  else
+    assert_match "$out" '^cwd=/' "exec --cwd /proc/self/fd/$n stays inside the container"
+  fi
+done
+
+section "exec: invalid processes and LSM labels"
+jq '.cwd = "relative/dir"' "$TEST_DIR/process.json" >"$TEST_DIR/bad-cwd.json"
+assert_fails_with 'process.cwd' rt exec --process "$TEST_DIR/bad-cwd.json" "$id"
+if berth_specific "exec names the process file"; then
+  assert_contains "$LAST_OUT" bad-cwd.json "the error names the process file"
+fi
+if berth_specific "exec validates --env as create validates process.env"; then
+  assert_fails_with 'process.env.*KEY=VALUE' rt exec --env NOEQUALS "$id" true
+fi
+if [ ! -e /sys/kernel/security/apparmor ] && [ ! -e /sys/module/apparmor ]; then
+  jq '.apparmorProfile = "berth-test"' "$TEST_DIR/process.json" >"$TEST_DIR/aa.json"
+  if berth_specific "exec refuses an AppArmor profile without AppArmor"; then
+    assert_fails_with 'process.apparmorProfile.*AppArmor' rt exec --process "$TEST_DIR/aa.json" "$id"
+    assert_fails_with 'apparmorProfile.*AppArmor' rt exec --apparmor berth-test "$id" true
+  fi
+else
+  printf 'skip   exec --apparmor without AppArmor (this host has AppArmor)\n'
+fi
+if [ ! -e /sys/fs/selinux/enforce ]; then
+  if berth_specific "exec refuses an SELinux label without SELinux"; then
+    assert_fails_with 'selinuxLabel.*SELinux' rt exec --process-label system_u:system_r:container_t:s0 "$id" true
+  fi
+else
+  printf 'skip   exec --process-label without SELinux (this host has SELinux)\n'
+fi
+assert_eq running "$(ctr_status "$id")" "refused execs leave the container running"
 
 section "exec into a stopped container"
 rt kill "$id" KILL

@@ -88,6 +88,35 @@ for h in prestart createRuntime; do
   assert_nothing_left "$id" "failed $h hook"
 done
 
+section "failing createContainer hook"
+# Runs in the container's mount namespace (so /bin/sh is the bundle's busybox).
+b=$(make_bundle true)
+edit_config "$b" '.hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 6"]}]'
+id=$(new_id)
+assert_fails_with . rt create --bundle "$b" "$id"
+if berth_specific "the error names the createContainer hook"; then
+  assert_match "$LAST_OUT" 'createContainer.*status 6' "the error names the hook and its exit status"
+fi
+assert_nothing_left "$id" "failed createContainer hook"
+
+section "failing poststop hook"
+# runtime-spec: a failing poststop hook is logged as a warning; the remaining hooks and
+# the lifecycle (delete) continue as if it had succeeded.
+rm -f "$HOOKS/log"
+b=$(make_bundle true)
+edit_config "$b" '.hooks.poststop = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 8"]}, '"$(host_hook poststop)"']'
+id=$(new_id)
+rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/poststop.out" 2>&1
+rt start "$id" >/dev/null 2>&1
+wait_status "$id" stopped
+out=$(rt delete "$id" 2>&1)
+assert_eq 0 $? "delete succeeds although a poststop hook failed"
+assert_eq poststop "$(awk '{print $1}' "$HOOKS/log" 2>/dev/null)" "the poststop hook after the failed one ran"
+if berth_specific "the poststop failure is logged as a warning"; then
+  assert_match "$out" 'warn.*poststop hook \[0\].*status 8' "delete warns, naming the hook and its exit status"
+fi
+assert_nothing_left "$id" "delete with a failing poststop hook"
+
 section "poststart failure"
 b=$(make_bundle sleep 1000)
 edit_config "$b" '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]'

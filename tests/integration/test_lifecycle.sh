@@ -9,9 +9,10 @@ TRAP_SH='trap "echo got-TERM; exit 0" TERM; echo started; sleep 1000 & wait'
 section "create -> start -> kill -> delete"
 b=$(make_bundle sh -c "$TRAP_SH")
 id=$(new_id)
-rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/$id.log" 2>&1
+rt create --bundle "$b" --pid-file "$TEST_DIR/$id.pid" "$id" </dev/null >"$TEST_DIR/$id.log" 2>&1
 assert_eq 0 $? "create exits 0"
 st=$(rt state "$id")
+assert_eq "$(jq -r .pid <<<"$st")" "$(cat "$TEST_DIR/$id.pid" 2>&1)" "create --pid-file holds the init's pid"
 assert_eq created "$(jq -r .status <<<"$st")" "state after create is created"
 pid=$(jq -r .pid <<<"$st")
 assert_match "$pid" '^[1-9][0-9]*$' "state after create has a pid"
@@ -52,9 +53,21 @@ wait_status "$id" running
 rt kill "$id" KILL
 wait "$run_pid"
 assert_eq 137 $? "a container killed by SIGKILL makes run exit 128+9"
+# A foreground run passes the signals it receives on to the container's process.
+b=$(make_bundle sh -c 'trap "echo got-USR1; exit 3" USR1; echo started; sleep 1000 & wait')
+id=$(new_id)
+"$BERTH" --root "$STATE" run --bundle "$b" "$id" </dev/null >"$TEST_DIR/fwd.log" 2>&1 &
+run_pid=$!
+track_pid "$run_pid"
+wait_until 5 grep -q started "$TEST_DIR/fwd.log"
+kill -USR1 "$run_pid"
+wait "$run_pid"
+assert_eq 3 $? "run exits with the container's status after a forwarded signal"
+assert_contains "$(cat "$TEST_DIR/fwd.log")" got-USR1 "SIGUSR1 sent to run reaches the container's process"
+assert_fails_with . rt state "$id"
 
 section "run -d, state fields, list"
-b=$(make_bundle sh -c "$TRAP_SH")
+b=$(BUNDLE_JQ='.annotations = {"org.berth.test": "yes", "org.berth.other": "a b"}' make_bundle sh -c "$TRAP_SH")
 run_detached "$b"
 id1=$ID
 assert_eq 0 "$RC" "run -d exits 0"
@@ -65,6 +78,8 @@ for f in ociVersion id status pid bundle; do
 done
 assert_eq "$id1" "$(jq -r .id <<<"$st")" "state.id"
 assert_eq "$b" "$(jq -r .bundle <<<"$st")" "state.bundle is the absolute bundle path"
+assert_eq '{"org.berth.other":"a b","org.berth.test":"yes"}' "$(jq -cS .annotations <<<"$st")" \
+  "state.annotations are the config's annotations"
 pid1=$(jq -r .pid <<<"$st")
 assert_eq 1 "$(cat /proc/"$pid1"/status | awk '/^NSpid/ {print $NF}')" "state.pid is pid 1 in the container"
 

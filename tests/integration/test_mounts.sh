@@ -85,6 +85,33 @@ assert_contains "$OUT" "ptmx -> pts/ptmx" "/dev/ptmx symlink"
 assert_contains "$OUT" "null-writable" "/dev/null is writable (device cgroup allows it)"
 assert_contains "$OUT" "dirs-ok" "/dev/pts /dev/shm /dev/mqueue exist"
 
+section "mount types and propagation"
+# The default bundle mounts proc, devpts, mqueue, sysfs and cgroup: each must be that
+# filesystem inside. A tmpfs with "rshared" is a shared peer; rootfsPropagation "shared"
+# makes / one too, while the default leaves the rootfs private (no shared:/master: tag).
+BUNDLE_JQ='.linux.rootfsPropagation = "shared"
+    | .mounts += [{"destination": "/shared", "type": "tmpfs", "source": "tmpfs", "options": ["rshared", "size=1m"]},
+                  {"destination": "/priv", "type": "tmpfs", "source": "tmpfs", "options": ["rprivate", "size=1m"]}]' \
+  run_ctr sh -c 'fstype() { awk -v m="$1" '\''$2 == m {t = $3} END {print t}'\'' /proc/self/mounts; }
+                 prop() { awk -v m="$1" '\''$5 == m {t = "private"; for (i = 7; $i != "-"; i++) t = $i} END {print t}'\'' /proc/self/mountinfo; }
+                 echo "proc=$(fstype /proc)"; echo "pts=$(fstype /dev/pts)"; echo "mqueue=$(fstype /dev/mqueue)"
+                 echo "sys=$(fstype /sys)"
+                 echo "cgroupfs=$(awk '\''index($2, "/sys/fs/cgroup") == 1 && ($3 == "cgroup" || $3 == "cgroup2")'\'' /proc/self/mounts | wc -l)"
+                 echo "prop_root=$(prop /)"; echo "prop_shared=$(prop /shared)"; echo "prop_priv=$(prop /priv)"'
+expect_run "container with propagation options runs"
+assert_eq proc "$(kv proc)" "/proc is procfs"
+assert_eq devpts "$(kv pts)" "/dev/pts is devpts"
+assert_eq mqueue "$(kv mqueue)" "/dev/mqueue is mqueue"
+assert_eq sysfs "$(kv sys)" "/sys is sysfs"
+[ "$(kv cgroupfs)" -ge 1 ] 2>/dev/null && pass "/sys/fs/cgroup holds cgroup mounts ($(kv cgroupfs))" ||
+  fail "no cgroup or cgroup2 mount under /sys/fs/cgroup inside"
+assert_match "$(kv prop_shared)" '^shared:[0-9]+$' "an rshared tmpfs is a shared mount"
+assert_eq private "$(kv prop_priv)" "an rprivate tmpfs is private"
+assert_match "$(kv prop_root)" '^shared:[0-9]+$' "rootfsPropagation shared makes / shared"
+run_ctr sh -c "awk '\$5 == \"/\" {t = \"private\"; for (i = 7; \$i != \"-\"; i++) t = \$i} END {print t}' /proc/self/mountinfo"
+expect_run "container with the default rootfsPropagation runs"
+assert_match "$OUT" '^(private|master:[0-9]+)$' "by default / is not shared with the host"
+
 section "symlink escape: rootfs/evil -> /tmp"
 escape=berth-escape-$$
 on_exit "umount -l /tmp/$escape; rmdir /tmp/$escape"

@@ -156,6 +156,45 @@ if berth_specific "session keyring named _ses.<id>"; then
   assert_eq 0 "$(rt run --no-new-keyring --bundle "$b" "$id" 2>&1)" "--no-new-keyring keeps the caller's keyring"
 fi
 
+section "sysctl, domainname, personality, scheduler, ioPriority"
+# Each read back from inside: namespaced sysctls of the container's net and ipc namespaces,
+# the uts domainname, PER_LINUX32 (0x0008), SCHED_BATCH (policy 3), the idle I/O class.
+BUNDLE_JQ='.domainname = "berth.test" | .linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "2048"}
+    | .linux.personality = {"domain": "LINUX32"} | .process.scheduler = {"policy": "SCHED_BATCH"}
+    | .process.ioPriority = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}' \
+  run_ctr sh -c 'echo "domain=$(cat /proc/sys/kernel/domainname)"; echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward)"
+                 echo "shmmni=$(cat /proc/sys/kernel/shmmni)"; echo "pers=$(cat /proc/self/personality)"
+                 echo "machine=$(uname -m)"; echo "policy=$(awk "/^policy/ {print \$3}" /proc/self/sched)"
+                 echo "ioprio=$(ionice -p $$)"'
+expect_run "container with sysctl, domainname, personality, scheduler and ioPriority runs"
+assert_eq berth.test "$(kv domain)" "domainname"
+assert_eq 1 "$(kv fwd)" "sysctl net.ipv4.ip_forward=1 in the container's network namespace"
+assert_eq 2048 "$(kv shmmni)" "sysctl kernel.shmmni=2048 in the container's ipc namespace"
+assert_eq 00000008 "$(kv pers)" "personality LINUX32"
+assert_match "$(kv machine)" '^i[3-6]86$' "uname -m under LINUX32 is 32-bit"
+assert_eq 3 "$(kv policy)" "scheduler policy SCHED_BATCH"
+assert_match "$(kv ioprio)" '^idle' "ioPriority class idle"
+[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] && [ "$(cat /proc/sys/kernel/shmmni)" = 2048 ] &&
+  fail "the host has the container's sysctl values too (test cannot tell)" ||
+  pass "the host's own sysctls differ from the container's"
+b=$(BUNDLE_JQ='.linux.sysctl = {"kernel.no_such_sysctl": "1"}' make_bundle true)
+id=$(new_id)
+assert_fails_with 'kernel.no_such_sysctl' rt create --bundle "$b" "$id"
+assert_nothing_left "$id" "unknown sysctl"
+
+section "cwd through a runtime fd (CVE-2024-21626)"
+# Whatever fd the init holds while it sets up, a cwd of /proc/self/fd/N must not put the
+# process outside the rootfs: create refuses it naming the cwd, or the cwd is inside.
+for n in 3 4 5 6 7 8 9 10; do
+  BUNDLE_JQ=".process.cwd = \"/proc/self/fd/$n\"" run_ctr sh -c 'echo "cwd=$(pwd)"'
+  if [ "$RC" -ne 0 ]; then
+    assert_match "$ERR" 'cwd' "process.cwd /proc/self/fd/$n is refused naming the cwd"
+    assert_nothing_left "$ID" "refused cwd /proc/self/fd/$n"
+  else
+    assert_match "$OUT" '^cwd=/' "process.cwd /proc/self/fd/$n stays inside the container"
+  fi
+done
+
 section "the runtime's own binary (CVE-2019-5736)"
 # The container's command may not be the runtime binary itself: "/proc/self/exe" inside the
 # container is the host's runtime while the init has not exec'd yet. runc runs it from a

@@ -254,15 +254,24 @@ TEST_F(CgroupsV1, DevicesAndMoreLimitsRoot) {
   mem.limit = 128 << 20;
   mem.reservation = 64 << 20;
   mem.swappiness = 10;
+  mem.disable_oom_killer = true;
   if (!ReadAll("/proc/swaps").empty() &&
       std::filesystem::exists(m->Path("memory") + "/memory.memsw.limit_in_bytes"))
     mem.swap = 256 << 20;
-  res.cpu.emplace().idle = 0;
+  // cpu.idle appeared in 5.15; the test hosts run 6.x.
+  const bool has_idle = std::filesystem::exists(m->Path("cpu") + "/cpu.idle");
+  if (has_idle) res.cpu.emplace().idle = 1;
   auto r = m->Set(res);
   ASSERT_TRUE(r) << r.error().Message();
   EXPECT_EQ(ReadAll(m->Path("devices") + "/devices.list"), "c 1:3 rwm\nc 1:5 rm");
   EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.soft_limit_in_bytes"), std::to_string(64 << 20));
   EXPECT_EQ(ReadAll(m->Path("memory") + "/memory.swappiness"), "10");
+  EXPECT_NE(ReadAll(m->Path("memory") + "/memory.oom_control").find("oom_kill_disable 1"),
+            std::string::npos)
+      << "memory.disableOOMKiller";
+  if (has_idle) {
+    EXPECT_EQ(ReadAll(m->Path("cpu") + "/cpu.idle"), "1");
+  }
 
   // Lowering below and raising above the current memsw both work (ordering).
   if (mem.swap) {

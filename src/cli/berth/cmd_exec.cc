@@ -22,8 +22,8 @@ int CmdExec(const Globals& g, const Args& a) {
   f.StringList("c,cap", &o.caps, "add a capability (repeatable)");
   f.Bool("no-new-privs", &o.no_new_privs, "set no_new_privs");
   f.Int("preserve-fds", &o.preserve_fds, "number of extra fds (from 3) to pass");
-  f.Ignored("apparmor", true, "not supported on this host (no AppArmor)");
-  f.Ignored("process-label", true, "not supported on this host (no SELinux)");
+  f.String("apparmor", &o.apparmor_profile, "AppArmor profile (fails when AppArmor is absent)");
+  f.String("process-label", &o.process_label, "SELinux label (fails when SELinux is absent)");
   f.Ignored("cgroup", true, "sub-cgroup to join (not supported)");
   auto pos = f.Parse(a);
   if (!pos) return ReportError(pos.error().Message());

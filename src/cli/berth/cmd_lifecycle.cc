@@ -1,6 +1,9 @@
 // create, run, start, kill, delete, pause, resume.
+#include <algorithm>
 #include <cstdio>
 
+#include "base/log.h"
+#include "cgroups/manager.h"
 #include "cli/berth/commands.h"
 #include "cli/berth/self_protect.h"
 #include "cli/berth/flags.h"
@@ -23,11 +26,30 @@ Result<Args> ParseWith(FlagSet& f, const Args& a, size_t n, size_t max, const ch
 
 namespace {
 
+// --systemd-cgroup asks for systemd's driver, which berth does not have (no systemd runs
+// as PID 1 on its hosts): say so once, at create, naming the directory berth manages
+// through cgroupfs instead. A cgroupsPath that is not slice:prefix:name is refused, as
+// the systemd driver refuses it, rather than silently placed as a cgroupfs path.
+Result<void> CheckSystemdCgroup(const spec::Spec& spec, const std::string& id) {
+  std::string p = spec.linux ? spec.linux->cgroups_path : "";
+  if (!p.empty() && (p[0] == '/' || std::count(p.begin(), p.end(), ':') != 2))
+    return Fail("--systemd-cgroup", "linux.cgroupsPath \"" + p + "\"",
+                "expected slice:prefix:name, the systemd driver's form");
+  std::string dir = BERTH_TRY(cgroups::ResolveCgroupsPath(p, id));
+  log::Warn("--systemd-cgroup: berth has no systemd cgroup driver; it manages cgroup " + dir +
+            " through cgroupfs itself, so systemd does not track this container");
+  return {};
+}
+
 // Re-executes from a sealed copy of berth when the container needs it (CVE-2019-5736).
+// Needs o.id set.
 void ProtectWhenNeeded(const Globals& g, runtime::CreateOptions& o) {
-  o.before_launch = [argc = g.argc, argv = g.argv](const spec::Spec& spec) -> Result<void> {
-    if (!runtime::NeedsSealedRuntime(spec)) return {};
-    return ProtectSelf(argc, argv);
+  o.before_launch = [argc = g.argc, argv = g.argv, systemd = g.systemd_cgroup,
+                     id = o.id](const spec::Spec& spec) -> Result<void> {
+    // ProtectSelf re-execs and this runs again in the copy: check (and warn) only there.
+    if (runtime::NeedsSealedRuntime(spec)) BERTH_TRYV(ProtectSelf(argc, argv));
+    if (systemd) BERTH_TRYV(CheckSystemdCgroup(spec, id));
+    return {};
   };
 }
 
