@@ -208,4 +208,9 @@ Result<void> RemoveTree(const std::string& dir) {
 
 void RemoveIfEmpty(const std::string& dir) { (void)::rmdir(dir.c_str()); }
 
+bool IsAncestorInside(const std::string& dir, const std::string& of, const std::string& mountpoint) {
+  if (!dir.starts_with(mountpoint + "/") || dir.find("/..") != std::string::npos) return false;
+  return of.starts_with(dir + "/");
+}
+
 }  // namespace berth::cgroups::fs

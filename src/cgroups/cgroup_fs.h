@@ -49,6 +49,10 @@ Result<void> RemoveTree(const std::string& dir);
 // One rmdir; EBUSY/ENOTEMPTY/ENOENT are fine (a parent still shared by others).
 void RemoveIfEmpty(const std::string& dir);
 
+// True when dir is an ancestor of `of`, strictly below `mountpoint`: what a manager may
+// rmdir on the word of a saved state.
+bool IsAncestorInside(const std::string& dir, const std::string& of, const std::string& mountpoint);
+
 // "/a/b" split into components.
 std::vector<std::string> SplitPath(std::string_view path);
 std::string Trim(std::string_view s);

@@ -49,6 +49,13 @@ Result<Stats> HybridManager::GetStats() {
   return s;
 }
 
+std::vector<std::string> HybridManager::CreatedParents() const {
+  auto all = v1_.CreatedParents();
+  auto v2 = v2_.CreatedParents();
+  all.insert(all.end(), v2.begin(), v2.end());
+  return all;
+}
+
 Result<void> HybridManager::Destroy() {
   auto r1 = v1_.Destroy();
   auto r2 = v2_.Destroy();

@@ -34,6 +34,11 @@ class HybridManager : public Manager {
   // cgroup2 dir.
   std::string Path(const std::string& controller = "") const override;
   bool Exists() const override { return v1_.Exists() || v2_.Exists(); }
+  std::vector<std::string> CreatedParents() const override;
+  void AdoptCreated(const std::vector<std::string>& dirs) override {
+    v1_.AdoptCreated(dirs);
+    v2_.AdoptCreated(dirs);
+  }
 
  private:
   std::string rel_;

@@ -81,6 +81,14 @@ class Manager {
   virtual std::string Path(const std::string& controller = "") const = 0;
   // True if the cgroup exists on disk.
   virtual bool Exists() const = 0;
+  // The parent directories Create made (e.g. /sys/fs/cgroup/memory/berth for
+  // /berth/<id>), outermost first. A later command re-opens the cgroup with a new manager
+  // that does not know them: the container's state keeps this list and hands it back
+  // through AdoptCreated, so that `delete` also removes the parents its container made
+  // (those no other cgroup uses by then).
+  virtual std::vector<std::string> CreatedParents() const = 0;
+  // Takes only ancestors of this manager's own dirs inside its hierarchies.
+  virtual void AdoptCreated(const std::vector<std::string>& dirs) = 0;
 };
 
 // cgroups_path: spec's linux.cgroupsPath. Absolute paths are taken relative to each

@@ -149,16 +149,36 @@ Result<void> V1Manager::KillAll(int sig) {
   return {};
 }
 
+std::vector<std::string> V1Manager::CreatedParents() const {
+  std::vector<std::string> out;
+  for (const auto& d : created_) {
+    if (std::none_of(hiers_.begin(), hiers_.end(), [&d](const Hier& h) { return h.dir == d; }))
+      out.push_back(d);
+  }
+  return out;
+}
+
+void V1Manager::AdoptCreated(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs) {
+    for (const auto& h : hiers_) {
+      if (fs::IsAncestorInside(d, h.dir, h.mount.mountpoint)) {
+        created_.push_back(d);
+        break;
+      }
+    }
+  }
+}
+
 Result<void> V1Manager::Destroy() {
   // The container's own dir goes in every hierarchy, even when the manager was
-  // re-opened by a later command and does not know which parents it made.
+  // re-opened by a later command that was not told which parents it made.
   Result<void> first;
   for (const auto& h : hiers_) {
     auto r = fs::RemoveTree(h.dir);
     if (!r && first) first = r;
   }
-  // Parents this manager created stay when other containers still use them
-  // (rmdir fails with EBUSY); a re-opened manager leaves parents alone.
+  // Parents this manager created (or adopted) stay when other containers still use
+  // them (rmdir fails with EBUSY).
   for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::RemoveIfEmpty(*it);
   if (first) created_.clear();
   return first;

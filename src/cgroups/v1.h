@@ -26,6 +26,8 @@ class V1Manager : public Manager {
   Result<void> Destroy() override;
   std::string Path(const std::string& controller = "") const override;
   bool Exists() const override;
+  std::vector<std::string> CreatedParents() const override;
+  void AdoptCreated(const std::vector<std::string>& dirs) override;
 
   // Directory for a controller ("memory", "name=systemd"), empty if not mounted.
   std::string Dir(const std::string& controller) const;

@@ -170,6 +170,18 @@ Result<void> V2Manager::KillAll(int sig) {
   return {};
 }
 
+std::vector<std::string> V2Manager::CreatedParents() const {
+  std::vector<std::string> out;
+  for (const auto& d : created_)
+    if (d != dir_) out.push_back(d);
+  return out;
+}
+
+void V2Manager::AdoptCreated(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs)
+    if (fs::IsAncestorInside(d, dir_, mountpoint_)) created_.push_back(d);
+}
+
 Result<void> V2Manager::Destroy() {
   auto r = fs::RemoveTree(dir_);
   // Shared parents (e.g. /berth) stay while other containers use them.

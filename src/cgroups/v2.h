@@ -34,6 +34,8 @@ class V2Manager : public Manager {
   Result<void> Destroy() override;
   std::string Path(const std::string& controller = "") const override;
   bool Exists() const override;
+  std::vector<std::string> CreatedParents() const override;
+  void AdoptCreated(const std::vector<std::string>& dirs) override;
 
   // Makes `controller` available in this cgroup by enabling it in every ancestor's
   // cgroup.subtree_control, root first. Errors are prefixed with `field`.

@@ -286,6 +286,7 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   st.rootfs = cfg.rootfs.rootfs;
   st.annotations = spec.annotations;
   st.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+  st.cgroup_parents_created = cgroup->CreatedParents();
   st.owner_uid = getuid();
   st.new_user_ns = cfg.ns.new_flags & CLONE_NEWUSER;
   std::string hook_state = OciStateJson(st, Status::kCreating);

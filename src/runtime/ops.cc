@@ -20,7 +20,9 @@ namespace {
 std::string Quote(const std::string& id) { return "\"" + id + "\""; }
 
 Result<std::unique_ptr<cgroups::Manager>> OpenCgroup(const State& st) {
-  return cgroups::Open(st.cgroups_path, st.id);
+  auto mgr = cgroups::Open(st.cgroups_path, st.id);
+  if (mgr) (*mgr)->AdoptCreated(st.cgroup_parents_created);
+  return mgr;
 }
 
 // Waits up to timeout_ms for the process to exit (it is not our child: poll a pidfd).

@@ -68,6 +68,7 @@ Result<void> StateStore::Save(const State& st) {
       {"annotations", st.annotations},
       {"new_user_ns", st.new_user_ns},
   };
+  if (!st.cgroup_parents_created.empty()) j["cgroup_parents_created"] = st.cgroup_parents_created;
   return sys::WriteFileAtomic(Dir(st.id) + "/state.json", j.dump());
 }
 
@@ -98,6 +99,8 @@ Result<State> StateStore::Load(const std::string& id) const {
     st.cgroups_path = j.value("cgroups_path", "");
     st.annotations = j.value("annotations", std::map<std::string, std::string>{});
     st.new_user_ns = j.value("new_user_ns", false);
+    st.cgroup_parents_created =
+        j.value("cgroup_parents_created", std::vector<std::string>{});
   } catch (const std::exception& e) {
     return Fail("parse", path, e.what());
   }

@@ -27,6 +27,7 @@ struct State {
   std::string created;  // RFC 3339
   uid_t owner_uid = 0;
   std::string cgroups_path;  // linux.cgroupsPath as given (the manager re-derives dirs)
+  std::vector<std::string> cgroup_parents_created;  // for delete (Manager::CreatedParents)
   std::map<std::string, std::string> annotations;
   bool new_user_ns = false;
   Status status = Status::kCreated;  // filled by Refresh()

@@ -144,3 +144,29 @@ assert_ok "delete --force" rt delete --force "$id"
 left=""
 for d in $dirs; do [ -d "$d" ] && left+="$d "; done
 assert_eq "" "$left" "no cgroup dir of the container is left in any hierarchy"
+
+section "delete removes the parents create made, and only those"
+# A nested cgroupsPath: create (one process) makes /P/a in every hierarchy, delete (another
+# process) must remove them again, but leave a parent that existed before.
+P=berth-it-parents-$$
+Q=berth-it-kept-$$
+on_exit "find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -depth -type d \( -path '*/$P*' -o -path '*/$Q*' \) -exec rmdir {} + 2>/dev/null"
+b=$(BUNDLE_JQ=".linux.cgroupsPath = \"/$P/a/c\"" make_bundle sleep 100)
+id=$(new_id)
+# (its stdio goes to a file: the container would hold a captured pipe open)
+rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/$id.log" 2>&1
+assert_eq 0 $? "create with cgroupsPath /$P/a/c"
+made=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name "$P" | wc -l)
+assert_ne 0 "$made" "create made /$P in the hierarchies"
+assert_ok "delete --force (a new process)" rt delete --force "$id"
+assert_eq "" "$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -path "*/$P*")" \
+  "no /$P/a/c, /$P/a or /$P left in any hierarchy"
+mkdir "/sys/fs/cgroup/memory/$Q"
+b=$(BUNDLE_JQ=".linux.cgroupsPath = \"/$Q/c\"" make_bundle sleep 100)
+id=$(new_id)
+rt create --bundle "$b" "$id" </dev/null >"$TEST_DIR/$id.log" 2>&1
+assert_eq 0 $? "create with cgroupsPath /$Q/c, /$Q made beforehand in memory only"
+assert_ok "delete --force" rt delete --force "$id"
+assert_eq "/sys/fs/cgroup/memory/$Q" "$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -path "*/$Q*")" \
+  "the parent berth did not make is kept; the ones it made are gone"
+rmdir "/sys/fs/cgroup/memory/$Q"

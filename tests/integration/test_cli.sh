@@ -108,10 +108,9 @@ if berth_specific "--systemd-cgroup without systemd (runc needs a running system
   assert_eq 0 $? "--systemd-cgroup run with a slice:prefix:name cgroupsPath exits 0"
   assert_match "$out" "systemd.*/$slice/bt-$$\.scope" "the warning names the cgroupfs directory used instead"
   assert_eq 1 "$(grep -c systemd <<<"$out")" "the warning is printed once"
-  # Only the scope: delete reopens the cgroup and does not know which parents create made
-  # (the slice is left, like /berth; on_exit removes it).
-  assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name "bt-$$.scope")" \
-    "delete removes the scope in every hierarchy"
+  # The state records which parents create made: the slice goes too.
+  assert_eq "" "$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -path "*/$slice*")" \
+    "delete removes the scope and the slice it made in every hierarchy"
   b=$(BUNDLE_JQ='.linux.cgroupsPath = "/plain/path"' make_bundle true)
   id=$(new_id)
   assert_fails_with 'systemd-cgroup.*cgroupsPath.*slice:prefix:name' rt --systemd-cgroup create --bundle "$b" "$id"
