@@ -12,6 +12,7 @@ PACKAGES="
   qemu-system-x86 cpio
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
   libtomlplusplus-dev libcli11-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   docker-registry skopeo umoci apache2-utils python3 zstd
 "
 # busybox-static: the test rootfs (scripts/make-bundle.sh).
@@ -27,6 +28,9 @@ PACKAGES="
 # guest (TCG) from an initramfs; its kernel comes from install_guest_kernel below.
 # libcurl (registry client), OpenSSL (digests), ISA-L (igzip inflate), zstd, zlib,
 # libarchive (tar format), toml++ (hosts.toml), CLI11 (berthctl): the image library.
+# libgrpc++-dev, libprotobuf-dev, protobuf-compiler, protobuf-compiler-grpc (grpc_cpp_plugin):
+# the CRI v1 API (proto/cri/v1/api.proto) generated at build time, and berthctl's CRI client;
+# tests/integration/test_containerd_cri.sh drives containerd's CRI plugin with it.
 # docker-registry, skopeo, umoci, apache2-utils (htpasswd), python3 (the tests' token
 # server and connection-cutting proxy), zstd: tests/integration/test_images*.sh run a real
 # registry on 127.0.0.1 and fill it with images made by berth's tests and by skopeo/umoci.

@@ -2,6 +2,7 @@
 // a bad config fails here with the field's path instead of half-way through `create`.
 #include "spec/validate.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "spec/names.h"
 #include "spec/validate_internal.h"
 
@@ -136,14 +138,29 @@ Result<void> ValidateOomScoreAdj(int adj, bool check_host) {
   if (adj < -1000 || adj > 1000)
     return Invalid("process.oomScoreAdj", std::to_string(adj) + " is outside [-1000, 1000]");
   if (!check_host) return {};
-  // Lowering oom_score_adj below the current value needs CAP_SYS_RESOURCE (proc(5)).
+  // Without CAP_SYS_RESOURCE the kernel refuses values below oom_score_adj_min, which only a
+  // privileged writer sets and /proc does not show; anything from there up to the current
+  // value is allowed. containerd's shim runs at containerd's score + 1 and asks the score of
+  // containerd for its containers: fine for the kernel (and runc), so it must be for berth.
+  // So try the value on ourselves and put ours back (raising is always allowed).
   std::ifstream f("/proc/self/oom_score_adj");
   int current = 0;
-  if (f >> current && adj < current && !HaveCapSysResource())
-    return Invalid("process.oomScoreAdj",
-                   std::to_string(adj) + " is below this runtime's own value " +
-                       std::to_string(current) + " (lowering it needs CAP_SYS_RESOURCE)");
-  return {};
+  if (!(f >> current) || adj >= current || HaveCapSysResource()) return {};
+  auto write_own = [](int value) {
+    UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno;
+    std::string text = std::to_string(value);
+    return ::write(fd.Get(), text.data(), text.size()) < 0 ? errno : 0;
+  };
+  int err = write_own(adj);
+  if (err == 0) {
+    write_own(current);
+    return {};
+  }
+  if (err != EACCES) return ErrnoCode(err, "write", "/proc/self/oom_score_adj");
+  return Invalid("process.oomScoreAdj",
+                 std::to_string(adj) + " is below the lowest value this runtime may set (its own " +
+                     "is " + std::to_string(current) + "; going lower needs CAP_SYS_RESOURCE)");
 }
 
 Result<void> ValidateCapabilities(const Capabilities& caps) {

@@ -10,6 +10,7 @@
 # containerd 1.6 always puts shim sockets in /run/containerd/s and ctr's fifos in
 # /run/containerd/fifo; the test checks that none of its own is left there.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/containerd_lib.sh"
 
 for tool in containerd ctr containerd-shim-runc-v2 script; do
   command -v "$tool" >/dev/null || die "$tool is not installed (run scripts/install-deps.sh)"
@@ -49,12 +50,8 @@ containerd_cleanup() {
     timeout 10 "${CTR[@]}" tasks rm -f "$id" >/dev/null 2>&1
     timeout 10 "${CTR[@]}" containers rm "$id" >/dev/null 2>&1
   done
-  kill -TERM "$CONTAINERD_PID" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$CONTAINERD_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$CONTAINERD_PID" 2>/dev/null
-  wait "$CONTAINERD_PID" 2>/dev/null
-  # Shims of this containerd (their -address names our socket) and the runtime's leftovers.
-  pkill -KILL -f "containerd-shim-runc-v2 .*-address $CD/containerd.sock" 2>/dev/null
+  stop_containerd "$CONTAINERD_PID" "$CD/containerd.sock"
+  # The runtime's leftovers.
   for id in $(ls "$RUNC_ROOT/$NS" 2>/dev/null); do
     "$BERTH" --root "$RUNC_ROOT/$NS" delete --force "$id" >/dev/null 2>&1
   done
@@ -67,26 +64,6 @@ on_exit containerd_cleanup
 wait_until 10 "${CTR[@]}" version || die "containerd did not start: $(tail -n 20 "$CD/containerd.log")"
 pass "private containerd is up (pid $CONTAINERD_PID)"
 
-# An OCI image archive built by hand: one uncompressed layer with the busybox rootfs.
-oci_archive() {  # ROOTFS OUT NAME
-  local d=$TEST_DIR/oci ld ls cd cs md ms
-  mkdir -p "$d/blobs/sha256"
-  tar -C "$1" --numeric-owner -cf "$d/layer" . || return 1
-  ld=$(sha256sum <"$d/layer" | cut -d' ' -f1) ls=$(stat -c %s "$d/layer")
-  mv "$d/layer" "$d/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$ld" >"$d/config"
-  cd=$(sha256sum <"$d/config" | cut -d' ' -f1) cs=$(stat -c %s "$d/config")
-  mv "$d/config" "$d/blobs/sha256/$cd"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-    "$cd" "$cs" "$ld" "$ls" >"$d/manifest"
-  md=$(sha256sum <"$d/manifest" | cut -d' ' -f1) ms=$(stat -c %s "$d/manifest")
-  mv "$d/manifest" "$d/blobs/sha256/$md"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s"}}]}' \
-    "$md" "$ms" "$3" >"$d/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
-  tar -C "$d" -cf "$2" oci-layout index.json blobs && rm -rf "$d"
-}
 b=$(make_bundle true)
 oci_archive "$b/rootfs" "$TEST_DIR/image.tar" "$IMAGE" || die "building the image archive failed"
 rm -rf "$b"

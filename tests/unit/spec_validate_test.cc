@@ -412,17 +412,56 @@ TEST(SpecValidate, OomScoreAdjOutOfRange) {
                 "-1001 is outside [-1000, 1000]");
 }
 
-TEST(SpecValidate, OomScoreAdjBelowOwnValue) {
-  int current = 0;
-  std::ifstream("/proc/self/oom_score_adj") >> current;
+namespace {
+
+int OwnOomScoreAdj() {
+  int v = 0;
+  std::ifstream("/proc/self/oom_score_adj") >> v;
+  return v;
+}
+
+bool SetOwnOomScoreAdj(int v) {
+  std::ofstream f("/proc/self/oom_score_adj");
+  f << v;
+  f.flush();
+  return static_cast<bool>(f);
+}
+
+}  // namespace
+
+TEST(SpecValidate, OomScoreAdjBelowKernelMinimum) {
+  int current = OwnOomScoreAdj();
   if (current <= -1000 || HaveCapSysResource())
     GTEST_SKIP() << "this process may lower oom_score_adj";
+  if (SetOwnOomScoreAdj(-1000)) {
+    SetOwnOomScoreAdj(current);
+    GTEST_SKIP() << "this process's oom_score_adj_min is -1000";
+  }
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
   ValidateOptions opts;
   opts.bundle_dir = bundle.path();
-  ExpectInvalid([&](Spec& s) { s.process->oom_score_adj = current - 1; }, "process.oomScoreAdj",
-                "lowering it needs CAP_SYS_RESOURCE", opts);
+  ExpectInvalid([&](Spec& s) { s.process->oom_score_adj = -1000; }, "process.oomScoreAdj",
+                "going lower needs CAP_SYS_RESOURCE", opts);
+  EXPECT_EQ(current, OwnOomScoreAdj()) << "validation changed the runtime's own score";
+}
+
+// Below the current value but not below oom_score_adj_min: what containerd's shim (running
+// at containerd's score + 1) asks for its containers. The kernel allows it without the cap.
+TEST(SpecValidate, OomScoreAdjBelowOwnValueButAboveMinimum) {
+  int current = OwnOomScoreAdj();
+  if (current >= 1000) GTEST_SKIP() << "cannot raise oom_score_adj above " << current;
+  ASSERT_TRUE(SetOwnOomScoreAdj(current + 1));
+  TempDir bundle;
+  fs::create_directory(bundle.path() + "/rootfs");
+  ValidateOptions opts;
+  opts.bundle_dir = bundle.path();
+  Spec s = Base();
+  s.process->oom_score_adj = current;
+  auto r = Validate(s, opts);
+  EXPECT_TRUE(r) << r.error().Message();
+  EXPECT_EQ(current + 1, OwnOomScoreAdj()) << "validation did not restore the runtime's score";
+  EXPECT_TRUE(SetOwnOomScoreAdj(current));
 }
 
 TEST(SpecValidate, CapabilityUnknown) {

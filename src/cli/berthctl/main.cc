@@ -1,12 +1,13 @@
-// berthctl — the user's CLI. For now the image workflows (pull, images, rmi, inspect,
-// import, export, run, gc) straight on the image store, without a daemon; the CRI client
-// half arrives with berthd.
+// berthctl — the user's CLI: the image workflows (pull, images, rmi, inspect, import, export,
+// run, gc) straight on the image store, without a daemon; and crictl's commands against a CRI
+// runtime's socket (cri_commands.h: version, info, runp, pods, create, ps, exec, logs, ...).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "base/log.h"
 #include "cli/berthctl/commands.h"
+#include "cli/berthctl/cri_commands.h"
 
 namespace berth::cli {
 
@@ -18,7 +19,7 @@ int Fail(const Error& e) {
 namespace {
 
 int Main(int argc, char** argv) {
-  CLI::App app{"berthctl — pull, list and run container images"};
+  CLI::App app{"berthctl — pull, list and run container images; drive a CRI runtime"};
   app.require_subcommand(1);
   Globals g;
   std::string log_level = "warn";
@@ -92,6 +93,9 @@ int Main(int argc, char** argv) {
   auto* c_rm = app.add_subcommand("rm", "remove stopped containers made by run");
   c_rm->add_option("id", rm_ids, "container ids")->required();
 
+  CriCommands cri;
+  cri.Register(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -118,6 +122,7 @@ int Main(int argc, char** argv) {
     return CmdRun(g, run);
   }
   if (*c_rm) return CmdRm(g, rm_ids);
+  if (auto rc = cri.Run()) return *rc;
   return 2;
 }
 

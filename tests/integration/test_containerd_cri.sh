@@ -1,0 +1,259 @@
+#!/bin/bash
+# berth under containerd 1.6's CRI plugin — the path kubelet takes — with berth named by the
+# `BinaryName` runtime option of config.toml (the default runtime class "berth"), driven by
+# berthctl's crictl-style commands: version, info, runp (host network), create + start,
+# logs, inspectc (exit code), exec (ExecSync, exit codes, both streams), ps, pods, stop, rmc,
+# stopp, rmp; and their error paths (unknown pod, malformed JSON, endpoint not listening).
+# It checks that berth ran the containers (its state under the configured Root) and that
+# nothing is left: berth state, container cgroups, shims, mounts.
+#
+# A private containerd (config, root, state, sockets, CNI dirs under $TEST_DIR) is started
+# here and stopped by its pid. Images are built by hand from busybox-static and imported with
+# `ctr -n k8s.io images import`; the sandbox ("pause") image is one of them.
+# containerd 1.6 always puts shim sockets in /run/containerd/s and fifos in
+# /run/containerd/fifo; only this test's own are checked.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/containerd_lib.sh"
+
+for tool in containerd ctr containerd-shim-runc-v2; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (run scripts/install-deps.sh)"
+done
+BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
+BERTHCTL=${BERTHCTL:-$BERTH_BUILD_DIR/berthctl}
+[ -x "$BERTHCTL" ] || die "berthctl not found at $BERTHCTL (build it, or set BERTHCTL)"
+
+CD=$TEST_DIR/containerd
+SOCK=$CD/containerd.sock
+BERTH_ROOT=$TEST_DIR/berth-root          # the runtime's Root option; the shim adds /k8s.io
+STATE_NS=$BERTH_ROOT/k8s.io
+CG_PARENT=berth-cri-it-$$                # the pods' cgroup_parent, this test's own
+IMAGE=localhost/berth-busybox:cri-test
+PAUSE=localhost/berth-pause:cri-test
+mkdir -p "$CD" "$TEST_DIR/cni/bin" "$TEST_DIR/cni/conf" "$TEST_DIR/logs"
+cat >"$CD/config.toml" <<TOML
+version = 2
+root = "$CD/root"
+state = "$CD/state"
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$CD/containerd-ttrpc.sock"
+[debug]
+  level = "debug"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CD/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$TEST_DIR/cni/bin"
+    conf_dir = "$TEST_DIR/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "berth"
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth.options]
+        BinaryName = "$BERTH"
+        Root = "$BERTH_ROOT"
+        SystemdCgroup = false
+TOML
+containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 &
+CONTAINERD_PID=$!
+
+CTR=(ctr --address "$SOCK" --namespace k8s.io)
+c() { timeout -k 5 60 "${CTR[@]}" "$@"; }
+ENDPOINT=unix://$SOCK
+b() { timeout -k 5 60 "$BERTHCTL" --runtime-endpoint "$ENDPOINT" --timeout 30 "$@"; }
+
+cri_cleanup() {
+  local id
+  for id in $(timeout 10 "$BERTHCTL" -r "$ENDPOINT" pods -q 2>/dev/null); do
+    timeout 30 "$BERTHCTL" -r "$ENDPOINT" rmp -f "$id" >/dev/null 2>&1
+  done
+  stop_containerd "$CONTAINERD_PID" "$SOCK"
+  for id in $(ls "$STATE_NS" 2>/dev/null); do
+    "$BERTH" --root "$STATE_NS" delete --force "$id" >/dev/null 2>&1
+  done
+  # The pods' parent cgroup (the runtime creates it and, like runc, leaves it), deepest first.
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -depth -type d -path "*/$CG_PARENT*" \
+    -exec rmdir {} + 2>/dev/null
+  umount -R "$CD/root" 2>/dev/null
+}
+on_exit cri_cleanup
+
+# shim_says — the last errors containerd logged, for failure messages.
+shim_says() { grep -a 'level=error' "$CD/containerd.log" | tail -n 5 | cut -c1-400; }
+
+wait_until 20 "$BERTHCTL" -r "$ENDPOINT" --timeout 2 version ||
+  die "containerd's CRI plugin did not answer: $(tail -n 20 "$CD/containerd.log")"
+pass "private containerd with the CRI plugin is up (pid $CONTAINERD_PID)"
+
+section "version, info"
+out=$(b version 2>&1)
+assert_contains "$out" "RuntimeName:  containerd" "version: the runtime is containerd"
+assert_match "$out" 'RuntimeApiVersion: +v1' "version: CRI API v1"
+out=$(b info 2>&1)
+assert_eq true "$(jq -r '.status.conditions[] | select(.type == "RuntimeReady") | .status' <<<"$out" 2>/dev/null)" \
+  "info: RuntimeReady is true"
+assert_eq "$BERTH" "$(jq -r '.config.containerd.runtimes.berth.options.BinaryName' <<<"$out" 2>/dev/null)" \
+  "info: containerd's config names berth as BinaryName of runtime class berth"
+
+section "images: a pause image and a busybox image, imported into k8s.io"
+rootfs=$(make_bundle true)/rootfs
+# The sandbox's only process: waits for SIGTERM and exits at once (as pid 1 it would
+# otherwise ignore SIGTERM, the default action does not apply to a namespace's init).
+cat >"$rootfs/pause" <<'SH'
+#!/bin/sh
+trap 'exit 0' TERM INT
+sleep 2147483647 &
+wait
+SH
+chmod 755 "$rootfs/pause"
+oci_archive "$rootfs" "$TEST_DIR/pause.tar" "$PAUSE" '{"Entrypoint":["/pause"]}' ||
+  die "building the pause image failed"
+oci_archive "$rootfs" "$TEST_DIR/busybox.tar" "$IMAGE" ||
+  die "building the busybox image failed"
+rm -rf "$(dirname "$rootfs")"
+for tar in pause busybox; do
+  out=$(c images import "$TEST_DIR/$tar.tar" 2>&1) || die "ctr images import $tar failed: $out"
+done
+out=$(b img ls 2>&1)
+assert_match "$out" "localhost/berth-pause +cri-test" "img ls (ImageService) lists the pause image"
+assert_match "$out" "localhost/berth-busybox +cri-test" "img ls lists the busybox image"
+
+section "runp: a host-network pod under a test-owned cgroup parent"
+pod_json() {  # NAME → a PodSandboxConfig in protobuf JSON (crictl's format)
+  cat <<JSON
+{
+  "metadata": {"name": "$1", "namespace": "berth-it", "uid": "uid-$1-$$", "attempt": 0},
+  "log_directory": "$TEST_DIR/logs/$1",
+  "linux": {
+    "cgroup_parent": "/$CG_PARENT",
+    "security_context": {"namespace_options": {"network": "NODE"}}
+  }
+}
+JSON
+}
+ctr_json() {  # NAME LOG SCRIPT → a ContainerConfig running `sh -c SCRIPT`
+  jq -n --arg n "$1" --arg log "$2" --arg img "$IMAGE" --arg script "$3" \
+    '{metadata: {name: $n}, image: {image: $img}, command: ["sh", "-c", $script], log_path: $log}'
+}
+mkdir -p "$TEST_DIR/logs/pod1"
+pod_json pod1 >"$TEST_DIR/pod1.json"
+POD=$(b runp "$TEST_DIR/pod1.json" 2>&1)
+[[ $POD =~ ^[0-9a-f]{64}$ ]] && pass "runp prints the pod sandbox id" ||
+  die "runp failed: $POD $(shim_says)"
+assert_eq "$POD" "$(b pods -q 2>&1)" "pods -q lists the pod"
+out=$(b pods 2>&1)
+assert_match "$out" "^POD ID +CREATED +STATE +NAME" "pods prints a table header"
+assert_match "$out" "${POD:0:13} .* Ready +pod1 +berth-it" "pods: the pod is Ready"
+assert_eq SANDBOX_READY "$(b inspectp "$POD" | jq -r .status.state)" "inspectp: state SANDBOX_READY"
+assert_eq pod1 "$(b pods --format json | jq -r '.items[0].metadata.name')" "pods --format json"
+list=$("$BERTH" --root "$STATE_NS" list 2>&1)
+assert_match "$list" "^$POD +[0-9]+ +running " "berth ran the sandbox: its state under Root lists it running"
+sb_pid=$("$BERTH" --root "$STATE_NS" state "$POD" 2>/dev/null | jq -r .pid)
+proc_alive "$sb_pid" && pass "the sandbox's pause process $sb_pid runs" || fail "no pause process ($sb_pid)"
+assert_contains "$(cat /proc/"$sb_pid"/cgroup 2>/dev/null)" "/$CG_PARENT/$POD" \
+  "the sandbox is in the cgroup under the pod's cgroup_parent"
+
+section "create + start: a container that prints and exits 3"
+ctr_json hello hello.log 'echo "hello from $(cat /proc/1/comm)"; echo to-stderr >&2; exit 3' \
+  >"$TEST_DIR/hello.json"
+HELLO=$(b create "$POD" "$TEST_DIR/hello.json" "$TEST_DIR/pod1.json" 2>&1)
+[[ $HELLO =~ ^[0-9a-f]{64}$ ]] && pass "create prints the container id" ||
+  die "create failed: $HELLO $(shim_says)"
+assert_eq CONTAINER_CREATED "$(b inspectc "$HELLO" | jq -r .status.state)" "inspectc: created"
+# containerd's CreateContainer only records the container; the runtime's create comes with
+# StartContainer.
+assert_eq "$HELLO" "$(b start "$HELLO" 2>&1)" "start prints the id"
+wait_until 10 sh -c "$(printf '%q ' "$BERTHCTL" -r "$ENDPOINT") inspectc $HELLO | grep -q CONTAINER_EXITED"
+st=$(b inspectc "$HELLO")
+assert_eq CONTAINER_EXITED "$(jq -r .status.state <<<"$st")" "inspectc: the container exited"
+assert_eq 3 "$(jq -r .status.exitCode <<<"$st")" "inspectc: exit code 3"
+assert_eq "$TEST_DIR/logs/pod1/hello.log" "$(jq -r .status.logPath <<<"$st")" "inspectc: the log path"
+b logs "$HELLO" >"$TEST_DIR/logs.out" 2>"$TEST_DIR/logs.err"
+assert_eq 0 $? "logs exits 0"
+assert_eq "hello from pause" "$(cat "$TEST_DIR/logs.out")" \
+  "logs: the container's stdout on stdout (pid 1 is the pod's pause: a shared pid namespace)"
+assert_eq to-stderr "$(cat "$TEST_DIR/logs.err")" "logs: the container's stderr on stderr"
+assert_match "$(head -n1 "$TEST_DIR/logs/pod1/hello.log")" '^[0-9T:.Z-]+ std(out|err) F ' \
+  "the log file is in the CRI format"
+assert_eq "" "$(b ps -q 2>&1)" "ps (running only) does not list the exited container"
+assert_eq "$HELLO" "$(b ps -a -q 2>&1)" "ps -a lists it"
+assert_match "$(b ps -a 2>&1)" "${HELLO:0:13} .* Exited +hello +0 +${POD:0:13} +pod1" "ps -a table: Exited, its pod"
+
+section "exec (ExecSync) in a running container"
+ctr_json sleeper sleeper.log 'echo marker >/marker; echo ready; exec sleep 1000' >"$TEST_DIR/sleeper.json"
+SLEEPER=$(b create "$POD" "$TEST_DIR/sleeper.json" "$TEST_DIR/pod1.json" 2>&1)
+[[ $SLEEPER =~ ^[0-9a-f]{64}$ ]] || die "create sleeper failed: $SLEEPER $(shim_says)"
+assert_ok "start sleeper" b start "$SLEEPER"
+wait_until 10 grep -q ready "$TEST_DIR/logs/pod1/sleeper.log" || fail "sleeper did not print ready"
+assert_eq "$SLEEPER" "$(b ps -q 2>&1)" "ps lists the running container"
+assert_match "$("$BERTH" --root "$STATE_NS" list 2>&1)" "^$SLEEPER +[0-9]+ +running " \
+  "berth runs the container (its state lists it running)"
+b exec "$SLEEPER" sh -c 'echo "out $(cat /marker) $(cat /proc/1/comm)"; echo err >&2; exit 7' \
+  >"$TEST_DIR/exec.out" 2>"$TEST_DIR/exec.err"
+assert_eq 7 $? "exec exits with the command's code 7"
+assert_eq "out marker pause" "$(cat "$TEST_DIR/exec.out")" "exec: stdout, inside the container (in the pod's pid namespace)"
+assert_eq err "$(cat "$TEST_DIR/exec.err")" "exec: stderr"
+out=$(b exec -s "$SLEEPER" true 2>&1)
+assert_eq 0 $? "exec -s true exits 0"
+assert_fails_with 'not speak yet|ExecSync' b exec -it "$SLEEPER" sh
+ctr_pid=$("$BERTH" --root "$STATE_NS" state "$SLEEPER" 2>/dev/null | jq -r .pid)
+assert_eq "$(readlink /proc/"$sb_pid"/ns/net)" "$(readlink /proc/"$ctr_pid"/ns/net)" \
+  "the container shares the sandbox's network namespace"
+assert_eq "$(readlink /proc/$$/ns/net)" "$(readlink /proc/"$ctr_pid"/ns/net)" \
+  "host network: that is the test's own"
+assert_contains "$(cat /proc/"$ctr_pid"/cgroup 2>/dev/null)" "/$CG_PARENT/$SLEEPER" \
+  "the container is in its cgroup under the pod's cgroup_parent"
+
+section "stop, rmc, stopp, rmp"
+assert_ok "stop -t 1" b stop -t 1 "$SLEEPER"
+assert_eq CONTAINER_EXITED "$(b inspectc "$SLEEPER" | jq -r .status.state)" "the stopped container exited"
+assert_ok "rmc" b rmc "$HELLO" "$SLEEPER"
+assert_eq "" "$(b ps -a -q 2>&1)" "no container left in the pod"
+assert_match "$("$BERTH" --root "$STATE_NS" list -q 2>&1)" "^$POD\$" "berth's state holds only the sandbox"
+assert_ok "stopp" b stopp "$POD"
+assert_eq SANDBOX_NOTREADY "$(b inspectp "$POD" | jq -r .status.state)" "the stopped pod is NotReady"
+proc_alive "$sb_pid" && fail "the pause process $sb_pid still runs after stopp" ||
+  pass "stopp ended the pause process"
+assert_ok "rmp" b rmp "$POD"
+assert_eq "" "$(b pods -q 2>&1)" "no pod left"
+assert_eq "" "$(ls -A "$STATE_NS" 2>/dev/null)" "no berth state left under $STATE_NS"
+assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$CG_PARENT/*" 2>/dev/null)" \
+  "no container cgroup left under /$CG_PARENT"
+assert_eq "" "$(awk -v d="$CD/state" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo)" \
+  "no rootfs or shm mount left under containerd's state"
+assert_eq "" "$(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK" | tr '\n' ' ')" "no shim left"
+
+section "error paths"
+assert_fails_with "CreateContainer on $ENDPOINT: NOT_FOUND" \
+  b create no-such-pod "$TEST_DIR/hello.json" "$TEST_DIR/pod1.json"
+echo '{"metadata": {"name": "x",' >"$TEST_DIR/bad.json"
+assert_fails_with "runp: parse $TEST_DIR/bad.json: not a valid runtime.v1.PodSandboxConfig" \
+  b runp "$TEST_DIR/bad.json"
+echo '{"metadata": {"name": "x"}, "no_such_field": 1}' >"$TEST_DIR/unknown.json"
+assert_fails_with "parse $TEST_DIR/unknown.json: .*no_such_field" b runp "$TEST_DIR/unknown.json"
+assert_fails_with "open $TEST_DIR/missing.json: No such file" b runp "$TEST_DIR/missing.json"
+assert_fails_with "cri: Version on unix://$TEST_DIR/nobody.sock: UNAVAILABLE" \
+  "$BERTHCTL" -r "unix://$TEST_DIR/nobody.sock" version
+CONTAINER_RUNTIME_ENDPOINT=$TEST_DIR/nobody2.sock assert_fails_with \
+  "Version on $TEST_DIR/nobody2.sock: UNAVAILABLE" "$BERTHCTL" version
+assert_fails_with "unsupported scheme" "$BERTHCTL" -r tcp://127.0.0.1:1 version
+assert_fails_with "StopPodSandbox on $ENDPOINT: NOT_FOUND: .*no-such-pod" b stopp no-such-pod
+
+section "nothing leaked after containerd stops"
+stop_containerd "$CONTAINERD_PID" "$SOCK"
+kill -0 "$CONTAINERD_PID" 2>/dev/null && fail "containerd $CONTAINERD_PID still runs" ||
+  pass "containerd (pid $CONTAINERD_PID) stopped"
+assert_eq "" "$(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK" | tr '\n' ' ')" "no shim of this containerd left"
+assert_eq "" "$(ls /run/containerd/fifo 2>/dev/null | grep -F -e "$POD" -e "$HELLO" -e "$SLEEPER")" \
+  "no fifo of ours left in /run/containerd/fifo"
+if grep -aq 'level=error' "$CD/containerd.log"; then
+  echo "NOTE   containerd logged errors:"
+  grep -a 'level=error' "$CD/containerd.log" | cut -c1-300 | sed -n '1,10s/^/         | /p'
+fi
