@@ -88,7 +88,7 @@ bool InitRunsSealedCopy(pid_t pid) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   int seals = fcntl(fd.Get(), F_GET_SEALS);
-  return seals >= 0 && (seals & F_SEAL_WRITE);
+  return seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE));
 }
 
 // A created container's init waits non-dumpable (init.cc), so a process joining it can

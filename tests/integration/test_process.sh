@@ -232,6 +232,17 @@ if berth_specific "sealed copy only where another process could reach the init";
   rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
   pid=$(ctr_pid "$id")
   assert_match "$(readlink "/proc/$pid/exe")" "memfd" "with a startContainer hook the init runs a sealed copy"
+  # Its seals (F_GET_SEALS = 1034): SEAL 1, SHRINK 2, GROW 4 and WRITE 8 or FUTURE_WRITE 16.
+  seals=$(python3 -c 'import fcntl, os, sys; print(fcntl.fcntl(os.open(sys.argv[1], os.O_RDONLY), 1034))' \
+    "/proc/$pid/exe" 2>&1)
+  assert_eq yes "$( [ $(( ${seals:-0} & 7 )) = 7 ] && [ $(( ${seals:-0} & 24 )) != 0 ] && echo yes)" \
+    "the copy is sealed against writes, growing, shrinking and unsealing (F_GET_SEALS $seals)"
+  # Neither writing nor truncating the copy gets through (while it runs, exec's write
+  # denial answers first; the seals answer for an fd opened before).
+  out=$( (printf x >>"/proc/$pid/exe") 2>&1)
+  assert_match "$out" "Text file busy|Operation not permitted" "the sealed copy cannot be written ($out)"
+  out=$(truncate -s 0 "/proc/$pid/exe" 2>&1)
+  assert_match "$out" "Text file busy|Operation not permitted" "the sealed copy cannot be truncated ($out)"
   assert_eq ok "$(rt exec "$id" echo ok 2>&1)" "exec into a created container whose init is sealed works"
   rt delete --force "$id" >/dev/null 2>&1
 fi
