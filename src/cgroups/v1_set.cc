@@ -137,9 +137,22 @@ Result<void> V1Manager::SetCpu(const spec::LinuxCpu& c) {
     if (c.burst)
       BERTH_TRYV(
           fs::WriteField(F("cpu.burst"), dir + "/cpu.cfs_burst_us", std::to_string(*c.burst)));
-    BERTH_TRYV(WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us", opt(c.realtime_period),
-                         F("cpu.realtimeRuntime"), dir + "/cpu.rt_runtime_us",
-                         opt(c.realtime_runtime)));
+    auto rt = WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us", opt(c.realtime_period),
+                        F("cpu.realtimeRuntime"), dir + "/cpu.rt_runtime_us",
+                        opt(c.realtime_runtime));
+    if (!rt && rt.error().code == EINVAL && c.realtime_runtime && *c.realtime_runtime > 0) {
+      // The usual cause: a cgroup's real-time budget must fit in its parent's, and a new
+      // parent (berth's own /berth included) starts with none.
+      std::string parent = dir.substr(0, dir.rfind('/'));
+      auto budget = fs::ReadTrimmed(parent + "/cpu.rt_runtime_us");
+      auto period = fs::ReadTrimmed(parent + "/cpu.rt_period_us");
+      if (budget && period)
+        rt.error().detail = "the parent cgroup " + parent + " has a real-time budget of " +
+                            *budget + " us per " + *period +
+                            " us and a child's must fit in it (raise the parent's "
+                            "cpu.rt_runtime_us first)";
+    }
+    if (!rt) return rt;
     if (c.idle) {
       if (!fs::PathExists(dir + "/cpu.idle"))
         return Fail(F("cpu.idle"), dir + "/cpu.idle", "does not exist (kernel older than 5.15)");

@@ -170,3 +170,25 @@ assert_ok "delete --force" rt delete --force "$id"
 assert_eq "/sys/fs/cgroup/memory/$Q" "$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -path "*/$Q*")" \
   "the parent berth did not make is kept; the ones it made are gone"
 rmdir "/sys/fs/cgroup/memory/$Q"
+
+section "real-time CPU budget (cpu.realtimeRuntime/realtimePeriod)"
+# A cgroup's real-time budget must fit in its parent's, and a new parent has none: under a
+# parent given a budget first the container gets its own; without, the error says so.
+if [ $CG_MODE = v1 ] && [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+  R=berth-it-rt-$$
+  on_exit "rmdir /sys/fs/cgroup/*/$R 2>/dev/null"
+  mkdir "/sys/fs/cgroup/cpu/$R" && echo 20000 >"/sys/fs/cgroup/cpu/$R/cpu.rt_runtime_us"
+  b=$(BUNDLE_JQ=".linux.cgroupsPath = \"/$R/c\" | .linux.resources.cpu = {\"realtimeRuntime\": 10000, \"realtimePeriod\": 1000000}" \
+    make_bundle sleep 100)
+  id=$(new_id)
+  rt run -d --bundle "$b" "$id" </dev/null >"$TEST_DIR/$id.log" 2>&1
+  assert_eq 0 $? "run with a 10 ms real-time budget under a parent that has 20 ms"
+  assert_eq 10000 "$(cat "/sys/fs/cgroup/cpu/$R/c/cpu.rt_runtime_us" 2>&1)" "the kernel holds the container's budget"
+  rt delete --force "$id" >/dev/null 2>&1
+  b=$(BUNDLE_JQ='.linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}' make_bundle true)
+  id=$(new_id)
+  assert_fails_with "realtimeRuntime.*parent cgroup .*has a real-time budget of 0 us" rt run --bundle "$b" "$id"
+  assert_nothing_left "$id" "a real-time budget the parent cannot give"
+else
+  echo "skip   real-time budgets: no cgroup v1 cpu.rt_runtime_us here (not counted)"
+fi
