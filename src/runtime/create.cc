@@ -133,8 +133,6 @@ Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, 
 
 }  // namespace
 
-// console_override: for a foreground `run` with a terminal and no --console-socket, one end
-// of a socketpair on which the runtime itself receives the pty master.
 // What create leaves for `run` to go on with.
 struct Created {
   pid_t pid = 0;
@@ -143,6 +141,8 @@ struct Created {
   std::unique_ptr<cgroups::Manager> cgroup;
 };
 
+// console_override: for a foreground `run` with a terminal and no --console-socket, one end
+// of a socketpair on which the runtime itself receives the pty master.
 Result<Created> CreateInternal(const CreateOptions& opts, int console_override) {
   BERTH_TRYV(ValidateId(opts.id));
   StateStore store(opts.root);
