@@ -15,82 +15,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containerd_lib.sh"
 
-for tool in containerd ctr containerd-shim-runc-v2; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (run scripts/install-deps.sh)"
-done
-BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
-BERTHCTL=${BERTHCTL:-$BERTH_BUILD_DIR/berthctl}
-[ -x "$BERTHCTL" ] || die "berthctl not found at $BERTHCTL (build it, or set BERTHCTL)"
-
-CD=$TEST_DIR/containerd
-SOCK=$CD/containerd.sock
-BERTH_ROOT=$TEST_DIR/berth-root          # the runtime's Root option; the shim adds /k8s.io
-STATE_NS=$BERTH_ROOT/k8s.io
-CG_PARENT=berth-cri-it-$$                # the pods' cgroup_parent, this test's own
-IMAGE=localhost/berth-busybox:cri-test
-PAUSE=localhost/berth-pause:cri-test
-mkdir -p "$CD" "$TEST_DIR/cni/bin" "$TEST_DIR/cni/conf" "$TEST_DIR/logs"
-cat >"$CD/config.toml" <<TOML
-version = 2
-root = "$CD/root"
-state = "$CD/state"
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$CD/containerd-ttrpc.sock"
-[debug]
-  level = "debug"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$CD/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE"
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$TEST_DIR/cni/bin"
-    conf_dir = "$TEST_DIR/cni/conf"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "berth"
-    snapshotter = "overlayfs"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth.options]
-        BinaryName = "$BERTH"
-        Root = "$BERTH_ROOT"
-        SystemdCgroup = false
-TOML
-containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 &
-CONTAINERD_PID=$!
-
-CTR=(ctr --address "$SOCK" --namespace k8s.io)
-c() { timeout -k 5 60 "${CTR[@]}" "$@"; }
-ENDPOINT=unix://$SOCK
-b() { timeout -k 5 60 "$BERTHCTL" --runtime-endpoint "$ENDPOINT" --timeout 30 "$@"; }
-
-cri_cleanup() {
-  local id
-  for id in $(timeout 10 "$BERTHCTL" -r "$ENDPOINT" pods -q 2>/dev/null); do
-    timeout 30 "$BERTHCTL" -r "$ENDPOINT" rmp -f "$id" >/dev/null 2>&1
-  done
-  stop_containerd "$CONTAINERD_PID" "$SOCK"
-  for id in $(ls "$STATE_NS" 2>/dev/null); do
-    "$BERTH" --root "$STATE_NS" delete --force "$id" >/dev/null 2>&1
-  done
-  # The pods' parent cgroup (the runtime creates it and, like runc, leaves it), deepest first.
-  find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -depth -type d -path "*/$CG_PARENT*" \
-    -exec rmdir {} + 2>/dev/null
-  umount -R "$CD/root" 2>/dev/null
-}
-on_exit cri_cleanup
-
-# shim_says — the last errors containerd logged, for failure messages.
-shim_says() { grep -a 'level=error' "$CD/containerd.log" | tail -n 5 | cut -c1-400; }
-
-wait_until 20 "$BERTHCTL" -r "$ENDPOINT" --timeout 2 version ||
-  die "containerd's CRI plugin did not answer: $(tail -n 20 "$CD/containerd.log")"
-pass "private containerd with the CRI plugin is up (pid $CONTAINERD_PID)"
+cri_init cri
+cri_config
+cri_start
 
 section "version, info"
 out=$(b version 2>&1)
@@ -103,46 +30,9 @@ assert_eq "$BERTH" "$(jq -r '.config.containerd.runtimes.berth.options.BinaryNam
   "info: containerd's config names berth as BinaryName of runtime class berth"
 
 section "images: a pause image and a busybox image, imported into k8s.io"
-rootfs=$(make_bundle true)/rootfs
-# The sandbox's only process: waits for SIGTERM and exits at once (as pid 1 it would
-# otherwise ignore SIGTERM, the default action does not apply to a namespace's init).
-cat >"$rootfs/pause" <<'SH'
-#!/bin/sh
-trap 'exit 0' TERM INT
-sleep 2147483647 &
-wait
-SH
-chmod 755 "$rootfs/pause"
-oci_archive "$rootfs" "$TEST_DIR/pause.tar" "$PAUSE" '{"Entrypoint":["/pause"]}' ||
-  die "building the pause image failed"
-oci_archive "$rootfs" "$TEST_DIR/busybox.tar" "$IMAGE" ||
-  die "building the busybox image failed"
-rm -rf "$(dirname "$rootfs")"
-for tar in pause busybox; do
-  out=$(c images import "$TEST_DIR/$tar.tar" 2>&1) || die "ctr images import $tar failed: $out"
-done
-out=$(b img ls 2>&1)
-assert_match "$out" "localhost/berth-pause +cri-test" "img ls (ImageService) lists the pause image"
-assert_match "$out" "localhost/berth-busybox +cri-test" "img ls lists the busybox image"
+cri_images
 
 section "runp: a host-network pod under a test-owned cgroup parent"
-pod_json() {  # NAME → a PodSandboxConfig in protobuf JSON (crictl's format)
-  cat <<JSON
-{
-  "metadata": {"name": "$1", "namespace": "berth-it", "uid": "uid-$1-$$", "attempt": 0},
-  "log_directory": "$TEST_DIR/logs/$1",
-  "linux": {
-    "cgroup_parent": "/$CG_PARENT",
-    "security_context": {"namespace_options": {"network": "NODE"}}
-  }
-}
-JSON
-}
-ctr_json() {  # NAME LOG SCRIPT → a ContainerConfig running `sh -c SCRIPT`
-  jq -n --arg n "$1" --arg log "$2" --arg img "$IMAGE" --arg script "$3" \
-    '{metadata: {name: $n}, image: {image: $img}, command: ["sh", "-c", $script], log_path: $log}'
-}
-mkdir -p "$TEST_DIR/logs/pod1"
 pod_json pod1 >"$TEST_DIR/pod1.json"
 POD=$(b runp "$TEST_DIR/pod1.json" 2>&1)
 [[ $POD =~ ^[0-9a-f]{64}$ ]] && pass "runp prints the pod sandbox id" ||
@@ -222,13 +112,7 @@ assert_eq SANDBOX_NOTREADY "$(b inspectp "$POD" | jq -r .status.state)" "the sto
 proc_alive "$sb_pid" && fail "the pause process $sb_pid still runs after stopp" ||
   pass "stopp ended the pause process"
 assert_ok "rmp" b rmp "$POD"
-assert_eq "" "$(b pods -q 2>&1)" "no pod left"
-assert_eq "" "$(ls -A "$STATE_NS" 2>/dev/null)" "no berth state left under $STATE_NS"
-assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$CG_PARENT/*" 2>/dev/null)" \
-  "no container cgroup left under /$CG_PARENT"
-assert_eq "" "$(awk -v d="$CD/state" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo)" \
-  "no rootfs or shm mount left under containerd's state"
-assert_eq "" "$(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK" | tr '\n' ' ')" "no shim left"
+cri_assert_pods_gone
 
 section "error paths"
 assert_fails_with "CreateContainer on $ENDPOINT: NOT_FOUND" \
@@ -247,13 +131,4 @@ assert_fails_with "unsupported scheme" "$BERTHCTL" -r tcp://127.0.0.1:1 version
 assert_fails_with "StopPodSandbox on $ENDPOINT: NOT_FOUND: .*no-such-pod" b stopp no-such-pod
 
 section "nothing leaked after containerd stops"
-stop_containerd "$CONTAINERD_PID" "$SOCK"
-kill -0 "$CONTAINERD_PID" 2>/dev/null && fail "containerd $CONTAINERD_PID still runs" ||
-  pass "containerd (pid $CONTAINERD_PID) stopped"
-assert_eq "" "$(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK" | tr '\n' ' ')" "no shim of this containerd left"
-assert_eq "" "$(ls /run/containerd/fifo 2>/dev/null | grep -F -e "$POD" -e "$HELLO" -e "$SLEEPER")" \
-  "no fifo of ours left in /run/containerd/fifo"
-if grep -aq 'level=error' "$CD/containerd.log"; then
-  echo "NOTE   containerd logged errors:"
-  grep -a 'level=error' "$CD/containerd.log" | cut -c1-300 | sed -n '1,10s/^/         | /p'
-fi
+cri_stop_and_check "$POD" "$HELLO" "$SLEEPER"
