@@ -269,6 +269,19 @@ Result<Descriptor> ParseDescriptor(std::string_view json, std::string_view what)
   return DecodeDescriptor(j, "", doc);
 }
 
+// The required array of descriptors `key` (a manifest's layers, an index's manifests).
+Result<std::vector<Descriptor>> DecodeDescriptors(const Fields& f, const char* key,
+                                                  const Doc& doc) {
+  const Json* list = f.Find(key);
+  if (!list) return f.Missing(key);
+  if (!list->is_array()) return doc.TypeError(key, "an array", *list);
+  std::vector<Descriptor> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i)
+    out.push_back(BERTH_TRY(DecodeDescriptor((*list)[i], Join(key, i), doc)));
+  return out;
+}
+
 Result<Manifest> ParseManifest(std::string_view json, std::string_view what) {
   Doc doc{"parse manifest", what};
   Json j = BERTH_TRY(ParseJson(json, doc));
@@ -286,12 +299,7 @@ Result<Manifest> ParseManifest(std::string_view json, std::string_view what) {
   const Json* config = f.Find("config");
   if (!config) return f.Missing("config");
   m.config = BERTH_TRY(DecodeDescriptor(*config, "config", doc));
-  const Json* layers = f.Find("layers");
-  if (!layers) return f.Missing("layers");
-  if (!layers->is_array()) return doc.TypeError("layers", "an array", *layers);
-  m.layers.reserve(layers->size());
-  for (size_t i = 0; i < layers->size(); ++i)
-    m.layers.push_back(BERTH_TRY(DecodeDescriptor((*layers)[i], Join("layers", i), doc)));
+  m.layers = BERTH_TRY(DecodeDescriptors(f, "layers", doc));
   BERTH_TRYV(f.StrMap("annotations", m.annotations));
   return m;
 }
@@ -310,13 +318,7 @@ Result<Index> ParseIndex(std::string_view json, std::string_view what) {
   } else if (!IsIndexType(index.media_type)) {
     return doc.Bad("mediaType", "\"" + index.media_type + "\" is not an index type");
   }
-  const Json* manifests = f.Find("manifests");
-  if (!manifests) return f.Missing("manifests");
-  if (!manifests->is_array()) return doc.TypeError("manifests", "an array", *manifests);
-  index.manifests.reserve(manifests->size());
-  for (size_t i = 0; i < manifests->size(); ++i)
-    index.manifests.push_back(
-        BERTH_TRY(DecodeDescriptor((*manifests)[i], Join("manifests", i), doc)));
+  index.manifests = BERTH_TRY(DecodeDescriptors(f, "manifests", doc));
   BERTH_TRYV(f.StrMap("annotations", index.annotations));
   return index;
 }
