@@ -92,7 +92,7 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
   }
   if (!rec) {
     if (!ref && !LooksLikeId(name)) return std::unexpected(ref.error());
-    return Fail("image", "\"" + name + "\"", "no such image");
+    return NotFound("image", "\"" + name + "\"", "no such image");
   }
   ResolvedImage out;
   out.record = *rec;

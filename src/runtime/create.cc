@@ -113,7 +113,8 @@ spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
 // The init died while we waited for it: say why, as far as the kernel tells (an OOM kill
 // under a tiny memory limit is the common case and otherwise looks like a mystery).
 Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, Error e) {
-  if (e.detail != "container init exited unexpectedly") return e;
+  if (!IsPeerGone(e)) return e;
+  e.WithKind(ErrorKind::kInternal);  // kAborted only means "gone" on the sync socket
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return e;
   if (WIFSIGNALED(status)) {
@@ -122,7 +123,7 @@ Error ExplainInitDeath(pid_t pid, cgroups::Manager& cg, const spec::Spec& spec, 
     bool limited = spec.linux && spec.linux->resources && spec.linux->resources->memory &&
                    spec.linux->resources->memory->limit.value_or(-1) > 0;
     if (WTERMSIG(status) == SIGKILL && ((stats && stats->memory.oom_events > 0) || limited))
-      e.detail += " (out of memory: linux.resources.memory.limit " +
+      e.WithKind(ErrorKind::kResourceExhausted).detail += " (out of memory: linux.resources.memory.limit " +
                   std::to_string(spec.linux->resources->memory->limit.value_or(0)) +
                   " is too low for the container to start)";
   } else if (WIFEXITED(status)) {
@@ -255,8 +256,9 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
     rollback.SetPid(stage1);
     for (;;) {
       auto m = SyncRecv(sync);
-      if (!m) return Fail("create", opts.id, "namespace setup process exited unexpectedly");
-      if (m->type == SyncType::kError) return Fail("", "", m->text);
+      if (!m && IsPeerGone(m.error()))
+        return Internal("create", opts.id, "namespace setup process exited unexpectedly");
+      if (!m) return std::unexpected(m.error());
       if (m->type == SyncType::kMapIds) {
         BERTH_TRYV(WriteIdMaps(m->value, spec));
         BERTH_TRYV(SyncSend(sync, SyncType::kGo));
@@ -298,7 +300,7 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   }
   BERTH_TRYV(SyncSend(sync, SyncType::kGo));
   if (auto r = SyncExpect(sync, SyncType::kCreated, "create"); !r) {
-    if (r.error().detail != "container init exited unexpectedly") return std::unexpected(r.error());
+    if (!IsPeerGone(r.error())) return std::unexpected(r.error());
     rollback.SetPid(0);
     return std::unexpected(ExplainInitDeath(init_pid, *cgroup, spec, r.error()));
   }

@@ -208,7 +208,7 @@ Result<int> Exec(const ExecOptions& o) {
   if (auto r = SyncSend(sync, SyncType::kGo, pid); !r) return fail(r.error());
   // EOF means execve succeeded (the socket is close-on-exec); a message is an error.
   auto m = SyncRecv(sync);
-  if (m && m->type == SyncType::kError) return fail(Error{0, "", "", m->text, {}});
+  if (!m && !IsPeerGone(m.error())) return fail(m.error());
   if (!o.pid_file.empty()) {
     if (auto r = WritePidFile(o.pid_file, pid); !r) return fail(r.error());
   }

@@ -120,12 +120,12 @@ Result<void> Kill(const std::string& root, const std::string& id, int sig, bool 
     return {};
   }
   if (st->status == Status::kStopped)
-    return Fail("kill", Quote(id), "container is not running");
+    return FailedPrecondition("kill", Quote(id), "container is not running");
   auto pidfd = sys::PidfdOpen(st->pid);
-  if (!pidfd) return Fail("kill", Quote(id), "container is not running");
+  if (!pidfd) return FailedPrecondition("kill", Quote(id), "container is not running");
   // Re-check after taking the pidfd so a recycled pid is never signalled.
   if (!sys::ProcessAlive(st->pid, st->pid_start_time))
-    return Fail("kill", Quote(id), "container is not running");
+    return FailedPrecondition("kill", Quote(id), "container is not running");
   auto r = sys::PidfdSendSignal(*pidfd, sig);
   if (!r) return std::unexpected(r.error().Wrap("kill " + Quote(id)));
   return {};

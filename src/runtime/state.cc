@@ -49,7 +49,7 @@ Result<void> StateStore::CreateDir(const std::string& id) {
   if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", root_);
   std::string d = Dir(id);
   if (mkdir(d.c_str(), 0711) < 0) {
-    if (errno == EEXIST) return Fail("container", "\"" + id + "\"", "already exists");
+    if (errno == EEXIST) return AlreadyExists("container", "\"" + id + "\"", "already exists");
     return Errno("mkdir", d);
   }
   return {};
@@ -81,7 +81,7 @@ Result<State> StateStore::Load(const std::string& id) const {
       struct stat sb;
       if (stat(Dir(id).c_str(), &sb) == 0)
         return Fail("container", "\"" + id + "\"", "is being created or was not created completely");
-      return Fail("container", "\"" + id + "\"", "does not exist");
+      return NotFound("container", "\"" + id + "\"", "does not exist");
     }
     return std::unexpected(text.error());
   }

@@ -17,7 +17,7 @@ enum class SyncType : uint32_t {
   kChildPid,          // stage-1 -> parent: the init's pid (host pid ns)
   kCreateRuntime,     // init -> parent: environment ready, run prestart/createRuntime hooks
   kCreated,           // init -> parent: waiting for start
-  kError,             // either way: text holds the error; value holds errno
+  kError,             // either way: an Error (kind, errno, op, subject, detail, context)
 };
 
 struct SyncMsg {
@@ -32,11 +32,17 @@ struct SyncPair {
 Result<SyncPair> MakeSyncPair();
 
 Result<void> SyncSend(int fd, SyncType type, int32_t value = 0, const std::string& text = {});
-// Sends an Error (its Message() and errno).
+// Sends an Error whole: its kind, errno and each part, so the receiver gets the same Error
+// (kind and errno included) and not a flattened message. kAborted is sent as kInternal:
+// on this socket kAborted means only "the peer went away" (below).
 void SyncSendError(int fd, const Error& e);
-// Receives one message; EOF is reported as an Error with op "sync" and detail "EOF".
+// Receives one message. A kError message becomes the Error it carries. EOF (the peer exited,
+// or exec'd: the socket is close-on-exec) is an Error of kind kAborted (IsPeerGone).
 Result<SyncMsg> SyncRecv(int fd);
-// Receives and requires `want`; a kError message becomes the Error it carries.
+// Receives and requires `want`; EOF becomes kAborted with op `stage` and
+// "container init exited unexpectedly".
 Result<SyncMsg> SyncExpect(int fd, SyncType want, const char* stage);
+// True for the error SyncRecv/SyncExpect report when the peer closed its end.
+inline bool IsPeerGone(const Error& e) { return e.Is(ErrorKind::kAborted); }
 
 }  // namespace berth::runtime

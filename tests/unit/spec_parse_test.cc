@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path TestData(const std::string& name) {
-  return fs::path(__FILE__).parent_path() / "testdata" / "spec" / name;
+  return fs::path(BERTH_TESTDATA_DIR) / "spec" / name;
 }
 
 std::string ReadFile(const fs::path& p) {

@@ -87,7 +87,7 @@ Result<ResolvedImage> ResolveOrPull(const Globals& g, Store& store, const RunArg
   auto img = ResolveImage(store, a.image, platform);
   if (img) return img;
   auto ref = ParseReference(a.image);
-  if (!ref || img.error().detail != "no such image") return img;
+  if (!ref || !img.error().IsNotFound()) return img;
   // Progress only for a person at a terminal: scripts get the container's output and errors.
   BERTH_TRY(PullWithProgress(g, store, *ref, platform, !isatty(STDERR_FILENO), stderr));
   return ResolveImage(store, a.image, platform);
