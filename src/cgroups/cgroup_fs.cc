@@ -1,7 +1,5 @@
 #include "cgroups/cgroup_fs.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "base/unique_fd.h"
+#include "sys/fs.h"
 
 namespace berth::cgroups::fs {
 
@@ -21,43 +19,13 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return Errno("open", path);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.Get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
 Result<std::string> ReadTrimmed(const std::string& path) {
-  auto s = BERTH_TRY(ReadFile(path));
+  auto s = BERTH_TRY(sys::ReadFile(path));
   return Trim(s);
 }
 
-Result<void> WriteFile(const std::string& path, std::string_view value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return Errno("write", path);
-  for (;;) {
-    ssize_t n = ::write(fd.Get(), value.data(), value.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("write", path);
-    if (static_cast<size_t>(n) != value.size())
-      return Fail("write", path, "short write of \"" + std::string(value) + "\"");
-    return {};
-  }
-}
-
 Result<void> WriteField(std::string_view field, const std::string& path, std::string_view value) {
-  auto r = WriteFile(path, value);
+  auto r = sys::WriteFile(path, value);
   if (!r) r.error().Wrap(std::string(field));
   return r;
 }
@@ -80,12 +48,12 @@ Result<uint64_t> ParseUint(std::string_view s, const std::string& what) {
 }
 
 Result<uint64_t> ReadUint(const std::string& path) {
-  auto s = BERTH_TRY(ReadFile(path));
+  auto s = BERTH_TRY(sys::ReadFile(path));
   return ParseUint(s, path);
 }
 
 Result<std::map<std::string, uint64_t>> ReadKeyValues(const std::string& path) {
-  auto text = BERTH_TRY(ReadFile(path));
+  auto text = BERTH_TRY(sys::ReadFile(path));
   std::map<std::string, uint64_t> out;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -103,23 +71,13 @@ Result<std::map<std::string, uint64_t>> ReadKeyValues(const std::string& path) {
 }
 
 std::vector<std::string> ChildDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    if (e->d_type != DT_DIR) continue;
-    std::string_view n = e->d_name;
-    if (n == "." || n == "..") continue;
-    out.emplace_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  auto dirs = sys::ListSubdirs(dir);
+  return dirs ? std::move(*dirs) : std::vector<std::string>{};
 }
 
 Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive) {
   std::vector<pid_t> out;
-  auto text = ReadFile(dir + "/cgroup.procs");
+  auto text = sys::ReadFile(dir + "/cgroup.procs");
   if (!text) return std::unexpected(text.error());
   size_t pos = 0;
   while (pos < text->size()) {
@@ -148,41 +106,6 @@ Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive) {
   return out;
 }
 
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t sl = path.find('/', pos);
-    if (sl == std::string_view::npos) sl = path.size();
-    if (sl > pos) out.emplace_back(path.substr(pos, sl - pos));
-    pos = sl + 1;
-  }
-  return out;
-}
-
-Result<void> MkdirAll(const std::string& root, const std::string& rel,
-                      std::vector<std::string>* created) {
-  auto parts = SplitPath(rel);
-  for (int attempt = 0;; ++attempt) {
-    std::string cur = root;
-    bool retry = false;
-    for (const auto& p : parts) {
-      cur += "/" + p;
-      if (::mkdir(cur.c_str(), 0755) == 0) {
-        if (created) created->push_back(cur);
-        continue;
-      }
-      if (errno == EEXIST && IsDir(cur)) continue;
-      if (errno == ENOENT && attempt < 3) {
-        retry = true;  // a parent vanished under us (another Destroy); start over
-        break;
-      }
-      return Errno("mkdir", cur);
-    }
-    if (!retry) return {};
-  }
-}
-
 static bool RmdirRetry(const std::string& dir, int* err) {
   using namespace std::chrono_literals;
   auto delay = 5ms;
@@ -196,11 +119,11 @@ static bool RmdirRetry(const std::string& dir, int* err) {
   }
 }
 
-Result<void> RemoveTree(const std::string& dir) {
+Result<void> RemoveCgroup(const std::string& dir) {
   // Most cgroups have no children: one rmdir, and the directory is listed only when
   // the kernel refuses (child cgroups and live processes both give EBUSY).
   if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
-  for (const auto& child : ChildDirs(dir)) BERTH_TRYV(RemoveTree(dir + "/" + child));
+  for (const auto& child : ChildDirs(dir)) BERTH_TRYV(RemoveCgroup(dir + "/" + child));
   int err = 0;
   if (!RmdirRetry(dir, &err)) return ErrnoCode(err, "rmdir", dir);
   return {};

@@ -1,5 +1,6 @@
-// Private helpers for reading and writing cgroupfs files. Every error names the
-// file; callers Wrap() it with the spec field that asked for the write.
+// Private helpers for reading and writing cgroupfs files, over sys/fs.h (ReadFile,
+// WriteFile, MkdirAll, ListSubdirs). Every error names the file; callers Wrap() it with the
+// spec field that asked for the write.
 #pragma once
 
 #include <sys/types.h>
@@ -14,12 +15,9 @@
 
 namespace berth::cgroups::fs {
 
-Result<std::string> ReadFile(const std::string& path);
-// ReadFile without the trailing newline/whitespace.
+// sys::ReadFile without the trailing newline/whitespace.
 Result<std::string> ReadTrimmed(const std::string& path);
-// One write(2) per value: cgroupfs parses each write as a whole.
-Result<void> WriteFile(const std::string& path, std::string_view value);
-// WriteFile, with `field` (e.g. "linux.resources.memory.limit") in front of the error.
+// sys::WriteFile, with `field` (e.g. "linux.resources.memory.limit") in front of the error.
 Result<void> WriteField(std::string_view field, const std::string& path, std::string_view value);
 
 bool PathExists(const std::string& path);
@@ -37,15 +35,10 @@ std::vector<std::string> ChildDirs(const std::string& dir);
 // Reads cgroup.procs of dir and, if recursive, of every descendant cgroup.
 Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive);
 
-// mkdir -p for `rel` (starting with '/') under `root`; appends each directory it
-// created (outermost first) to *created. Tolerates a concurrent rmdir of a shared
-// parent by another container's Destroy (ENOENT on the next level → retry).
-Result<void> MkdirAll(const std::string& root, const std::string& rel,
-                      std::vector<std::string>* created);
-
 // rmdir a cgroup dir and its child cgroups (depth first), retrying EBUSY for ~1s
-// while exiting processes leave. Missing dirs are fine.
-Result<void> RemoveTree(const std::string& dir);
+// while exiting processes leave. Missing dirs are fine. (Not sys::RemoveTree: a cgroup's
+// files cannot be unlinked, only the directory removed once it is empty of tasks.)
+Result<void> RemoveCgroup(const std::string& dir);
 // One rmdir; EBUSY/ENOTEMPTY/ENOENT are fine (a parent still shared by others).
 void RemoveIfEmpty(const std::string& dir);
 
@@ -53,8 +46,6 @@ void RemoveIfEmpty(const std::string& dir);
 // rmdir on the word of a saved state.
 bool IsAncestorInside(const std::string& dir, const std::string& of, const std::string& mountpoint);
 
-// "/a/b" split into components.
-std::vector<std::string> SplitPath(std::string_view path);
 std::string Trim(std::string_view s);
 
 }  // namespace berth::cgroups::fs

@@ -8,6 +8,7 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/manager.h"
 #include "cgroups/mounts.h"
+#include "sys/fs.h"
 
 namespace berth::cgroups {
 
@@ -108,7 +109,7 @@ CgroupMounts ParseMountinfo(const std::string& text, const std::vector<std::stri
 static std::vector<std::string> KnownControllers() {
   // /proc/cgroups: "#subsys_name hierarchy num_cgroups enabled"
   std::vector<std::string> out;
-  auto text = fs::ReadFile("/proc/cgroups");
+  auto text = sys::ReadFile("/proc/cgroups");
   if (!text) return out;
   std::istringstream in(*text);
   std::string line;
@@ -124,7 +125,7 @@ static std::vector<std::string> KnownControllers() {
 
 const CgroupMounts& HostMounts() {
   static const CgroupMounts mounts = [] {
-    auto text = fs::ReadFile("/proc/self/mountinfo");
+    auto text = sys::ReadFile("/proc/self/mountinfo");
     return ParseMountinfo(text ? *text : std::string(), KnownControllers());
   }();
   return mounts;

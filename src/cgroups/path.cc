@@ -7,6 +7,7 @@
 #include "cgroups/mounts.h"
 #include "cgroups/v1.h"
 #include "cgroups/v2.h"
+#include "sys/path.h"
 
 namespace berth::cgroups {
 
@@ -79,7 +80,7 @@ Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const st
     raw = std::string(kParent) + "/" + cgroups_path;
   }
   std::string out;
-  for (const auto& part : fs::SplitPath(raw)) {
+  for (const auto& part : sys::PathComponents(raw)) {
     if (part == ".") continue;
     if (part == "..")
       return Fail(field, "\"" + cgroups_path + "\"", "\"..\" components are not allowed");

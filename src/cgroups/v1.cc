@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroups/cgroup_fs.h"
+#include "sys/fs.h"
 
 namespace berth::cgroups {
 
@@ -52,7 +53,7 @@ Result<void> V1Manager::CopyCpusetFromParent(const std::string& dir) {
     auto cur = BERTH_TRY(fs::ReadTrimmed(dir + "/" + f));
     if (!cur.empty()) continue;
     auto val = BERTH_TRY(fs::ReadTrimmed(parent + "/" + f));
-    BERTH_TRYV(fs::WriteFile(dir + "/" + f, val));
+    BERTH_TRYV(sys::WriteFile(dir + "/" + f, val));
   }
   return {};
 }
@@ -60,7 +61,7 @@ Result<void> V1Manager::CopyCpusetFromParent(const std::string& dir) {
 Result<void> V1Manager::Create() {
   for (const auto& h : hiers_) {
     std::vector<std::string> made;
-    auto r = fs::MkdirAll(h.mount.mountpoint, rel_, &made);
+    auto r = sys::MkdirAll(h.mount.mountpoint + rel_, 0755, &made);
     created_.insert(created_.end(), made.begin(), made.end());
     if (!r) return r;
     if (h.mount.Has("cpuset")) {
@@ -72,7 +73,7 @@ Result<void> V1Manager::Create() {
 
 Result<void> V1Manager::AddProcess(pid_t pid) {
   for (const auto& h : hiers_) {
-    auto r = fs::WriteFile(h.dir + "/cgroup.procs", std::to_string(pid));
+    auto r = sys::WriteFile(h.dir + "/cgroup.procs", std::to_string(pid));
     if (!r) return r;
   }
   return {};
@@ -99,13 +100,13 @@ Result<void> V1Manager::Freeze() {
   auto deadline = std::chrono::steady_clock::now() + 2s;
   for (int i = 0;; ++i) {
     // Re-writing FROZEN makes the kernel retry tasks that were busy (e.g. in vfork).
-    if (i % 20 == 0) BERTH_TRYV(fs::WriteFile(file, "FROZEN"));
+    if (i % 20 == 0) BERTH_TRYV(sys::WriteFile(file, "FROZEN"));
     state = BERTH_TRY(fs::ReadTrimmed(file));
     if (state == "FROZEN") return {};
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(i < 10 ? 1ms : 10ms);
   }
-  (void)fs::WriteFile(file, "THAWED");
+  (void)sys::WriteFile(file, "THAWED");
   return Fail("freeze", file, "timed out waiting for FROZEN (state " + state + ")");
 }
 
@@ -116,7 +117,7 @@ Result<void> V1Manager::Thaw() {
   auto deadline = std::chrono::steady_clock::now() + 2s;
   std::string state;
   for (int i = 0;; ++i) {
-    if (i % 20 == 0) BERTH_TRYV(fs::WriteFile(file, "THAWED"));
+    if (i % 20 == 0) BERTH_TRYV(sys::WriteFile(file, "THAWED"));
     state = BERTH_TRY(fs::ReadTrimmed(file));
     if (state == "THAWED") return {};
     if (std::chrono::steady_clock::now() >= deadline) break;
@@ -174,7 +175,7 @@ Result<void> V1Manager::Destroy() {
   // re-opened by a later command that was not told which parents it made.
   Result<void> first;
   for (const auto& h : hiers_) {
-    auto r = fs::RemoveTree(h.dir);
+    auto r = fs::RemoveCgroup(h.dir);
     if (!r && first) first = r;
   }
   // Parents this manager created (or adopted) stay when other containers still use

@@ -7,6 +7,7 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/stats_util.h"
 #include "cgroups/v1.h"
+#include "sys/fs.h"
 
 namespace berth::cgroups {
 
@@ -15,7 +16,7 @@ namespace {
 // blkio.throttle.io_service_bytes: "8:0 Read 4096" lines and a final "Total N".
 Result<std::vector<BlkioEntry>> ReadBlkio(const std::string& path) {
   std::vector<BlkioEntry> out;
-  auto text = fs::ReadFile(path);
+  auto text = sys::ReadFile(path);
   if (!text) {
     if (text.error().code == ENOENT) return out;
     return std::unexpected(text.error());
@@ -58,7 +59,7 @@ Result<Stats> V1Manager::GetStats() {
   if (std::string d = Dir("cpuacct"); !d.empty()) {
     auto& c = s.cpu;
     BERTH_TRYV(stats::ReadOpt(d + "/cpuacct.usage", &c.usage_total_ns));
-    if (auto per = fs::ReadFile(d + "/cpuacct.usage_percpu")) {
+    if (auto per = sys::ReadFile(d + "/cpuacct.usage_percpu")) {
       std::istringstream in(*per);
       for (uint64_t v; in >> v;) c.percpu_ns.push_back(v);
     }

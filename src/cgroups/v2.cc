@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "cgroups/cgroup_fs.h"
+#include "sys/fs.h"
+#include "sys/path.h"
 
 namespace berth::cgroups {
 
@@ -42,7 +44,7 @@ bool V2Manager::Exists() const { return fs::IsDir(dir_); }
 
 std::vector<std::string> V2Manager::Ancestors() const {
   std::vector<std::string> out{mountpoint_};
-  auto parts = fs::SplitPath(rel_);
+  auto parts = sys::PathComponents(rel_);
   std::string cur = mountpoint_;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     cur += "/" + parts[i];
@@ -53,11 +55,11 @@ std::vector<std::string> V2Manager::Ancestors() const {
 
 Result<void> V2Manager::EnableController(const std::string& controller, const std::string& field) {
   // Fast path: already offered to our cgroup.
-  if (auto mine = fs::ReadFile(dir_ + "/cgroup.controllers");
+  if (auto mine = sys::ReadFile(dir_ + "/cgroup.controllers");
       mine && ListContains(*mine, controller))
     return {};
   for (const auto& anc : Ancestors()) {
-    auto offered = fs::ReadFile(anc + "/cgroup.controllers");
+    auto offered = sys::ReadFile(anc + "/cgroup.controllers");
     if (!offered) return WithField(offered.error(), field);
     if (!ListContains(*offered, controller))
       return WithField(Error{0,
@@ -66,10 +68,10 @@ Result<void> V2Manager::EnableController(const std::string& controller, const st
                              "it is not offered by " + anc + "/cgroup.controllers",
                              {}},
                        field);
-    auto enabled = fs::ReadFile(anc + "/cgroup.subtree_control");
+    auto enabled = sys::ReadFile(anc + "/cgroup.subtree_control");
     if (!enabled) return WithField(enabled.error(), field);
     if (ListContains(*enabled, controller)) continue;
-    auto w = fs::WriteFile(anc + "/cgroup.subtree_control", "+" + controller);
+    auto w = sys::WriteFile(anc + "/cgroup.subtree_control", "+" + controller);
     if (!w) {
       // Name the controller: the bare write error does not say which one was refused.
       Error e = w.error();
@@ -89,9 +91,9 @@ Result<void> V2Manager::EnableController(const std::string& controller, const st
 }
 
 Result<void> V2Manager::Create() {
-  BERTH_TRYV(fs::MkdirAll(mountpoint_, rel_, &created_));
+  BERTH_TRYV(sys::MkdirAll(mountpoint_ + rel_, 0755, &created_));
   if (enable_all_) {
-    auto offered = fs::ReadFile(mountpoint_ + "/cgroup.controllers");
+    auto offered = sys::ReadFile(mountpoint_ + "/cgroup.controllers");
     if (offered) {
       std::istringstream in(*offered);
       // Best effort: a controller an ancestor cannot enable only matters if a
@@ -103,7 +105,7 @@ Result<void> V2Manager::Create() {
 }
 
 Result<void> V2Manager::AddProcess(pid_t pid) {
-  return fs::WriteFile(dir_ + "/cgroup.procs", std::to_string(pid));
+  return sys::WriteFile(dir_ + "/cgroup.procs", std::to_string(pid));
 }
 
 Result<FreezerState> V2Manager::GetFreezerState() {
@@ -133,9 +135,9 @@ Result<void> V2Manager::Freeze() {
   const std::string f = dir_ + "/cgroup.freeze";
   if (!fs::PathExists(f) && Exists())
     return Fail("freeze", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
-  BERTH_TRYV(fs::WriteFile(f, "1"));
+  BERTH_TRYV(sys::WriteFile(f, "1"));
   auto r = WaitFrozen(true);
-  if (!r) (void)fs::WriteFile(f, "0");
+  if (!r) (void)sys::WriteFile(f, "0");
   return r;
 }
 
@@ -143,7 +145,7 @@ Result<void> V2Manager::Thaw() {
   const std::string f = dir_ + "/cgroup.freeze";
   if (!fs::PathExists(f) && Exists())
     return Fail("thaw", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
-  BERTH_TRYV(fs::WriteFile(f, "0"));
+  BERTH_TRYV(sys::WriteFile(f, "0"));
   return WaitFrozen(false);
 }
 
@@ -153,7 +155,7 @@ Result<void> V2Manager::KillAll(int sig) {
   // cgroup.kill (5.14) kills the whole subtree atomically, frozen tasks included,
   // and cannot miss a task forked meanwhile.
   if (sig == SIGKILL && fs::PathExists(dir_ + "/cgroup.kill"))
-    return fs::WriteFile(dir_ + "/cgroup.kill", "1");
+    return sys::WriteFile(dir_ + "/cgroup.kill", "1");
   // Otherwise freeze so nothing forks between reading cgroup.procs and signalling;
   // a cgroup that was already paused stays paused, except for SIGKILL, which is
   // only delivered once the tasks run again.
@@ -183,7 +185,7 @@ void V2Manager::AdoptCreated(const std::vector<std::string>& dirs) {
 }
 
 Result<void> V2Manager::Destroy() {
-  auto r = fs::RemoveTree(dir_);
+  auto r = fs::RemoveCgroup(dir_);
   // Shared parents (e.g. /berth) stay while other containers use them.
   for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::RemoveIfEmpty(*it);
   if (r) created_.clear();

@@ -6,6 +6,7 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/stats_util.h"
 #include "cgroups/v2.h"
+#include "sys/fs.h"
 
 namespace berth::cgroups {
 
@@ -50,7 +51,7 @@ Result<Stats> V2Manager::GetStats() {
 
   // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0"; mapped to v1's
   // Read/Write entries so consumers see one shape.
-  if (auto io = fs::ReadFile(dir_ + "/io.stat")) {
+  if (auto io = sys::ReadFile(dir_ + "/io.stat")) {
     std::istringstream in(*io);
     for (std::string line; std::getline(in, line);) {
       std::istringstream ls(line);

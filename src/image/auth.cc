@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 

@@ -13,8 +13,8 @@
 
 #include "spec/default_spec.h"
 #include "spec/parse.h"
+#include "sys/fs.h"
 #include "sys/path.h"
-#include "sys/process.h"
 
 namespace berth::image {
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "base/log.h"
-#include "image/fsutil.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 
@@ -24,15 +24,6 @@ std::string_view Algorithm(std::string_view digest) { return digest.substr(0, di
 
 std::string IngestDir(const std::string& root, std::string_view digest) {
   return root + "/ingest/" + std::string(Algorithm(digest)) + "-" + std::string(DigestHex(digest));
-}
-
-// flock(2) that retries EINTR.
-int Flock(int fd, int op) {
-  int r;
-  do {
-    r = ::flock(fd, op);
-  } while (r < 0 && errno == EINTR);
-  return r;
 }
 
 // True when fd is still the file at path: a lock taken on a file that the previous holder
@@ -55,7 +46,7 @@ Result<UniqueFd> LockIngest(const std::string& dir) {
       return Errno("open", lock);
     }
     UniqueFd guard(fd);
-    if (Flock(fd, LOCK_EX) < 0) return Errno("flock", lock);
+    BERTH_TRYV(sys::Flock(fd, LOCK_EX, lock));
     if (SameFile(fd, lock)) return guard;
   }
   return Fail("lock", lock, "the ingest was removed repeatedly while waiting for it");
@@ -178,17 +169,17 @@ class IngestWriter final : public ContentWriter {
     if (::fdatasync(fd) < 0) return Errno("fsync", data_path_);
     if (::fchmod(fd, 0444) < 0) return Errno("chmod", data_path_);
     std::string blob_dir = blob_path_.substr(0, blob_path_.rfind('/'));
-    BERTH_TRYV(MkdirAll(blob_dir, 0755));
+    BERTH_TRYV(sys::MkdirAll(blob_dir, 0755));
     if (::rename(data_path_.c_str(), blob_path_.c_str()) < 0) {
       auto e = Errno("rename", data_path_, "to " + blob_path_);
       (void)::fchmod(fd, 0600);  // stays resumable
       return e;
     }
     data_.Reset();
-    BERTH_TRYV(FsyncDir(blob_dir));
+    BERTH_TRYV(sys::FsyncDir(blob_dir));
     // Under the lock still; waiters then find the blob. A leftover ingest dir (a waiter
     // recreated its lock meanwhile) is harmless.
-    (void)RemoveTree(ingest_dir_);
+    (void)sys::RemoveTree(ingest_dir_);
     lock_.Reset();
     return {};
   }
@@ -209,7 +200,7 @@ class IngestWriter final : public ContentWriter {
   void Discard() {
     closed_ = true;
     data_.Reset();
-    if (auto r = RemoveTree(ingest_dir_); !r) log::Warn(r.error().Message());
+    if (auto r = sys::RemoveTree(ingest_dir_); !r) log::Warn(r.error().Message());
     lock_.Reset();
   }
 
@@ -226,9 +217,9 @@ class IngestWriter final : public ContentWriter {
 }  // namespace
 
 Result<ContentStore> ContentStore::Open(std::string root) {
-  BERTH_TRYV(MkdirAll(root, 0700));
-  BERTH_TRYV(MkdirAll(root + "/blobs", 0755));
-  BERTH_TRYV(MkdirAll(root + "/ingest", 0700));
+  BERTH_TRYV(sys::MkdirAll(root, 0700));
+  BERTH_TRYV(sys::MkdirAll(root + "/blobs", 0755));
+  BERTH_TRYV(sys::MkdirAll(root + "/ingest", 0700));
   return ContentStore(std::move(root));
 }
 
@@ -317,7 +308,7 @@ Result<std::unique_ptr<ContentWriter>> ContentStore::Writer(std::string_view dig
   UniqueFd lock = BERTH_TRY(LockIngest(dir));
   if (Has(digest)) {
     // Committed by the writer we waited for; the ingest we recreated is empty.
-    (void)RemoveTree(dir);
+    (void)sys::RemoveTree(dir);
     return std::unique_ptr<ContentWriter>(IngestWriter::Existing(d));
   }
   auto w = std::make_unique<IngestWriter>(d, size, dir, BlobPath(digest));
@@ -328,11 +319,11 @@ Result<std::unique_ptr<ContentWriter>> ContentStore::Writer(std::string_view dig
 Result<std::vector<BlobInfo>> ContentStore::List() const {
   std::vector<BlobInfo> out;
   std::string blobs = root_ + "/blobs";
-  for (const auto& alg : BERTH_TRY(ListDir(blobs))) {
+  for (const auto& alg : BERTH_TRY(sys::ListDir(blobs))) {
     std::string dir = blobs + "/" + alg;
     struct stat st;
     if (::lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
-    for (const auto& hex : BERTH_TRY(ListDir(dir))) {
+    for (const auto& hex : BERTH_TRY(sys::ListDir(dir))) {
       std::string digest = alg + ":" + hex;
       if (!ValidateDigest(digest)) continue;  // not ours
       std::string path = dir + "/" + hex;
@@ -359,7 +350,7 @@ Result<int> ContentStore::CleanIngests(int64_t max_age_seconds) {
   std::string ingest = root_ + "/ingest";
   int removed = 0;
   time_t now = ::time(nullptr);
-  for (const auto& name : BERTH_TRY(ListDir(ingest))) {
+  for (const auto& name : BERTH_TRY(sys::ListDir(ingest))) {
     std::string dir = ingest + "/" + name;
     struct stat st;
     if (::lstat(dir.c_str(), &st) < 0) continue;
@@ -371,12 +362,12 @@ Result<int> ContentStore::CleanIngests(int64_t max_age_seconds) {
       if (fd >= 0) {
         lock.Reset(fd);
         // A live writer holds it: not ours to touch, however old.
-        if (Flock(fd, LOCK_EX | LOCK_NB) < 0 || !SameFile(fd, lock_path)) continue;
+        if (!sys::Flock(fd, LOCK_EX | LOCK_NB, lock_path) || !SameFile(fd, lock_path)) continue;
       }
       if (::stat((dir + "/data").c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
     }
     if (now - newest < max_age_seconds) continue;
-    if (auto r = RemoveTree(dir); !r) {
+    if (auto r = sys::RemoveTree(dir); !r) {
       log::Warn("clean ingests: " + r.error().Message());
       continue;
     }

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 

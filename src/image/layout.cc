@@ -15,13 +15,13 @@
 
 #include <nlohmann/json.hpp>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "base/log.h"
-#include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/unpack.h"
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 
@@ -83,7 +83,7 @@ Result<std::string> HashFile(const std::string& file, int64_t* size) {
 
 // The import's temp dir: what is left of it is only logged (the import's own result wins).
 void RemoveTempDir(const std::string& dir) {
-  if (auto r = RemoveTree(dir); !r) log::Warn("import: " + r.error().Message());
+  if (auto r = sys::RemoveTree(dir); !r) log::Warn("import: " + r.error().Message());
 }
 
 // Rejects names that could leave the extraction directory.
@@ -129,7 +129,7 @@ std::string ResolveLink(const std::string& name, const std::string& target) {
 }
 
 // Creates the directories leading to `out` (a path below the extraction dir).
-Result<void> MkdirParents(const std::string& out) { return MkdirAll(out.substr(0, out.rfind('/')), 0700); }
+Result<void> MkdirParents(const std::string& out) { return sys::MkdirAll(out.substr(0, out.rfind('/')), 0700); }
 
 // Extracts regular files and directories only. Symlinks (docker save links a layer shared
 // by several images to its first copy) become hard links to the file they name, resolved
@@ -558,26 +558,20 @@ Result<void> ExportImages(const Store& store, const std::vector<std::string>& na
   // Into a temporary file renamed at the end, so a failed export leaves no truncated
   // archive — unless the output exists and is not a regular file (/dev/stdout, a fifo):
   // that is written directly, never replaced.
-  std::string tmp = path;
+  std::optional<sys::TempFile> tmp;
   struct stat st;
   if (path != "-" && (lstat(path.c_str(), &st) < 0 || S_ISREG(st.st_mode))) {
-    tmp = path + ".XXXXXX";
-    int fd = mkstemp(tmp.data());
-    if (fd < 0) return Errno("export: create", tmp);
-    close(fd);
+    auto t = sys::TempFile::Create(path, 0600);
+    if (!t) return std::unexpected(t.error().Wrap("export"));
+    tmp.emplace(std::move(*t));
   }
-  auto tar = BERTH_TRY(TarWriter::Open(tmp));
+  auto tar = BERTH_TRY(TarWriter::Open(tmp ? tmp->Path() : path));
   auto r = format == ArchiveFormat::kOciLayout ? ExportOci(store, images, tar)
                                                : ExportDocker(store, images, tar);
   if (r) r = tar.Close();
-  if (!r) {
-    if (tmp != path) unlink(tmp.c_str());
-    return std::unexpected(r.error().Wrap("export"));
-  }
-  if (tmp != path && rename(tmp.c_str(), path.c_str()) < 0) {
-    unlink(tmp.c_str());
-    return Errno("export: rename", path);
-  }
+  // The temporary file goes with tmp unless committed.
+  if (r && tmp) r = tmp->Commit(sys::TempFile::Durability::kAtomic);
+  if (!r) return std::unexpected(r.error().Wrap("export"));
   return {};
 }
 

@@ -15,8 +15,7 @@
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "image/digest.h"
-#include "image/fsutil.h"
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 
@@ -68,7 +67,7 @@ std::string ChainFromHex(const std::string& hex) {
 // The root's flock: removing a layer takes it exclusively, anything that starts to depend
 // on a layer (commit over a parent, prepare) takes it shared, so a layer cannot vanish
 // between "it exists" and "it is used".
-Result<UniqueFd> LockRoot(const std::string& root, int op) { return LockFile(root + "/lock", op); }
+Result<UniqueFd> LockRoot(const std::string& root, int op) { return sys::LockFile(root + "/lock", op); }
 
 // A fresh 0700 directory under tmp/ (nothing else may read a half-built tree).
 // tmp/<prefix>-<pid>-XXXXXX: the pid lets CleanTmp tell a crashed writer's leftovers from
@@ -89,7 +88,7 @@ Result<void> MoveAsideAndRemove(const std::string& root, const std::string& path
     return e;
   }
   lock.Reset();  // invisible now; the slow part needs no lock
-  return RemoveTree(aside);
+  return sys::RemoveTree(aside);
 }
 
 }  // namespace
@@ -102,9 +101,9 @@ Result<Snapshotter> Snapshotter::Open(std::string root) {
   while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
   if (abs.find_first_of(",:") != std::string::npos)
     return Fail("open snapshots", abs, "the path must not contain ',' or ':' (overlay options)");
-  BERTH_TRYV(MkdirAll(abs, 0700));
+  BERTH_TRYV(sys::MkdirAll(abs, 0700));
   for (const char* sub : {"/layers", "/active", "/tmp", "/l"})
-    BERTH_TRYV(MkdirAll(abs + sub, 0700));
+    BERTH_TRYV(sys::MkdirAll(abs + sub, 0700));
   return Snapshotter(std::move(abs));
 }
 
@@ -120,7 +119,7 @@ bool Snapshotter::HasLayer(const std::string& chain_id) const {
 
 Result<int> Snapshotter::CleanTmp() {
   std::string tmp = root_ + "/tmp";
-  auto names = BERTH_TRY(ListDir(tmp));
+  auto names = BERTH_TRY(sys::ListDir(tmp));
   int removed = 0;
   for (const auto& name : names) {
     // "<prefix>-<pid>-XXXXXX"; names without a pid are not ours to judge.
@@ -130,7 +129,7 @@ Result<int> Snapshotter::CleanTmp() {
     if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
     pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    if (RemoveTree(tmp + "/" + name)) ++removed;
+    if (sys::RemoveTree(tmp + "/" + name)) ++removed;
   }
   return removed;
 }
@@ -168,7 +167,7 @@ void Snapshotter::AbortLayer(const std::string& tmp_fs) {
     log::Warn("abort " + dir.error().Message());
     return;
   }
-  if (auto r = RemoveTree(*dir); !r) log::Warn("abort layer: " + r.error().Message());
+  if (auto r = sys::RemoveTree(*dir); !r) log::Warn("abort layer: " + r.error().Message());
 }
 
 Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::string& chain_id,
@@ -178,7 +177,7 @@ Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::stri
   if (!parent_chain_id.empty()) BERTH_TRYV(ValidateChain(parent_chain_id));
   if (chain_id == parent_chain_id)
     return Fail("commit layer", chain_id, "a layer cannot be its own parent");
-  BERTH_TRYV(WriteFileDurable(dir + "/parent", parent_chain_id + "\n", 0644));
+  BERTH_TRYV(sys::WriteFileDurable(dir + "/parent", parent_chain_id + "\n", 0644));
 
   UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
   if (!parent_chain_id.empty() && !HasLayer(parent_chain_id))
@@ -186,16 +185,16 @@ Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::stri
                 "its parent layer " + parent_chain_id + " is not in the snapshotter");
   std::string hex = Hex(chain_id);
   std::string target = root_ + "/layers/" + hex;
-  auto r = RenameNoReplace(dir, target);
+  auto r = sys::RenameNoReplace(dir, target);
   if (!r) {
     int e = r.error().code;
     if (e != EEXIST && e != ENOTEMPTY) return r;
     // Another unpack of the same chain won; its layer is as good as ours.
     lock.Reset();
-    if (auto rm = RemoveTree(dir); !rm) log::Warn("commit layer: " + rm.error().Message());
+    if (auto rm = sys::RemoveTree(dir); !rm) log::Warn("commit layer: " + rm.error().Message());
     return {};
   }
-  BERTH_TRYV(FsyncDir(root_ + "/layers"));
+  BERTH_TRYV(sys::FsyncDir(root_ + "/layers"));
   // The short name for long lowerdir lists; checked again at use, so a failure is harmless.
   (void)::symlink(("../layers/" + hex + "/fs").c_str(),
                   (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
@@ -204,7 +203,7 @@ Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::stri
 
 Result<std::vector<std::string>> Snapshotter::Layers() const {
   std::vector<std::string> out;
-  for (const auto& name : BERTH_TRY(ListDir(root_ + "/layers"))) {
+  for (const auto& name : BERTH_TRY(sys::ListDir(root_ + "/layers"))) {
     std::string chain = ChainFromHex(name);
     if (ValidateDigest(chain) && IsDir(root_ + "/layers/" + name + "/fs"))
       out.push_back(std::move(chain));
@@ -345,11 +344,11 @@ Result<std::vector<Mount>> Snapshotter::Prepare(const std::string& key,
       if (::mkdir((dir + "/fs").c_str(), 0755) < 0) return Errno("mkdir", dir + "/fs");
       if (::chmod((dir + "/fs").c_str(), 0755) < 0) return Errno("chmod", dir + "/fs");
       if (::mkdir((dir + "/work").c_str(), 0700) < 0) return Errno("mkdir", dir + "/work");
-      BERTH_TRYV(WriteFileDurable(dir + "/parent", chain_id + "\n", 0644));
-      return RenameNoReplace(dir, target);
+      BERTH_TRYV(sys::WriteFileDurable(dir + "/parent", chain_id + "\n", 0644));
+      return sys::RenameNoReplace(dir, target);
     }();
     if (!built) {
-      (void)RemoveTree(dir);
+      (void)sys::RemoveTree(dir);
       int e = built.error().code;
       if (e == EEXIST || e == ENOTEMPTY)
         return ErrnoCode(EEXIST, "prepare snapshot", Quote(key), "it exists");
@@ -388,7 +387,7 @@ Result<std::vector<Mount>> Snapshotter::View(const std::string& chain_id) const 
 }
 
 Result<std::vector<std::string>> Snapshotter::ActiveKeys() const {
-  auto names = BERTH_TRY(ListDir(root_ + "/active"));
+  auto names = BERTH_TRY(sys::ListDir(root_ + "/active"));
   std::erase_if(names, [](const std::string& n) { return !ValidateKey(n); });
   std::sort(names.begin(), names.end());
   return names;

@@ -13,8 +13,7 @@
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "image/digest.h"
-#include "image/fsutil.h"
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 
@@ -113,18 +112,18 @@ Result<std::vector<ImageRecord>> Load(const std::string& path) {
 // each other's records.
 template <class F>
 Result<void> Modify(const std::string& path, F&& change) {
-  UniqueFd lock = BERTH_TRY(LockFile(path + ".lock", LOCK_EX));
+  UniqueFd lock = BERTH_TRY(sys::LockFile(path + ".lock", LOCK_EX));
   auto records = BERTH_TRY(Load(path));
   bool changed = BERTH_TRY(change(records));
   if (!changed) return {};
-  return WriteFileDurable(path, RecordsJson(std::move(records)), 0600);
+  return sys::WriteFileDurable(path, RecordsJson(std::move(records)), 0600);
 }
 
 }  // namespace
 
 Result<ImageStore> ImageStore::Open(std::string path) {
   size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) BERTH_TRYV(MkdirAll(path.substr(0, slash), 0700));
+  if (slash != std::string::npos && slash > 0) BERTH_TRYV(sys::MkdirAll(path.substr(0, slash), 0700));
   // Fail now, not at the first Put, when the file is unreadable or corrupt.
   BERTH_TRYV(Load(path));
   return ImageStore(std::move(path));
@@ -172,7 +171,7 @@ Result<bool> ImageStore::Remove(const std::string& name) {
 
 Result<Store> Store::Open(const std::string& root) {
   if (root.empty()) return Fail("open image store", "\"\"", "empty root");
-  BERTH_TRYV(MkdirAll(root, 0700));
+  BERTH_TRYV(sys::MkdirAll(root, 0700));
   auto wrap = [&](Error e) {
     e.Wrap("open image store " + root);
     return std::unexpected(std::move(e));

@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
-#include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/store.h"
+#include "sys/fs.h"
 
 namespace berth::image {
 
@@ -149,7 +149,7 @@ Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor
   return out;
 }
 
-Result<UniqueFd> LockGc(const Store& store, int op) { return LockFile(store.root + "/gc.lock", op); }
+Result<UniqueFd> LockGc(const Store& store, int op) { return sys::LockFile(store.root + "/gc.lock", op); }
 
 Result<GcStats> CollectGarbage(Store& store) {
   auto lock = LockGc(store, LOCK_EX);

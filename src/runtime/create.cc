@@ -24,7 +24,9 @@
 #include "spec/parse.h"
 #include "spec/validate.h"
 #include "sys/mounts.h"
+#include "sys/fs.h"
 #include "sys/process.h"
+#include "sys/unix_socket.h"
 
 namespace berth::runtime {
 
@@ -202,13 +204,13 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
     if (opts.console_socket.empty()) {
       console.Reset(dup(console_override));
     } else {
-      auto c = ConnectUnix(opts.console_socket, "--console-socket");
+      auto c = sys::ConnectUnix(opts.console_socket, "--console-socket");
       if (!c) return std::unexpected(c.error());
       console = std::move(*c);
     }
   }
   if (cfg.prepared.seccomp.wants_listener) {
-    auto c = ConnectUnix(cfg.prepared.seccomp.listener_path, "linux.seccomp.listenerPath");
+    auto c = sys::ConnectUnix(cfg.prepared.seccomp.listener_path, "linux.seccomp.listenerPath");
     if (!c) return std::unexpected(c.error());
     listener = std::move(*c);
   }
@@ -369,7 +371,7 @@ Result<int> Run(const CreateOptions& opts, bool detach) {
     // Only present if the init sent one (process.terminal was true).
     pollfd p{console_ours.Get(), POLLIN, 0};
     if (poll(&p, 1, 0) > 0) {
-      auto m = ReceiveFd(console_ours.Get());
+      auto m = sys::RecvFd(console_ours.Get(), "console socket");
       if (m) master = std::move(*m);
     }
   }

@@ -15,7 +15,9 @@
 #include "runtime/sync.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
+#include "sys/fs.h"
 #include "sys/process.h"
+#include "sys/unix_socket.h"
 
 namespace berth::runtime {
 
@@ -163,7 +165,7 @@ Result<int> Exec(const ExecOptions& o) {
 
   UniqueFd console, console_ours;
   if (proc->terminal && !o.console_socket.empty()) {
-    auto c = ConnectUnix(o.console_socket, "--console-socket");
+    auto c = sys::ConnectUnix(o.console_socket, "--console-socket");
     if (!c) return std::unexpected(c.error());
     console = std::move(*c);
   } else if (proc->terminal) {
@@ -216,7 +218,7 @@ Result<int> Exec(const ExecOptions& o) {
   console.Reset();
   UniqueFd master;
   if (console_ours) {
-    auto m = ReceiveFd(console_ours.Get());
+    auto m = sys::RecvFd(console_ours.Get(), "console socket");
     if (!m) return fail(m.error());
     master = std::move(*m);
   }

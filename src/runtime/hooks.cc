@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "sys/fs.h"
 #include "sys/process.h"
 
 namespace berth::runtime {
@@ -28,8 +29,9 @@ Result<void> RunHook(const spec::Hook& h, const std::string& name, const std::st
   for (const auto& e : h.env) envp.push_back(e.c_str());
   envp.push_back(nullptr);
 
-  pid_t pid = fork();
-  if (pid < 0) return Errno("fork", name);
+  auto forked = sys::Fork();
+  if (!forked) return std::unexpected(forked.error().Wrap(name));
+  pid_t pid = *forked;
   if (pid == 0) {
     dup2(rd.Get(), 0);
     execve(h.path.c_str(), const_cast<char* const*>(argv.data()),

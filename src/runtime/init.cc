@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -19,7 +18,9 @@
 #include "runtime/hooks.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "sys/fs.h"
 #include "sys/process.h"
+#include "sys/unix_socket.h"
 
 namespace berth::runtime {
 
@@ -111,26 +112,6 @@ Result<void> ApplySysctl(const spec::Spec& spec) {
   return {};
 }
 
-Result<void> SendFd(int sock, int fd, const std::string& payload) {
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  std::string data = payload.empty() ? std::string(1, '\0') : payload;
-  iovec iov{data.data(), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Errno("sendmsg", "file descriptor");
-  }
-  return {};
-}
-
 // Allocates the pty inside the container's own devpts (so its path is /dev/pts/N there),
 // sends the master to the console socket and makes the slave the controlling terminal.
 Result<void> SetupConsole(const InitConfig& cfg) {
@@ -150,7 +131,8 @@ Result<void> SetupConsole(const InitConfig& cfg) {
     ws.ws_col = static_cast<unsigned short>(cfg.process->console_size->width);
     ioctl(slave, TIOCSWINSZ, &ws);
   }
-  BERTH_TRYV(SendFd(cfg.console_fd, master, "/dev/pts/" + std::to_string(n)));
+  BERTH_TRYV(sys::SendFds(cfg.console_fd, {&master, 1}, "/dev/pts/" + std::to_string(n),
+                          "--console-socket"));
   m.Reset();
   close(cfg.console_fd);
   for (int i = 0; i < 3; ++i)
@@ -224,7 +206,8 @@ Result<void> ChangeDir(const spec::Process& p) {
   if (*listener >= 0 && cfg.listener_fd >= 0) {
     std::string msg = SeccompProcessStateJson(HookState(cfg, "running", cfg.host_pid),
                                               cfg.host_pid, cfg.prepared.seccomp.listener_metadata);
-    auto r = SendFd(cfg.listener_fd, *listener, msg);
+    int fd = *listener;
+    auto r = sys::SendFds(cfg.listener_fd, {&fd, 1}, msg, "linux.seccomp.listenerPath");
     if (!r) Die(cfg, r.error());
     close(*listener);
     close(cfg.listener_fd);

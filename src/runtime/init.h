@@ -1,6 +1,14 @@
-// The child side of create and exec. Everything here runs after fork in a process that
-// must never return into the caller: each entry point ends in execve or _exit. The
-// parent prepares all inputs (InitConfig) so the child only makes syscalls.
+// The child side of create and exec. Everything here runs in a process cloned from the
+// runtime that never returns into the caller: each entry point ends in execve or _exit.
+//
+// The child is not limited to async-signal-safe calls, because the runtime is
+// single-threaded when it clones (sys::ForkWithFlags refuses otherwise): no lock (malloc's,
+// stdio's, any mutex) can be held by a thread missing from the child. So it allocates,
+// builds the hooks' state JSON (HookState), formats errors for the sync socket, runs the
+// createContainer and startContainer hooks (fork, execve, wait) and, in stage 1, clones
+// the init. The parent prepares in InitConfig what can fail before anything is created
+// (config, seccomp program, namespace fds) and what the child could not reach after
+// pivot_root (the console and seccomp sockets, connected by path).
 #pragma once
 
 #include <string>
@@ -27,7 +35,6 @@ struct InitConfig {
   int listener_fd = -1;         // connected seccomp listener socket, or -1
   int preserve_fds = 0;
   bool no_new_keyring = false;     // --no-new-keyring
-  std::string state_json_creating;  // hook state minus the pid (filled by child)
   std::string id, bundle;
   pid_t host_pid = 0;               // the init's pid as the host sees it (child side)
   dev_t self_dev = 0;               // berth's own binary (/proc/self/exe in the parent):

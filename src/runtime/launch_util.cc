@@ -6,28 +6,13 @@
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
-
+#include "sys/fs.h"
 #include "sys/process.h"
 
 namespace berth::runtime {
-
-Result<UniqueFd> ConnectUnix(const std::string& path, const char* field) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return Fail(field, path, "socket path too long");
-  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket", field);
-  UniqueFd sock(fd);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return Errno(std::string(field) + ": connect", path);
-  return sock;
-}
 
 Result<void> WritePidFile(const std::string& path, pid_t pid) {
   auto r = sys::WriteFileAtomic(path, std::to_string(pid), 0644);
@@ -58,27 +43,6 @@ Result<ConsolePair> MakeConsolePair() {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return Errno("socketpair", "console");
   return ConsolePair{UniqueFd(sv[0]), UniqueFd(sv[1])};
-}
-
-Result<UniqueFd> ReceiveFd(int sock) {
-  char data[256];
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{data, sizeof data};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do {
-    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Errno("recvmsg", "console socket");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return Fail("recvmsg", "console socket", "no fd received");
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return UniqueFd(fd);
 }
 
 namespace {

@@ -10,8 +10,6 @@
 
 namespace berth::runtime {
 
-// Connects to a unix socket path; `field` names the flag/field in errors.
-Result<UniqueFd> ConnectUnix(const std::string& path, const char* field);
 // Writes the pid atomically (tmp + rename), as containerd reads it as soon as it appears.
 Result<void> WritePidFile(const std::string& path, pid_t pid);
 // With all signals blocked by the caller: waits for pid to exit, forwarding every other
@@ -19,13 +17,12 @@ Result<void> WritePidFile(const std::string& path, pid_t pid);
 int ForwardSignalsUntilExit(pid_t pid);
 
 // For a foreground process with a terminal and no --console-socket: `theirs` goes to the
-// child as its console socket, berth receives the pty master on `ours` and proxies it.
+// child as its console socket, berth receives the pty master on `ours` (sys::RecvFd) and
+// proxies it.
 struct ConsolePair {
   UniqueFd ours, theirs;
 };
 Result<ConsolePair> MakeConsolePair();
-// Receives one fd sent with SCM_RIGHTS (the pty master of a console socket).
-Result<UniqueFd> ReceiveFd(int sock);
 // Like ForwardSignalsUntilExit, and also copies stdin -> pty master -> stdout, puts our
 // terminal (if stdin is one) in raw mode and passes window size changes on.
 int ProxyTerminalUntilExit(pid_t pid, int master);

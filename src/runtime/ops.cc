@@ -11,6 +11,7 @@
 #include "runtime/hooks.h"
 #include "runtime/lifecycle.h"
 #include "spec/parse.h"
+#include "sys/fs.h"
 #include "sys/process.h"
 
 namespace berth::runtime {

@@ -82,13 +82,6 @@ Result<void> ApplyEarly(const PreparedProcess& p);
 // comment in process_setup.cc).
 Result<int> ApplyFinal(const PreparedProcess& p);
 
-// Sends a seccomp notify listener fd over the unix socket at `path` with the container
-// state JSON as payload, per runtime-spec's seccomp listener protocol.
-// `state_json` is sent verbatim: it should be the "container process state" object
-// (build it with SeccompProcessStateJson from the runtime.md state).
-Result<void> SendSeccompListener(const std::string& path, int listener_fd,
-                                 const std::string& state_json);
-
 // The "container process state" of config-linux.md#containerprocessstate:
 // {"ociVersion","fds":["seccompFd"],"pid","metadata","state"}; `state_json` is the
 // runtime.md state object, inserted as is.

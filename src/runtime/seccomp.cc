@@ -5,10 +5,8 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -328,50 +326,6 @@ std::string SeccompProcessStateJson(const std::string& state_json, int pid,
   out += state_json;
   out += "}";
   return out;
-}
-
-Result<void> SendSeccompListener(const std::string& path, int listener_fd,
-                                 const std::string& state_json) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path))
-    return Fail("connect", path, "seccomp listenerPath must be 1-107 bytes long");
-  std::memcpy(addr.sun_path, path.data(), path.size());
-
-  UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return Errno("socket", path);
-  int rc;
-  do {
-    rc = connect(sock.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return Errno("connect", path, "seccomp listener socket");
-
-  // The fd travels only with the first sendmsg (config-linux.md); a short write sends
-  // the rest of the JSON without it.
-  size_t sent = 0;
-  bool first = true;
-  while (sent < state_json.size() || first) {
-    iovec iov{const_cast<char*>(state_json.data()) + sent, state_json.size() - sent};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (first) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof(control);
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
-    }
-    ssize_t n = sendmsg(sock.Get(), &msg, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("sendmsg", path, "seccomp listener state and fd");
-    first = false;
-    sent += n;
-  }
-  return {};
 }
 
 }  // namespace berth::runtime

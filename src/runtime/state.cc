@@ -1,6 +1,5 @@
 #include "runtime/state.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 
 #include "cgroups/manager.h"
 #include "spec/spec.h"
+#include "sys/fs.h"
 #include "sys/process.h"
 
 namespace berth::runtime {
@@ -41,12 +41,7 @@ Result<void> ValidateId(const std::string& id) {
 Result<void> StateStore::CreateDir(const std::string& id) {
   // Callers pick roots whose parents may not exist yet (containerd's shim passes
   // --root /run/containerd/runc/<namespace> on a fresh host): create the missing parents.
-  for (size_t slash = root_.find('/', 1); slash != std::string::npos;
-       slash = root_.find('/', slash + 1)) {
-    std::string parent = root_.substr(0, slash);
-    if (mkdir(parent.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", parent);
-  }
-  if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) return Errno("mkdir", root_);
+  BERTH_TRYV(sys::MkdirAll(root_, 0711));
   std::string d = Dir(id);
   if (mkdir(d.c_str(), 0711) < 0) {
     if (errno == EEXIST) return AlreadyExists("container", "\"" + id + "\"", "already exists");
@@ -108,40 +103,11 @@ Result<State> StateStore::Load(const std::string& id) const {
   return st;
 }
 
-Result<void> StateStore::Remove(const std::string& id) {
-  std::string d = Dir(id);
-  DIR* dir = opendir(d.c_str());
-  if (!dir) {
-    if (errno == ENOENT) return {};
-    return Errno("opendir", d);
-  }
-  while (auto* e = readdir(dir)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (unlinkat(dirfd(dir), n.c_str(), 0) < 0 && errno != ENOENT) {
-      closedir(dir);
-      return Errno("unlink", d + "/" + n);
-    }
-  }
-  closedir(dir);
-  if (rmdir(d.c_str()) < 0 && errno != ENOENT) return Errno("rmdir", d);
-  return {};
-}
+Result<void> StateStore::Remove(const std::string& id) { return sys::RemoveTree(Dir(id)); }
 
 Result<std::vector<std::string>> StateStore::Ids() const {
-  std::vector<std::string> ids;
-  DIR* dir = opendir(root_.c_str());
-  if (!dir) {
-    if (errno == ENOENT) return ids;
-    return Errno("opendir", root_);
-  }
-  while (auto* e = readdir(dir)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.push_back(n);
-  }
-  closedir(dir);
-  std::sort(ids.begin(), ids.end());
+  auto ids = sys::ListSubdirs(root_);
+  if (!ids && ids.error().code == ENOENT) return std::vector<std::string>{};
   return ids;
 }
 

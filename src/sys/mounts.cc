@@ -41,12 +41,6 @@ Result<void> MountSetattr(int fd, bool recursive, uint64_t attr_set, uint64_t at
   return Errno("mount_setattr", what);
 }
 
-Result<void> Mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev,
-                     const std::string& what) {
-  if (::mknodat(dirfd, name.c_str(), mode, dev) == 0) return {};
-  return Errno("mknod", what);
-}
-
 Result<struct statfs> Fstatfs(int fd, const std::string& what) {
   struct statfs st;
   for (;;) {

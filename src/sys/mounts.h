@@ -40,10 +40,6 @@ Result<void> PivotRoot(const std::string& new_root, const std::string& put_old);
 Result<void> MountSetattr(int fd, bool recursive, uint64_t attr_set, uint64_t attr_clr,
                           const std::string& what);
 
-// mknodat(2); `what` is the container path for errors.
-Result<void> Mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev,
-                     const std::string& what);
-
 // fstatfs(2) / statfs(2).
 Result<struct statfs> Fstatfs(int fd, const std::string& what);
 Result<struct statfs> Statfs(const std::string& path);

@@ -23,15 +23,8 @@ constexpr int kMaxSymlinks = 40;  // the kernel's MAXSYMLINKS
 enum class Create { kNone, kDirs, kDirsAndFile };
 
 void SplitInto(std::string_view path, std::deque<std::string>& out, bool front) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    if (!c.empty() && c != ".") parts.emplace_back(c);
-    i = j + 1;
-  }
+  std::vector<std::string> parts = PathComponents(path);
+  std::erase(parts, std::string("."));
   if (front)
     out.insert(out.begin(), parts.begin(), parts.end());
   else
@@ -162,6 +155,18 @@ std::pair<std::string, std::string> SplitPath(const std::string& clean) {
   if (slash == std::string::npos) return {"/", clean};
   std::string parent = slash == 0 ? "/" : clean.substr(0, slash);
   return {parent, clean.substr(slash + 1)};
+}
+
+std::vector<std::string> PathComponents(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > pos) out.emplace_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
 }
 
 bool Openat2Enabled() {

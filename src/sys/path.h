@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -25,6 +26,10 @@ std::string CleanPath(std::string_view path);
 // Splits a clean absolute path into its parent and last component ("/a/b" -> "/a", "b";
 // "/" -> "/", "").
 std::pair<std::string, std::string> SplitPath(const std::string& clean);
+
+// The non-empty components of a path, in order, without interpretation ("/a//b/../c" ->
+// "a", "b", "..", "c").
+std::vector<std::string> PathComponents(std::string_view path);
 
 // True when openat2 is used: the kernel has it and BERTH_DISABLE_OPENAT2 is not "1".
 bool Openat2Enabled();

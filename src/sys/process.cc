@@ -11,11 +11,62 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+
+#include "sys/fs.h"
 
 namespace berth::sys {
 
+Result<int> ThreadCount() {
+  // A stack buffer and no allocation: cheap enough to run before every fork.
+  UniqueFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  if (!fd) return Errno("open", "/proc/self/stat");
+  char buf[4096];
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.Get(), buf + len, sizeof buf - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read", "/proc/self/stat");
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+    if (len == sizeof buf - 1) break;
+  }
+  buf[len] = '\0';
+  // comm may contain spaces and parentheses: fields are counted after the last ')'.
+  const char* p = strrchr(buf, ')');
+  if (!p) return Fail(ErrorKind::kInternal, "parse", "/proc/self/stat", "no ')' after comm");
+  int field = 2;
+  for (++p; *p; ++p) {
+    if (*p != ' ') continue;
+    if (++field == 20) return static_cast<int>(strtol(p + 1, nullptr, 10));
+  }
+  return Fail(ErrorKind::kInternal, "parse", "/proc/self/stat", "fewer than 20 fields");
+}
+
+Result<void> CheckSingleThreaded(const char* op) {
+  auto n = ThreadCount();
+  if (!n || *n <= 1) return {};
+#ifndef NDEBUG
+  char m[160];
+  snprintf(m, sizeof m, "berth: %s: refused: the process has %d threads; a threaded process "
+           "must posix_spawn\n", op, *n);
+  (void)!::write(2, m, strlen(m));
+  abort();
+#endif
+  return FailedPrecondition(op, "", "refused: the process has " + std::to_string(*n) +
+                                        " threads; a threaded process must posix_spawn");
+}
+
+Result<pid_t> Fork() {
+  BERTH_TRYV(CheckSingleThreaded("fork"));
+  pid_t pid = ::fork();
+  if (pid < 0) return Errno("fork");
+  return pid;
+}
+
 Result<pid_t> ForkWithFlags(unsigned long flags) {
+  BERTH_TRYV(CheckSingleThreaded("fork"));
   // Raw clone without CLONE_VM behaves like fork but accepts namespace flags; glibc's
   // clone() wrapper insists on a new stack, and fork() cannot take flags.
   long r = syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
@@ -99,66 +150,6 @@ Result<void> CloexecFrom(int first) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   closedir(d);
-  return {};
-}
-
-Result<void> WriteAll(int fd, const void* data, size_t len, const char* what) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write", what);
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
-  UniqueFd guard(fd);
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-Result<void> WriteFileAtomic(const std::string& path, const std::string& data, int mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Errno("open", tmp);
-  UniqueFd guard(fd);
-  auto w = WriteAll(fd, data.data(), data.size(), tmp.c_str());
-  if (!w) {
-    ::unlink(tmp.c_str());
-    return w;
-  }
-  guard.Reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    auto e = Errno("rename", tmp, "to " + path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return {};
-}
-
-Result<void> WriteFile(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
-  UniqueFd guard(fd);
-  ssize_t n = ::write(fd, data.data(), data.size());
-  if (n < 0) return Errno("write", path, "\"" + data + "\"");
   return {};
 }
 

@@ -1,5 +1,6 @@
-// Process primitives: clone without a new stack (fork semantics plus namespace flags),
-// pidfds, /proc/<pid>/stat facts and fd hygiene before execve.
+// Process primitives: fork and clone without a new stack (fork semantics plus namespace
+// flags), refused in a threaded process; pidfds, /proc/<pid>/stat facts and fd hygiene
+// before execve.
 #pragma once
 
 #include <sys/types.h>
@@ -13,9 +14,24 @@
 
 namespace berth::sys {
 
+// The threads of this process (field 20 of /proc/self/stat). Fails when /proc does not
+// show this process (a child that joined a mount namespace whose /proc belongs to another
+// pid namespace).
+Result<int> ThreadCount();
+
+// The child of a fork holds only the forking thread: a lock another thread held (malloc's,
+// stdio's, any mutex) stays locked in it forever. So the forking helpers below refuse in a
+// process with more than one thread: abort() in debug builds (NDEBUG undefined), a
+// kFailedPrecondition error otherwise. A threaded process (berthd) must posix_spawn.
+// When ThreadCount cannot tell, the fork goes ahead: that happens only in the runtime's
+// own children, cloned from a process that passed the check.
+Result<void> CheckSingleThreaded(const char* op);
+
 // clone(2) with fork semantics (child continues on a copy of the stack).
 // flags may hold CLONE_NEW* and CLONE_PARENT; SIGCHLD is added. Returns 0 in the child.
 Result<pid_t> ForkWithFlags(unsigned long flags);
+// fork(2) (glibc's: atfork handlers run). Returns 0 in the child.
+Result<pid_t> Fork();
 
 Result<UniqueFd> PidfdOpen(pid_t pid);
 Result<void> PidfdSendSignal(const UniqueFd& pidfd, int sig);
@@ -40,15 +56,6 @@ Result<int> WaitExit(pid_t pid);
 // Marks every fd >= first as close-on-exec, so nothing of the runtime leaks into the
 // container (CVE-2024-21626). close_range(CLOSE_RANGE_CLOEXEC) with a /proc/self/fd fallback.
 Result<void> CloexecFrom(int first);
-
-// Writes all of data to fd (retrying EINTR/short writes).
-Result<void> WriteAll(int fd, const void* data, size_t len, const char* what);
-// Reads a whole file (small files: /proc, cgroupfs, config.json).
-Result<std::string> ReadFile(const std::string& path);
-// Writes a file atomically: tmp in the same dir, fsync-free rename (state is under /run).
-Result<void> WriteFileAtomic(const std::string& path, const std::string& data, int mode = 0600);
-// open(O_WRONLY|O_TRUNC) + write, for /proc and cgroupfs knobs.
-Result<void> WriteFile(const std::string& path, const std::string& data);
 
 // Signal names: "KILL", "SIGKILL", "9" -> 9. Also SIGRTMIN+n / RTMIN+n.
 Result<int> ParseSignal(const std::string& s);

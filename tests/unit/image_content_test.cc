@@ -21,7 +21,11 @@
 #include <thread>
 
 #include "image/content.h"
-#include "image/fsutil.h"
+#include "sys/fs.h"
+
+// The file helpers live in sys/fs.h.
+using berth::sys::RemoveTree;
+using berth::sys::ListDir;
 
 namespace berth::image {
 namespace {

@@ -16,8 +16,13 @@
 #include <thread>
 
 #include "image/digest.h"
-#include "image/fsutil.h"
 #include "image/snapshot.h"
+#include "sys/fs.h"
+
+// The file helpers live in sys/fs.h.
+using berth::sys::RemoveTree;
+using berth::sys::MkdirAll;
+using berth::sys::ListDir;
 
 namespace berth::image {
 namespace {

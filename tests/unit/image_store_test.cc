@@ -10,8 +10,11 @@
 #include <set>
 
 #include "image/digest.h"
-#include "image/fsutil.h"
 #include "image/store.h"
+#include "sys/fs.h"
+
+// The file helpers live in sys/fs.h.
+using berth::sys::RemoveTree;
 
 namespace berth::image {
 namespace {

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "runtime/process_setup.h"
+#include "sys/unix_socket.h"
 
 namespace berth::runtime {
 namespace {
@@ -412,7 +413,11 @@ TEST(SeccompApplyTest, NotifyListenerRoundTripRoot) {
     if (!fd || *fd < 0) _exit(90);
     std::string state =
         SeccompProcessStateJson(R"({"id":"t"})", getpid(), p->seccomp.listener_metadata);
-    if (!SendSeccompListener(p->seccomp.listener_path, *fd, state)) _exit(91);
+    // As FinishAndExec does (create connects before the fork, the child sends).
+    auto sock = sys::ConnectUnix(p->seccomp.listener_path, "linux.seccomp.listenerPath");
+    int listener_fd = *fd;
+    if (!sock || !sys::SendFds(sock->Get(), {&listener_fd, 1}, state, "listener")) _exit(91);
+    sock->Reset();  // one state per connection, then closed (config-linux.md)
     close(*fd);
     errno = 0;
     int rc = mkdir("/nonexistent-berth/x", 0700);

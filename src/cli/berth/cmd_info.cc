@@ -10,7 +10,7 @@
 #include "runtime/container.h"
 #include "spec/default_spec.h"
 #include "spec/spec.h"
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::cli {
 

@@ -5,7 +5,7 @@
 #include "cli/berth/flags.h"
 #include "runtime/container.h"
 #include "spec/parse.h"
-#include "sys/process.h"
+#include "sys/fs.h"
 
 namespace berth::cli {
 
