@@ -109,12 +109,15 @@ BERTH_KIND_HELPER(DataLoss)
 // Failure with the current errno captured; its kind follows from the errno.
 inline std::unexpected<Error> Errno(std::string op, std::string subject = {}, std::string detail = {}) {
   int e = errno;
-  return std::unexpected(Error{e, std::move(op), std::move(subject), std::move(detail), {}, {}});
+  // kUnknown, not {} (0): Kind() then derives the kind from the errno.
+  return std::unexpected(Error{e, std::move(op), std::move(subject), std::move(detail), {},
+                               ErrorKind::kUnknown});
 }
 
 inline std::unexpected<Error> ErrnoCode(int code, std::string op, std::string subject = {},
                                         std::string detail = {}) {
-  return std::unexpected(Error{code, std::move(op), std::move(subject), std::move(detail), {}, {}});
+  return std::unexpected(Error{code, std::move(op), std::move(subject), std::move(detail), {},
+                               ErrorKind::kUnknown});
 }
 
 }  // namespace berth
