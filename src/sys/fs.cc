@@ -344,7 +344,8 @@ Result<void> RemoveTree(const std::string& path) {
       }
       DirId id = BERTH_TRY(IdOf(child->Get(), what));
       if (id.dev != root_dev || (root_mnt != 0 && id.mnt_id != root_mnt))
-        return FailedPrecondition("remove", what, "a filesystem is mounted there; unmount it first");
+        return FailedPrecondition("remove", what,
+                                  "a filesystem is mounted there; unmount it first");
       std::vector<std::string> subdirs = BERTH_TRY(ClearFiles(child->Get(), what));
       frames.push_back(Frame{std::move(name), id, std::move(subdirs)});
       cur = std::move(*child);

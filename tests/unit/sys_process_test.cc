@@ -40,7 +40,7 @@ class WaitingThread {
 
 // The kernel drops an exited thread from the count a moment after join() returns.
 bool WaitForThreads(int n) {
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     auto c = ThreadCount();
     if (c && *c == n) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
