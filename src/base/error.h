@@ -106,6 +106,12 @@ BERTH_KIND_HELPER(DeadlineExceeded)
 BERTH_KIND_HELPER(DataLoss)
 #undef BERTH_KIND_HELPER
 
+// A document field that is wrong ("linux.seccomp.defaultAction: unknown action"): the field
+// is what failed; the caller wraps the document's name around it ("config.json: …").
+inline std::unexpected<Error> InvalidField(std::string field, std::string detail) {
+  return InvalidArgument(std::move(field), {}, std::move(detail));
+}
+
 // Failure with the current errno captured; its kind follows from the errno.
 inline std::unexpected<Error> Errno(std::string op, std::string subject = {}, std::string detail = {}) {
   int e = errno;

@@ -99,7 +99,7 @@ Result<void> ValidateRoot(const Spec& spec, const ValidateOptions& opts) {
   std::string abs =
       IsAbsolute(path) || opts.bundle_dir.empty() ? path : opts.bundle_dir + "/" + path;
   struct stat st {};
-  if (::stat(abs.c_str(), &st) != 0) return ErrnoCode(errno, "", "root.path", abs);
+  if (::stat(abs.c_str(), &st) != 0) return ErrnoCode(errno, "root.path", "", abs);
   if (!S_ISDIR(st.st_mode)) return Invalid("root.path", abs + " is not a directory");
   return {};
 }

@@ -12,7 +12,7 @@ namespace berth::spec::internal {
 
 // A validation failure on the field at `path` (`process.rlimits[0]`).
 inline std::unexpected<Error> Invalid(std::string path, std::string detail) {
-  return Fail("", std::move(path), std::move(detail));
+  return InvalidField(std::move(path), std::move(detail));
 }
 
 // `"text"`, for quoting user-supplied values in messages.

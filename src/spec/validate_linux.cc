@@ -36,7 +36,7 @@ Result<void> ValidateNamespaces(const Linux& l, bool check_host) {
       return Invalid(path + ".path", Quote(ns.path) + " is not an absolute path");
     struct stat st {};
     if (check_host && ::stat(ns.path.c_str(), &st) != 0)
-      return ErrnoCode(errno, "", path + ".path", ns.path);
+      return ErrnoCode(errno, path + ".path", "", ns.path);
   }
   return {};
 }

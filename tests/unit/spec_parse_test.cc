@@ -413,7 +413,7 @@ TEST(SpecParse, OriginNamesTheDocument) {
   auto bad = ParseResources(R"({"cpu": {"quota": "x"}})", "update.json");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().Message(), "update.json: cpu.quota: expected an integer, got a string");
-  EXPECT_EQ(bad.error().subject, "cpu.quota");
+  EXPECT_EQ(bad.error().op, "cpu.quota");
 }
 
 TEST(SpecParse, LoadSpecReadsTheBundle) {

@@ -48,7 +48,7 @@ void ExpectInvalid(const std::function<void(Spec&)>& mutate, const std::string& 
   mutate(s);
   auto r = Validate(s, opts);
   ASSERT_FALSE(r) << "expected failure on " << subject;
-  EXPECT_EQ(r.error().subject, subject) << r.error().Message();
+  EXPECT_EQ(r.error().op, subject) << r.error().Message();
   EXPECT_NE(r.error().Message().find(detail), std::string::npos) << r.error().Message();
   EXPECT_TRUE(r.error().Message().starts_with("config.json: " + subject + ": "))
       << r.error().Message();
