@@ -3,8 +3,8 @@
 # `BinaryName` runtime option of config.toml (the default runtime class "berth"), driven by
 # berthctl's crictl-style commands: version, info, runp (host network), create + start,
 # logs, inspectc (exit code), exec (ExecSync, exit codes, both streams), ps, pods, stop, rmc,
-# stopp, rmp; Bidirectional and HostToContainer mounts in both directions; stopp of a pod
-# whose container exited; and the error paths (unknown pod, malformed JSON, endpoint not
+# stopp, rmp; Bidirectional and HostToContainer mounts in both directions; kill of an exited
+# task (ctr) and stopp of a pod whose container exited; and the error paths (unknown pod, malformed JSON, endpoint not
 # listening).
 # It checks that berth ran the containers (its state under the configured Root) and that
 # nothing is left: berth state, container cgroups, shims, mounts.
@@ -158,8 +158,21 @@ for mode in BIDIRECTIONAL HOST_TO_CONTAINER; do
   umount -R -l "$vol"
 done
 
-section "stopp of a pod whose container has exited"
-# containerd kills the exited task again and needs runc's "container not running" back.
+section "kill of an exited task; stopp of a pod whose container has exited"
+# containerd's shim sends the runtime's kill also to a task that has exited (StopPodSandbox
+# does when the exit is not processed yet) and recognises "already finished" only by runc's
+# texts ("container not running" ...): anything else is "unknown error after kill". ctr in
+# a namespace of its own makes that kill deterministic: the task stays until `tasks rm`.
+K=(timeout -k 5 60 ctr --address "$SOCK" --namespace berth-it-kill)
+out=$("${K[@]}" images import "$TEST_DIR/busybox.tar" 2>&1) || die "ctr images import (berth-it-kill) failed: $out"
+out=$("${K[@]}" run -d --runc-binary "$BERTH" --runc-root "$TEST_DIR/kill-root" "$IMAGE" k1 true 2>&1)
+assert_eq 0 $? "ctr run -d of a task that exits at once"
+wait_until 10 sh -c "$(printf '%q ' "${K[@]}") tasks ls | grep -q '^k1 .*STOPPED'" || fail "k1 did not stop"
+assert_fails_with 'process already finished: not found' "${K[@]}" tasks kill -s KILL k1
+assert_not_contains "$LAST_OUT" "unknown error after kill" "the shim knows the task had finished"
+assert_ok "tasks rm k1" "${K[@]}" tasks rm k1
+assert_ok "containers rm k1" "${K[@]}" containers rm k1
+"${K[@]}" images rm "$IMAGE" >/dev/null 2>&1
 ctr_json quick quick.log 'exit 0' >"$TEST_DIR/quick.json"
 QUICK=$(b create "$POD2" "$TEST_DIR/quick.json" "$TEST_DIR/pod2.json" 2>&1)
 [[ $QUICK =~ ^[0-9a-f]{64}$ ]] || die "create quick failed: $QUICK $(shim_says)"
