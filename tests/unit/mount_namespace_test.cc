@@ -46,7 +46,13 @@ TEST(MountNamespace, EachFieldThatMountsIsRefusedByName) {
     const char* field;
     void (*edit)(spec::Spec&);
   } cases[] = {
-      {"mounts[0] (/proc)", [](spec::Spec& s) { s.mounts.push_back({.destination = "/proc", .type = "proc"}); }},
+      {"mounts[0] (/proc)",
+       [](spec::Spec& s) {
+         spec::Mount m;
+         m.destination = "/proc";
+         m.type = "proc";
+         s.mounts.push_back(m);
+       }},
       {"root.readonly", [](spec::Spec& s) { s.root->readonly = true; }},
       {"linux.maskedPaths", [](spec::Spec& s) { s.linux->masked_paths = {"/proc/kcore"}; }},
       {"linux.readonlyPaths", [](spec::Spec& s) { s.linux->readonly_paths = {"/proc/sys"}; }},
