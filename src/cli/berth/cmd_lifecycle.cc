@@ -111,7 +111,9 @@ int CmdKill(const Globals& g, const Args& a) {
   auto pos = ParseWith(f, a, 1, 2, "kill [--all] <container-id> [signal]");
   if (!pos) return ReportError(pos.error().Message());
   int sig = 15;
-  if (pos->size() == 2) {
+  if (pos->size() == 2 && (*pos)[1] == "0") {
+    sig = 0;  // as with kill(2) and runc: only checks that the container's process is alive
+  } else if (pos->size() == 2) {
     auto s = sys::ParseSignal((*pos)[1]);
     if (!s) return ReportError("kill: " + s.error().Message());
     sig = *s;
