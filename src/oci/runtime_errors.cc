@@ -127,9 +127,9 @@ ErrorKind KindFromRuntimeMessage(std::string_view command, std::string_view mess
   std::string m = Lower(message);
   bool creates = command == "create" || command == "run";
   if (creates) {
-    // runc: "container with id exists: web"; crun: "container `web` already exists";
-    // berth: "container \"web\": already exists".
-    if (ContainsAny(m, {"already exists", "with id exists"})) return ErrorKind::kAlreadyExists;
+    // runc: "container with given ID already exists"; crun: "container `web` already
+    // exists"; berth: "container \"web\": already exists".
+    if (m.find("already exists") != std::string::npos) return ErrorKind::kAlreadyExists;
     return ErrorKind::kUnknown;
   }
   // runc: "container does not exist"; crun: "error opening file `/run/crun/web/status`:

@@ -215,7 +215,7 @@ TEST(OciRuntimeClient, CreateReadsErrorsFromItsPrivateLog) {
                           "echo \"$@\" > \"$0.args\"\n"
                           "while [ $# -gt 0 ]; do [ \"$1\" = --log ] && log=$2; shift; done\n"
                           "echo container output; echo container error >&2\n"
-                          "echo '{\"level\":\"error\",\"msg\":\"container with id exists: web\"}' >> \"$log\"\n"
+                          "echo '{\"level\":\"error\",\"msg\":\"container with given ID already exists\"}' >> \"$log\"\n"
                           "exit 1\n");
   std::string tmp = t.path() + "/tmp";
   fs::create_directory(tmp);
@@ -225,7 +225,7 @@ TEST(OciRuntimeClient, CreateReadsErrorsFromItsPrivateLog) {
   auto r = c.Create("web", o);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().IsAlreadyExists()) << r.error().Message();
-  EXPECT_EQ(rt + " create \"web\": container with id exists: web", r.error().Message());
+  EXPECT_EQ(rt + " create \"web\": container with given ID already exists", r.error().Message());
   std::string args = ReadText(rt + ".args");
   EXPECT_NE(std::string::npos, args.find("--log " + tmp + "/berth-oci-create-")) << args;
   EXPECT_NE(std::string::npos, args.find("--log-format json create --bundle /b web")) << args;

@@ -65,7 +65,7 @@ TEST(OciRuntimeErrors, ExistingIdIsAlreadyExists) {
   EXPECT_EQ(ErrorKind::kAlreadyExists,
             KindFromRuntimeMessage("run", "container `web` already exists"));
   EXPECT_EQ(ErrorKind::kAlreadyExists,
-            KindFromRuntimeMessage("create", "container with id exists: web"));
+            KindFromRuntimeMessage("create", "container with given ID already exists"));
 }
 
 TEST(OciRuntimeErrors, WrongStateIsFailedPrecondition) {
