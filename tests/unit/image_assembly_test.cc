@@ -120,7 +120,8 @@ TEST(ImageAssembly, AnotherContainersSnapshotIsLeftAlone) {
   ASSERT_TRUE(store.snapshots.Prepare("web", img.chain_ids.back()));
   auto r = AssembleContainer(store, img, "web", {t.path() + "/bundles", {}});
   ASSERT_FALSE(r);
-  EXPECT_TRUE(r.error().IsAlreadyExists()) << r.error().Message();
+  EXPECT_TRUE(r.error().IsAlreadyExists())
+      << KindName(r.error().Kind()) << " " << r.error().code << " " << r.error().Message();
   EXPECT_TRUE(HasActive(store, "web")) << "the other's snapshot survives";
   EXPECT_FALSE(Exists(t.path() + "/bundles/web")) << "our bundle dir is undone";
 }

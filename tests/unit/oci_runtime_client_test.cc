@@ -156,14 +156,26 @@ TEST(OciRuntimeClient, FindsExplicitPathThenPath) {
   EXPECT_FALSE(FindRuntime(t.path()));
 }
 
-TEST(OciRuntimeClient, DefaultIsBerthBesideThisBinary) {
-  // berth_unit_tests is built next to berth.
+TEST(OciRuntimeClient, DefaultIsBerthBesideThisBinaryElseInPath) {
   std::string self = fs::read_symlink("/proc/self/exe").string();
   std::string beside = self.substr(0, self.rfind('/')) + "/berth";
-  if (access(beside.c_str(), X_OK) != 0) GTEST_SKIP() << "no berth beside " << self;
+  TempDir t;
+  std::string in_path = Script(t.path(), "berth", "exit 0\n");
+  std::string old_path = getenv("PATH") ? getenv("PATH") : "";
+  setenv("PATH", t.path().c_str(), 1);
   auto p = FindRuntime("");
+  setenv("PATH", "/nonexistent-dir", 1);
+  auto none = FindRuntime("");
+  setenv("PATH", old_path.c_str(), 1);
   ASSERT_TRUE(p) << p.error().Message();
-  EXPECT_EQ(beside, *p);
+  if (access(beside.c_str(), X_OK) == 0) {
+    EXPECT_EQ(beside, *p);
+    EXPECT_TRUE(none);
+  } else {
+    EXPECT_EQ(in_path, *p);
+    ASSERT_FALSE(none);
+    EXPECT_TRUE(none.error().IsNotFound()) << none.error().Message();
+  }
 }
 
 TEST(OciRuntimeClient, StateParsesStdoutOfTheRuntime) {
@@ -293,10 +305,11 @@ TEST(OciRuntimeClient, SpawnRunIsForegroundWithTheCallersStdio) {
 
 // --- real runtimes ---------------------------------------------------------------------
 
+// BERTH, else the berth of this build (berth_unit_tests is in <build>/tests).
 std::string BerthBinary() {
   if (const char* b = getenv("BERTH"); b && *b) return b;
-  auto p = FindRuntime("");
-  return p ? *p : "";
+  std::string self = fs::read_symlink("/proc/self/exe").string();
+  return fs::path(self).parent_path().parent_path() / "berth";
 }
 
 std::string SourceDir() { return std::string(BERTH_TESTDATA_DIR) + "/../../.."; }
