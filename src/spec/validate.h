@@ -14,7 +14,7 @@ struct ValidateOptions {
   // paths exist, LSM present when a label is requested, oom_score_adj allowed). nullptr:
   // the config alone, nothing of any host is looked at (pure).
   const HostProbe* host = nullptr;
-  std::string bundle_dir;  // to resolve a relative root.path
+  std::string bundle_dir = {};  // to resolve a relative root.path
 };
 
 // Returns the first problem found. The error's subject is the JSON path of the field

@@ -57,8 +57,9 @@ void ExpectInvalid(const std::function<void(Spec&)>& mutate, const std::string& 
   EXPECT_TRUE(r.error().Message().starts_with("config.json: " + subject + ": "))
       << r.error().Message();
   // Without a host, every failure is the config's own.
-  if (opts.host == nullptr)
+  if (opts.host == nullptr) {
     EXPECT_EQ(r.error().Kind(), ErrorKind::kInvalidArgument) << KindName(r.error().Kind());
+  }
 }
 
 class TempDir {
