@@ -112,15 +112,18 @@ inline std::unexpected<Error> InvalidField(std::string field, std::string detail
   return InvalidArgument(std::move(field), {}, std::move(detail));
 }
 
-// Failure with the current errno captured; its kind follows from the errno.
+// Failure with the current errno captured; its kind follows from the errno (kUnknown, not
+// ErrorKind{} which is 0 and would be taken as set).
 inline std::unexpected<Error> Errno(std::string op, std::string subject = {}, std::string detail = {}) {
   int e = errno;
-  return std::unexpected(Error{e, std::move(op), std::move(subject), std::move(detail), {}, {}});
+  return std::unexpected(
+      Error{e, std::move(op), std::move(subject), std::move(detail), {}, ErrorKind::kUnknown});
 }
 
 inline std::unexpected<Error> ErrnoCode(int code, std::string op, std::string subject = {},
                                         std::string detail = {}) {
-  return std::unexpected(Error{code, std::move(op), std::move(subject), std::move(detail), {}, {}});
+  return std::unexpected(
+      Error{code, std::move(op), std::move(subject), std::move(detail), {}, ErrorKind::kUnknown});
 }
 
 }  // namespace berth
