@@ -77,7 +77,7 @@ void ExpectRefusedOnHostOnly(const Spec& s, const FakeHost& host, ErrorKind kind
   auto r = Validate(s, On(host));
   ASSERT_FALSE(r) << "expected " << subject << " refused";
   EXPECT_EQ(r.error().Kind(), kind) << KindName(r.error().Kind()) << ": " << r.error().Message();
-  EXPECT_EQ(r.error().subject, subject) << r.error().Message();
+  EXPECT_EQ(r.error().op, subject) << r.error().Message();
   EXPECT_NE(r.error().Message().find(detail), std::string::npos) << r.error().Message();
   EXPECT_TRUE(r.error().Message().starts_with("config.json: " + subject + ": "))
       << r.error().Message();

@@ -162,7 +162,7 @@ TEST(SpecValidateClients, RealOutOfRangeValuesRefused) {
     c.mutate(s);
     auto r = Validate(s);
     if (!r) {
-      EXPECT_EQ(r.error().subject, c.field) << c.what;
+      EXPECT_EQ(r.error().op, c.field) << c.what;
       EXPECT_EQ(r.error().Kind(), ErrorKind::kInvalidArgument) << c.what;
       EXPECT_TRUE(r.error().Message().starts_with("config.json: " + c.field + ": " + c.detail))
           << c.what << ": " << r.error().Message();
