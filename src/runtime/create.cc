@@ -17,6 +17,7 @@
 #include "cgroups/manager.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/host_probe.h"
 #include "runtime/init.h"
 #include "runtime/launch_util.h"
 #include "runtime/lifecycle.h"
@@ -154,9 +155,8 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   auto parsed = spec::ParseSpec(*text, "config.json");
   if (!parsed) return std::unexpected(parsed.error());
   spec::Spec spec = std::move(*parsed);
-  spec::ValidateOptions vopts;
-  vopts.bundle_dir = bundle;
-  BERTH_TRYV(spec::Validate(spec, vopts));
+  SystemHostProbe host;
+  BERTH_TRYV(spec::Validate(spec, {.host = &host, .bundle_dir = bundle}));
   if (!spec.process) return Fail("config.json", "process", "is required to create a container");
   if (!spec.root) return Fail("config.json", "root", "is required to create a container");
   if (opts.before_launch) BERTH_TRYV(opts.before_launch(spec));

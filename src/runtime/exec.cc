@@ -10,6 +10,7 @@
 
 #include "cgroups/manager.h"
 #include "runtime/container.h"
+#include "runtime/host_probe.h"
 #include "runtime/init.h"
 #include "runtime/launch_util.h"
 #include "runtime/sync.h"
@@ -72,7 +73,8 @@ Result<spec::Process> BuildProcess(const ExecOptions& o, const spec::Spec& spec)
 Result<spec::Process> FinishProcess(const ExecOptions& o, spec::Process p) {
   if (!o.apparmor_profile.empty()) p.apparmor_profile = o.apparmor_profile;
   if (!o.process_label.empty()) p.selinux_label = o.process_label;
-  auto valid = spec::ValidateProcess(p);
+  SystemHostProbe host;
+  auto valid = spec::ValidateProcess(p, {.host = &host});
   if (!valid) {
     Error e = valid.error();
     if (!o.process_file.empty()) e.Wrap(o.process_file);

@@ -453,7 +453,6 @@ TEST(SpecParse, RuncGeneratedConfigsParse) {
     EXPECT_EQ(r->mounts.size(), 7u);
     EXPECT_EQ(r->linux->masked_paths.size(), 10u);
     ValidateOptions opts;
-    opts.check_host = false;
     auto v = Validate(*r, opts);
     EXPECT_TRUE(v) << name << ": " << v.error().Message();
   }
@@ -493,7 +492,6 @@ TEST(SpecParse, DefaultSpecsParseAndValidate) {
     EXPECT_EQ(r->HasNamespace("user"), rootless);
     EXPECT_EQ(r->HasNamespace("network"), !rootless);
     ValidateOptions opts;
-    opts.check_host = false;
     auto v = Validate(*r, opts);
     EXPECT_TRUE(v) << v.error().Message();
   }
