@@ -8,7 +8,7 @@ PACKAGES="
   build-essential g++ cmake ninja-build pkg-config
   libseccomp-dev nlohmann-json3-dev libgtest-dev libcap-dev
   busybox-static jq iproute2 util-linux procps
-  podman conmon containerd bsdutils containernetworking-plugins
+  podman conmon containerd docker.io bsdutils containernetworking-plugins
   qemu-system-x86 cpio
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
   libtomlplusplus-dev libcli11-dev
@@ -23,7 +23,10 @@ PACKAGES="
 # tests/integration/test_podman.sh and test_containerd.sh. Without recommends, podman pulls
 # only conmon, containers-common and crun|runc (which the tests never run: they pass berth);
 # fuse-overlayfs and slirp4netns are not needed (vfs storage, --network none).
-# bsdutils: script(1), the pty for `podman exec -it` and `ctr run -t`.
+# docker.io (dockerd 20.10 and the docker CLI, with tini): the real client of
+# tests/integration/test_docker.sh, which starts its own dockerd on private directories.
+# The test never uses the host's dockerd (which the package starts where systemd runs).
+# bsdutils: script(1), the pty for `podman exec -it`, `docker run -it` and `ctr run -t`.
 # qemu-system-x86, cpio: tests/integration/test_cgroup_v2_guest.sh boots a pure cgroup v2
 # guest (TCG) from an initramfs; its kernel comes from install_guest_kernel below.
 # libcurl (registry client), OpenSSL (digests), ISA-L (igzip inflate), zstd, zlib,

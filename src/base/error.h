@@ -106,18 +106,24 @@ BERTH_KIND_HELPER(DeadlineExceeded)
 BERTH_KIND_HELPER(DataLoss)
 #undef BERTH_KIND_HELPER
 
-// Failure with the current errno captured; its kind follows from the errno.
+// A document field that is wrong ("linux.seccomp.defaultAction: unknown action"): the field
+// is what failed; the caller wraps the document's name around it ("config.json: …").
+inline std::unexpected<Error> InvalidField(std::string field, std::string detail) {
+  return InvalidArgument(std::move(field), {}, std::move(detail));
+}
+
+// Failure with the current errno captured; its kind follows from the errno (kUnknown
+// spelled out: `{}` would make the kind 0, which Kind() does not derive from errno).
 inline std::unexpected<Error> Errno(std::string op, std::string subject = {}, std::string detail = {}) {
   int e = errno;
-  // kUnknown, not {} (0): Kind() then derives the kind from the errno.
-  return std::unexpected(Error{e, std::move(op), std::move(subject), std::move(detail), {},
-                               ErrorKind::kUnknown});
+  return std::unexpected(
+      Error{e, std::move(op), std::move(subject), std::move(detail), {}, ErrorKind::kUnknown});
 }
 
 inline std::unexpected<Error> ErrnoCode(int code, std::string op, std::string subject = {},
                                         std::string detail = {}) {
-  return std::unexpected(Error{code, std::move(op), std::move(subject), std::move(detail), {},
-                               ErrorKind::kUnknown});
+  return std::unexpected(
+      Error{code, std::move(op), std::move(subject), std::move(detail), {}, ErrorKind::kUnknown});
 }
 
 }  // namespace berth

@@ -16,12 +16,12 @@ Result<std::vector<DeviceRule>> ParseDeviceRules(const std::vector<spec::LinuxDe
     } else if (d.type == "c" || d.type == "b") {
       r.type = d.type[0];
     } else {
-      return Fail(field + ".type", "\"" + d.type + "\"", "must be \"a\", \"c\" or \"b\"");
+      return InvalidArgument(field + ".type", "\"" + d.type + "\"", "must be \"a\", \"c\" or \"b\"");
     }
     r.major = d.major && *d.major >= 0 ? *d.major : -1;
     r.minor = d.minor && *d.minor >= 0 ? *d.minor : -1;
     if (r.major > 0xffffffffLL || r.minor > 0xffffffffLL)
-      return Fail(field, "major/minor", "out of range");
+      return InvalidArgument(field, "major/minor", "out of range");
     if (!d.access.empty()) {
       r.access = 0;
       for (char c : d.access) {
@@ -36,7 +36,7 @@ Result<std::vector<DeviceRule>> ParseDeviceRules(const std::vector<spec::LinuxDe
             r.access |= kAccMknod;
             break;
           default:
-            return Fail(field + ".access", "\"" + d.access + "\"",
+            return InvalidArgument(field + ".access", "\"" + d.access + "\"",
                         "may only contain the letters r, w and m");
         }
       }

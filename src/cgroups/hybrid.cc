@@ -27,7 +27,7 @@ Result<void> HybridManager::Set(const spec::LinuxResources& res) {
     std::string dir = v1_.Dir(controller == "io" ? "blkio" : controller);  // v2's io is v1's blkio
     if (dir.empty()) continue;
     std::string mount = dir.substr(0, dir.size() - rel_.size());
-    return Fail("linux.resources.unified[\"" + key + "\"]", "",
+    return InvalidArgument("linux.resources.unified[\"" + key + "\"]", "",
                 "the \"" + controller + "\" controller is on a cgroup v1 hierarchy (" + mount +
                     ") on this hybrid host; unified keys need it on cgroup v2");
   }

@@ -31,10 +31,10 @@ Result<std::string> ExpandSlice(const std::string& slice, const std::string& who
   if (slice == "-.slice") return std::string();
   if (slice.size() <= suffix.size() || slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) != 0 ||
       slice.find('/') != std::string::npos)
-    return Fail("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a slice name (x.slice)");
+    return InvalidArgument("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a slice name (x.slice)");
   std::string stem = slice.substr(0, slice.size() - suffix.size());
   if (stem.empty() || stem.front() == '-' || stem.back() == '-' || stem.find("--") != std::string::npos)
-    return Fail("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a valid slice name");
+    return InvalidArgument("linux.cgroupsPath", "\"" + whole + "\"", "\"" + slice + "\" is not a valid slice name");
   std::string out, prefix;
   size_t start = 0;
   for (;;) {
@@ -55,7 +55,7 @@ Result<std::string> SystemdPath(const std::string& p) {
   size_t a = p.find(':'), b = p.find(':', a + 1);
   std::string slice = p.substr(0, a), prefix = p.substr(a + 1, b - a - 1), name = p.substr(b + 1);
   if (name.empty() || name.find('/') != std::string::npos || prefix.find('/') != std::string::npos)
-    return Fail("linux.cgroupsPath", "\"" + p + "\"", "expected slice:prefix:name");
+    return InvalidArgument("linux.cgroupsPath", "\"" + p + "\"", "expected slice:prefix:name");
   auto dir = BERTH_TRY(ExpandSlice(slice.empty() ? "system.slice" : slice, p));
   const std::string sl = ".slice";
   bool is_slice = name.size() > sl.size() && name.compare(name.size() - sl.size(), sl.size(), sl) == 0;
@@ -72,7 +72,7 @@ Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const st
     raw = BERTH_TRY(SystemdPath(cgroups_path));
   } else if (cgroups_path.empty()) {
     if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos)
-      return Fail(field, "container id \"" + id + "\"", "cannot name a cgroup");
+      return InvalidArgument(field, "container id \"" + id + "\"", "cannot name a cgroup");
     raw = std::string(kParent) + "/" + id;
   } else if (cgroups_path[0] == '/') {
     raw = cgroups_path;
@@ -83,10 +83,10 @@ Result<std::string> ResolveCgroupsPath(const std::string& cgroups_path, const st
   for (const auto& part : sys::PathComponents(raw)) {
     if (part == ".") continue;
     if (part == "..")
-      return Fail(field, "\"" + cgroups_path + "\"", "\"..\" components are not allowed");
+      return InvalidArgument(field, "\"" + cgroups_path + "\"", "\"..\" components are not allowed");
     out += "/" + part;
   }
-  if (out.empty()) return Fail(field, "\"" + cgroups_path + "\"", "refers to the root cgroup");
+  if (out.empty()) return InvalidArgument(field, "\"" + cgroups_path + "\"", "refers to the root cgroup");
   return out;
 }
 
@@ -96,20 +96,20 @@ Result<std::unique_ptr<Manager>> Open(const std::string& cgroups_path, const std
   const CgroupMounts& m = HostMounts();
   switch (mode) {
     case Mode::kV2:
-      if (m.unified.empty()) return Fail("open cgroup", rel, "no cgroup2 hierarchy is mounted");
+      if (m.unified.empty()) return FailedPrecondition("open cgroup", rel, "no cgroup2 hierarchy is mounted");
       // On a pure v2 host enable every available controller, as containers expect
       // stats and limits to work; on a hybrid host (tests) only what Set needs.
       return std::unique_ptr<Manager>(
           new V2Manager(m.unified, rel, /*enable_all=*/DetectMode() == Mode::kV2));
     case Mode::kHybrid:
-      if (m.unified.empty()) return Fail("open cgroup", rel, "no cgroup2 hierarchy is mounted");
-      if (m.v1.empty()) return Fail("open cgroup", rel, "no cgroup v1 hierarchy is mounted");
+      if (m.unified.empty()) return FailedPrecondition("open cgroup", rel, "no cgroup2 hierarchy is mounted");
+      if (m.v1.empty()) return FailedPrecondition("open cgroup", rel, "no cgroup v1 hierarchy is mounted");
       return std::unique_ptr<Manager>(new HybridManager(m.v1, m.unified, rel));
     case Mode::kV1:
-      if (m.v1.empty()) return Fail("open cgroup", rel, "no cgroup v1 hierarchy is mounted");
+      if (m.v1.empty()) return FailedPrecondition("open cgroup", rel, "no cgroup v1 hierarchy is mounted");
       return std::unique_ptr<Manager>(new V1Manager(m.v1, rel));
   }
-  return Fail("open cgroup", rel, "unknown cgroup mode");
+  return FailedPrecondition("open cgroup", rel, "unknown cgroup mode");
 }
 
 }  // namespace berth::cgroups

@@ -94,7 +94,7 @@ Result<FreezerState> V1Manager::GetFreezerState() {
 
 Result<void> V1Manager::Freeze() {
   std::string dir = Dir("freezer");
-  if (dir.empty()) return Fail("freeze", rel_, "the freezer cgroup controller is not mounted");
+  if (dir.empty()) return FailedPrecondition("freeze", rel_, "the freezer cgroup controller is not mounted");
   const std::string file = dir + "/freezer.state";
   std::string state;
   auto deadline = std::chrono::steady_clock::now() + 2s;
@@ -107,12 +107,12 @@ Result<void> V1Manager::Freeze() {
     std::this_thread::sleep_for(i < 10 ? 1ms : 10ms);
   }
   (void)sys::WriteFile(file, "THAWED");
-  return Fail("freeze", file, "timed out waiting for FROZEN (state " + state + ")");
+  return DeadlineExceeded("freeze", file, "timed out waiting for FROZEN (state " + state + ")");
 }
 
 Result<void> V1Manager::Thaw() {
   std::string dir = Dir("freezer");
-  if (dir.empty()) return Fail("thaw", rel_, "the freezer cgroup controller is not mounted");
+  if (dir.empty()) return FailedPrecondition("thaw", rel_, "the freezer cgroup controller is not mounted");
   const std::string file = dir + "/freezer.state";
   auto deadline = std::chrono::steady_clock::now() + 2s;
   std::string state;
@@ -123,12 +123,12 @@ Result<void> V1Manager::Thaw() {
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(1ms);
   }
-  return Fail("thaw", file, "timed out waiting for THAWED (state " + state + ")");
+  return DeadlineExceeded("thaw", file, "timed out waiting for THAWED (state " + state + ")");
 }
 
 Result<std::vector<pid_t>> V1Manager::Pids() {
   std::string dir = ProcsDir();
-  if (dir.empty()) return Fail("list pids", rel_, "no cgroup v1 hierarchy is mounted");
+  if (dir.empty()) return FailedPrecondition("list pids", rel_, "no cgroup v1 hierarchy is mounted");
   return fs::ReadProcs(dir, /*recursive=*/true);
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 
 #include "base/unique_fd.h"
@@ -34,14 +35,24 @@ bool NotSupported(const Error& e) {
 }  // namespace
 
 Result<void> V1Manager::SetMemory(const spec::LinuxMemory& m) {
-  std::string dir = Dir("memory");
-  if (dir.empty()) return NotMounted(F("memory"), "memory");
-  const std::string limit_file = dir + "/memory.limit_in_bytes";
-  const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
   // A 0 byte limit cannot hold any process; configs written by other tools use 0
   // for "unset", so do runc and crun.
   bool has_limit = m.limit && *m.limit != 0;
   bool has_swap = m.swap && *m.swap != 0;
+  bool has_reservation = m.reservation && *m.reservation != 0;
+  bool has_kmem = (m.kernel && *m.kernel != 0) || (m.kernel_tcp && *m.kernel_tcp != 0);
+  // -1 as uint64 is "unset" (Docker before 20.10; runc skips it).
+  bool has_swappiness = m.swappiness && *m.swappiness != UINT64_MAX;
+  // Docker sends disableOOMKiller false for every container; false is the kernel's
+  // default and runc writes only true.
+  bool disable_oom = m.disable_oom_killer.value_or(false);
+  if (!has_limit && !has_swap && !has_reservation && !has_kmem && !has_swappiness &&
+      !disable_oom && !m.use_hierarchy)
+    return {};
+  std::string dir = Dir("memory");
+  if (dir.empty()) return NotMounted(F("memory"), "memory");
+  const std::string limit_file = dir + "/memory.limit_in_bytes";
+  const std::string memsw_file = dir + "/memory.memsw.limit_in_bytes";
   if (has_swap && !fs::PathExists(memsw_file))
     return Fail(F("memory.swap"), memsw_file,
                 "does not exist: swap accounting is disabled (boot with swapaccount=1)");
@@ -63,7 +74,7 @@ Result<void> V1Manager::SetMemory(const spec::LinuxMemory& m) {
   } else if (has_limit) {
     BERTH_TRYV(fs::WriteField(F("memory.limit"), limit_file, std::to_string(*m.limit)));
   }
-  if (m.reservation && *m.reservation != 0)
+  if (has_reservation)
     BERTH_TRYV(fs::WriteField(F("memory.reservation"), dir + "/memory.soft_limit_in_bytes",
                               std::to_string(*m.reservation)));
   struct {
@@ -77,15 +88,14 @@ Result<void> V1Manager::SetMemory(const spec::LinuxMemory& m) {
     auto r = fs::WriteField(F(k.field), dir + k.file, std::to_string(*k.v));
     if (!r && !NotSupported(r.error())) return r;
   }
-  if (m.swappiness) {
+  if (has_swappiness) {
     if (*m.swappiness > 100)
       return Fail(F("memory.swappiness"), std::to_string(*m.swappiness), "must be 0..100");
     BERTH_TRYV(fs::WriteField(F("memory.swappiness"), dir + "/memory.swappiness",
                               std::to_string(*m.swappiness)));
   }
-  if (m.disable_oom_killer)
-    BERTH_TRYV(fs::WriteField(F("memory.disableOOMKiller"), dir + "/memory.oom_control",
-                              *m.disable_oom_killer ? "1" : "0"));
+  if (disable_oom)
+    BERTH_TRYV(fs::WriteField(F("memory.disableOOMKiller"), dir + "/memory.oom_control", "1"));
   if (m.use_hierarchy && fs::PathExists(dir + "/memory.use_hierarchy")) {
     // Always 1 on kernels >= 5.x and writing it is refused; only write a change.
     std::string want = *m.use_hierarchy ? "1" : "0";
@@ -117,38 +127,39 @@ static Result<void> WritePair(const std::string& f1, const std::string& p1,
 }
 
 Result<void> V1Manager::SetCpu(const spec::LinuxCpu& c) {
-  bool wants_cpu = (c.shares && *c.shares) || c.quota || (c.period && *c.period) || c.burst ||
-                   c.realtime_runtime || c.realtime_period || c.idle;
+  // 0 is "unset" for shares, quota, period and the real-time pair (runc writes nothing;
+  // CRI-O and older containerd send 0 for whatever the pod did not ask).
+  auto set = [](const auto& v) -> std::optional<std::string> {
+    if (!v || *v == 0) return std::nullopt;
+    return std::to_string(*v);
+  };
+  std::optional<std::string> period = set(c.period), quota = set(c.quota),
+                             rt_period = set(c.realtime_period),
+                             rt_runtime = set(c.realtime_runtime);
+  bool wants_cpu = (c.shares && *c.shares) || quota || period || c.burst || rt_runtime ||
+                   rt_period || c.idle;
   if (wants_cpu) {
     std::string dir = Dir("cpu");
     if (dir.empty()) return NotMounted(F("cpu"), "cpu");
     if (c.shares && *c.shares)
       BERTH_TRYV(fs::WriteField(F("cpu.shares"), dir + "/cpu.shares", std::to_string(*c.shares)));
-    auto opt = [](auto v) -> std::optional<std::string> {
-      if (!v) return std::nullopt;
-      return std::to_string(*v);
-    };
-    std::optional<std::string> period, quota;
-    if (c.period && *c.period) period = std::to_string(*c.period);
-    // quota 0 means unset in configs from other tools; -1 is "no limit".
-    if (c.quota && *c.quota != 0) quota = std::to_string(*c.quota);
+    // quota -1 is "no limit".
     BERTH_TRYV(WritePair(F("cpu.period"), dir + "/cpu.cfs_period_us", period, F("cpu.quota"),
                          dir + "/cpu.cfs_quota_us", quota));
     if (c.burst)
       BERTH_TRYV(
           fs::WriteField(F("cpu.burst"), dir + "/cpu.cfs_burst_us", std::to_string(*c.burst)));
-    auto rt = WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us", opt(c.realtime_period),
-                        F("cpu.realtimeRuntime"), dir + "/cpu.rt_runtime_us",
-                        opt(c.realtime_runtime));
+    auto rt = WritePair(F("cpu.realtimePeriod"), dir + "/cpu.rt_period_us", rt_period,
+                        F("cpu.realtimeRuntime"), dir + "/cpu.rt_runtime_us", rt_runtime);
     if (!rt && rt.error().code == EINVAL && c.realtime_runtime && *c.realtime_runtime > 0) {
       // The usual cause: a cgroup's real-time budget must fit in its parent's, and a new
       // parent (berth's own /berth included) starts with none.
       std::string parent = dir.substr(0, dir.rfind('/'));
       auto budget = fs::ReadTrimmed(parent + "/cpu.rt_runtime_us");
-      auto period = fs::ReadTrimmed(parent + "/cpu.rt_period_us");
-      if (budget && period)
+      auto parent_period = fs::ReadTrimmed(parent + "/cpu.rt_period_us");
+      if (budget && parent_period)
         rt.error().detail = "the parent cgroup " + parent + " has a real-time budget of " +
-                            *budget + " us per " + *period +
+                            *budget + " us per " + *parent_period +
                             " us and a child's must fit in it (raise the parent's "
                             "cpu.rt_runtime_us first)";
     }
@@ -168,7 +179,16 @@ Result<void> V1Manager::SetCpu(const spec::LinuxCpu& c) {
   return {};
 }
 
+// A weight of 0 is "unset": Docker writes blockIO.weight 0 for every container (and
+// per-device weights of 0 it accepts), and runc writes nothing for them.
+static bool WeightSet(const std::optional<uint16_t>& w) { return w && *w != 0; }
+
 Result<void> V1Manager::SetBlkio(const spec::LinuxBlockIo& io) {
+  bool wants = WeightSet(io.weight) || WeightSet(io.leaf_weight) ||
+               !io.throttle_read_bps_device.empty() || !io.throttle_write_bps_device.empty() ||
+               !io.throttle_read_iops_device.empty() || !io.throttle_write_iops_device.empty();
+  for (const auto& d : io.weight_device) wants |= WeightSet(d.weight) || WeightSet(d.leaf_weight);
+  if (!wants) return {};
   std::string dir = Dir("blkio");
   if (dir.empty()) return NotMounted(F("blockIO"), "blkio");
   // CFQ's blkio.weight is gone since 5.0; BFQ offers blkio.bfq.weight instead.
@@ -183,11 +203,11 @@ Result<void> V1Manager::SetBlkio(const spec::LinuxBlockIo& io) {
     return Fail(field, file,
                 "does not exist: the block I/O scheduler offers no proportional weights");
   };
-  if (io.weight) {
+  if (WeightSet(io.weight)) {
     BERTH_TRYV(need(F("blockIO.weight"), weight_file));
     BERTH_TRYV(fs::WriteField(F("blockIO.weight"), weight_file, std::to_string(*io.weight)));
   }
-  if (io.leaf_weight) {
+  if (WeightSet(io.leaf_weight)) {
     BERTH_TRYV(need(F("blockIO.leafWeight"), dir + "/blkio.leaf_weight"));
     BERTH_TRYV(fs::WriteField(F("blockIO.leafWeight"), dir + "/blkio.leaf_weight",
                               std::to_string(*io.leaf_weight)));
@@ -196,12 +216,12 @@ Result<void> V1Manager::SetBlkio(const spec::LinuxBlockIo& io) {
     const auto& d = io.weight_device[i];
     std::string field = F("blockIO.weightDevice[") + std::to_string(i) + "]";
     std::string dev = std::to_string(d.major) + ":" + std::to_string(d.minor) + " ";
-    if (d.weight) {
+    if (WeightSet(d.weight)) {
       BERTH_TRYV(need(field + ".weight", weight_dev_file));
       BERTH_TRYV(
           fs::WriteField(field + ".weight", weight_dev_file, dev + std::to_string(*d.weight)));
     }
-    if (d.leaf_weight) {
+    if (WeightSet(d.leaf_weight)) {
       std::string f = dir + "/blkio.leaf_weight_device";
       BERTH_TRYV(need(field + ".leafWeight", f));
       BERTH_TRYV(fs::WriteField(field + ".leafWeight", f, dev + std::to_string(*d.leaf_weight)));
@@ -263,7 +283,7 @@ Result<void> V1Manager::SetDevices(const std::vector<spec::LinuxDeviceCgroup>& l
 }
 
 Result<void> V1Manager::SetNetwork(const spec::LinuxNetwork& n) {
-  if (n.class_id) {
+  if (n.class_id && *n.class_id != 0) {  // 0 is "unset" (runc)
     std::string dir = Dir("net_cls");
     if (dir.empty()) return NotMounted(F("network.classID"), "net_cls");
     BERTH_TRYV(fs::WriteField(F("network.classID"), dir + "/net_cls.classid",
@@ -318,7 +338,8 @@ Result<void> V1Manager::Set(const spec::LinuxResources& res) {
                 "requires cgroup v2; this host has cgroup v1 only");
   if (res.cpu) BERTH_TRYV(SetCpu(*res.cpu));
   if (res.memory) BERTH_TRYV(SetMemory(*res.memory));
-  if (res.pids) {
+  // pids.limit: 0 is "unset" (runc writes nothing: an update keeps the limit), -1 "max".
+  if (res.pids && res.pids->limit != 0) {
     std::string dir = Dir("pids");
     if (dir.empty()) return NotMounted(F("pids"), "pids");
     BERTH_TRYV(fs::WriteField(F("pids.limit"), dir + "/pids.max",

@@ -127,14 +127,14 @@ Result<void> V2Manager::WaitFrozen(bool frozen) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(i < 10 ? 1ms : 10ms);
   }
-  return Fail(frozen ? "freeze" : "thaw", dir_ + "/cgroup.events",
+  return DeadlineExceeded(frozen ? "freeze" : "thaw", dir_ + "/cgroup.events",
               std::string("timed out waiting for \"frozen ") + (frozen ? "1" : "0") + "\"");
 }
 
 Result<void> V2Manager::Freeze() {
   const std::string f = dir_ + "/cgroup.freeze";
   if (!fs::PathExists(f) && Exists())
-    return Fail("freeze", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
+    return Unimplemented("freeze", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
   BERTH_TRYV(sys::WriteFile(f, "1"));
   auto r = WaitFrozen(true);
   if (!r) (void)sys::WriteFile(f, "0");
@@ -144,7 +144,7 @@ Result<void> V2Manager::Freeze() {
 Result<void> V2Manager::Thaw() {
   const std::string f = dir_ + "/cgroup.freeze";
   if (!fs::PathExists(f) && Exists())
-    return Fail("thaw", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
+    return Unimplemented("thaw", f, "does not exist (the cgroup v2 freezer needs kernel 5.2)");
   BERTH_TRYV(sys::WriteFile(f, "0"));
   return WaitFrozen(false);
 }

@@ -115,8 +115,16 @@ Result<void> V2Manager::SetCpu(const spec::LinuxCpu& c) {
 }
 
 Result<void> V2Manager::SetIo(const spec::LinuxBlockIo& io) {
+  // A weight of 0 is "unset": Docker writes blockIO.weight 0 for every container, and
+  // runc neither writes it nor enables the io controller for it.
+  auto set = [](const std::optional<uint16_t>& w) { return w && *w != 0; };
+  bool wants = set(io.weight) || set(io.leaf_weight) || !io.throttle_read_bps_device.empty() ||
+               !io.throttle_write_bps_device.empty() || !io.throttle_read_iops_device.empty() ||
+               !io.throttle_write_iops_device.empty();
+  for (const auto& d : io.weight_device) wants |= set(d.weight) || set(d.leaf_weight);
+  if (!wants) return {};
   BERTH_TRYV(EnableController("io", F("blockIO")));
-  if (io.leaf_weight)
+  if (set(io.leaf_weight))
     return Fail(F("blockIO.leafWeight"), "", "leaf weights do not exist on cgroup v2");
   // BFQ keeps v1's 1..1000 scale in io.bfq.weight; otherwise io.weight (1..10000).
   const std::string bfq = dir_ + "/io.bfq.weight";
@@ -128,16 +136,16 @@ Result<void> V2Manager::SetIo(const spec::LinuxBlockIo& io) {
     return Fail(field, weight_file,
                 "does not exist: the block I/O scheduler offers no proportional weights");
   };
-  if (io.weight) {
+  if (set(io.weight)) {
     BERTH_TRYV(need_weight(F("blockIO.weight")));
     BERTH_TRYV(fs::WriteField(F("blockIO.weight"), weight_file, "default " + conv(*io.weight)));
   }
   for (size_t i = 0; i < io.weight_device.size(); ++i) {
     const auto& d = io.weight_device[i];
     std::string field = F("blockIO.weightDevice[" + std::to_string(i) + "]");
-    if (d.leaf_weight)
+    if (set(d.leaf_weight))
       return Fail(field + ".leafWeight", "", "leaf weights do not exist on cgroup v2");
-    if (!d.weight) continue;
+    if (!set(d.weight)) continue;
     BERTH_TRYV(need_weight(field));
     BERTH_TRYV(fs::WriteField(
         field, weight_file,
@@ -238,7 +246,8 @@ Result<void> V2Manager::Set(const spec::LinuxResources& res) {
                 "nftables \"socket cgroupv2\" instead)");
   if (res.cpu) BERTH_TRYV(SetCpu(*res.cpu));
   if (res.memory) BERTH_TRYV(SetMemory(*res.memory));
-  if (res.pids) {
+  // pids.limit: 0 is "unset" (runc writes nothing: an update keeps the limit), -1 "max".
+  if (res.pids && res.pids->limit != 0) {
     BERTH_TRYV(EnableController("pids", F("pids")));
     BERTH_TRYV(fs::WriteField(F("pids.limit"), dir_ + "/pids.max",
                               res.pids->limit > 0 ? std::to_string(res.pids->limit) : "max"));

@@ -20,17 +20,17 @@ using Deadline = std::optional<std::chrono::milliseconds>;
 }  // namespace
 
 Result<std::string> GrpcTarget(std::string_view endpoint) {
-  if (endpoint.empty()) return Fail("endpoint", "\"\"", "empty; expected unix:///path/to/socket");
+  if (endpoint.empty()) return InvalidArgument("endpoint", "\"\"", "empty; expected unix:///path/to/socket");
   std::string_view path = endpoint;
   if (endpoint.starts_with("unix://")) {
     path = endpoint.substr(7);
   } else if (endpoint.starts_with("unix:")) {
     path = endpoint.substr(5);
   } else if (endpoint.find("://") != std::string_view::npos) {
-    return Fail("endpoint", std::string(endpoint),
+    return InvalidArgument("endpoint", std::string(endpoint),
                 "unsupported scheme; CRI endpoints here are unix sockets (unix:///path)");
   }
-  if (path.empty()) return Fail("endpoint", std::string(endpoint), "no socket path");
+  if (path.empty()) return InvalidArgument("endpoint", std::string(endpoint), "no socket path");
   // gRPC reads "unix:///abs" as an absolute and "unix:rel" as a relative path.
   if (path.front() == '/') return "unix://" + std::string(path);
   return "unix:" + std::string(path);
@@ -66,7 +66,7 @@ Result<Client> Client::Connect(std::string endpoint, std::chrono::milliseconds t
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   auto channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
-  if (!channel) return Fail("cri: connect", endpoint, "gRPC refused to create a channel");
+  if (!channel) return Internal("cri: connect", endpoint, "gRPC refused to create a channel");
   auto stubs = std::make_unique<Stubs>();
   stubs->runtime = v1::RuntimeService::NewStub(channel);
   stubs->image = v1::ImageService::NewStub(channel);

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "cri/log_format.h"
-
 namespace berth::cri {
 namespace {
 
@@ -35,36 +33,6 @@ TEST(CriEndpoint, UnreachableEndpointNamesCallEndpointAndCode) {
   ASSERT_FALSE(v);
   std::string m = v.error().Message();
   EXPECT_EQ(0u, m.find("cri: Version on unix:///nonexistent/berth-test.sock: UNAVAILABLE")) << m;
-}
-
-TEST(CriLogFormat, ParsesFullPartialAndEmptyRecords) {
-  auto full = ParseLogLine("2024-01-02T03:04:05.123456789Z stdout F hello world");
-  ASSERT_TRUE(full);
-  EXPECT_FALSE(full->stderr_stream);
-  EXPECT_FALSE(full->partial);
-  EXPECT_EQ("hello world", full->content);
-  EXPECT_EQ("2024-01-02T03:04:05.123456789Z", full->timestamp);
-
-  auto part = ParseLogLine("2024-01-02T03:04:05Z stderr P part ");
-  ASSERT_TRUE(part);
-  EXPECT_TRUE(part->stderr_stream);
-  EXPECT_TRUE(part->partial);
-  EXPECT_EQ("part ", part->content);
-
-  auto empty = ParseLogLine("2024-01-02T03:04:05Z stdout F");
-  ASSERT_TRUE(empty);
-  EXPECT_EQ("", empty->content);
-
-  auto tagged = ParseLogLine("2024-01-02T03:04:05Z stdout F:x y");
-  ASSERT_TRUE(tagged);
-  EXPECT_EQ("y", tagged->content);
-}
-
-TEST(CriLogFormat, RejectsOtherLines) {
-  EXPECT_FALSE(ParseLogLine("plain text"));
-  EXPECT_FALSE(ParseLogLine("2024-01-02T03:04:05Z stdin F x"));
-  EXPECT_FALSE(ParseLogLine("2024-01-02T03:04:05Z stdout X x"));
-  EXPECT_FALSE(ParseLogLine(""));
 }
 
 }  // namespace

@@ -40,21 +40,21 @@ Result<std::string> StringField(const nlohmann::json& entry, const char* key,
   auto it = entry.find(key);
   if (it == entry.end() || it->is_null()) return std::string();
   if (!it->is_string())
-    return Fail("parse", std::string(what), where + "." + key + ": expected a string");
+    return InvalidArgument("parse", std::string(what), where + "." + key + ": expected a string");
   return it->get<std::string>();
 }
 
 Result<Credentials> ParseEntry(const nlohmann::json& entry, const std::string& where,
                                std::string_view what) {
-  if (!entry.is_object()) return Fail("parse", std::string(what), where + ": expected an object");
+  if (!entry.is_object()) return InvalidArgument("parse", std::string(what), where + ": expected an object");
   Credentials c;
   std::string auth = BERTH_TRY(StringField(entry, "auth", where, what));
   if (!auth.empty()) {
     auto decoded = Base64Decode(auth);
-    if (!decoded) return Fail("parse", std::string(what), where + ".auth: not valid base64");
+    if (!decoded) return InvalidArgument("parse", std::string(what), where + ".auth: not valid base64");
     size_t colon = decoded->find(':');
     if (colon == std::string::npos)
-      return Fail("parse", std::string(what),
+      return InvalidArgument("parse", std::string(what),
                   where + ".auth: expected base64 of \"user:password\"");
     c.username = decoded->substr(0, colon);
     c.password = decoded->substr(colon + 1);
@@ -191,7 +191,7 @@ class ChallengeParser {
   }
 
   std::unexpected<berth::Error> Error(const std::string& what) const {
-    return Fail("parse", "WWW-Authenticate header " + Quote(h_),
+    return InvalidArgument("parse", "WWW-Authenticate header " + Quote(h_),
                 what + " at offset " + std::to_string(pos_));
   }
 
@@ -246,20 +246,20 @@ Result<CredentialStore> CredentialStore::Parse(std::string_view json, std::strin
   try {
     doc = nlohmann::json::parse(json);
   } catch (const nlohmann::json::exception& e) {
-    return Fail("parse", std::string(what), e.what());
+    return InvalidArgument("parse", std::string(what), e.what());
   }
-  if (!doc.is_object()) return Fail("parse", std::string(what), "expected a JSON object");
+  if (!doc.is_object()) return InvalidArgument("parse", std::string(what), "expected a JSON object");
   CredentialStore store;
   // credsStore/credHelpers (external helper programs) are not consulted: only inline auths.
   auto auths = doc.find("auths");
   if (auths == doc.end() || auths->is_null()) return store;
-  if (!auths->is_object()) return Fail("parse", std::string(what), "auths: expected an object");
+  if (!auths->is_object()) return InvalidArgument("parse", std::string(what), "auths: expected an object");
   for (auto it = auths->begin(); it != auths->end(); ++it) {
     std::string where = "auths." + Quote(it.key());
     Credentials c = BERTH_TRY(ParseEntry(it.value(), where, what));
     if (c.username.empty() && c.password.empty() && c.identity_token.empty()) continue;
     std::string key = NormalizeRegistryKey(it.key());
-    if (key.empty()) return Fail("parse", std::string(what), where + ": empty registry name");
+    if (key.empty()) return InvalidArgument("parse", std::string(what), where + ": empty registry name");
     store.creds_[key] = std::move(c);
   }
   return store;
@@ -308,7 +308,7 @@ std::string Base64Encode(std::string_view data) {
 // padding, a dangling sextet — is rejected.
 Result<std::string> Base64Decode(std::string_view data) {
   auto bad = [&](const std::string& why) {
-    return Fail("base64 decode", Quote(data.substr(0, 40)), why);
+    return InvalidArgument("base64 decode", Quote(data.substr(0, 40)), why);
   };
   size_t len = data.size();
   size_t pad = 0;

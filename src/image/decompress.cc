@@ -112,16 +112,16 @@ class GzipReader : public Reader {
       st_->next_out = static_cast<uint8_t*>(buf);
       st_->avail_out = static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX));
       int r = isal_inflate(st_.get());
-      if (r < 0) return Fail("gzip", "", IsalError(r));
+      if (r < 0) return DataLoss("gzip", "", IsalError(r));
       size_t produced = std::min<size_t>(n, UINT32_MAX) - st_->avail_out;
       if (st_->block_state == ISAL_BLOCK_FINISH) member_done_ = true;
       if (produced > 0) return produced;
       if (member_done_) continue;
       if (st_->avail_in == 0 && in_.eof())
-        return Fail("gzip", "", "unexpected end of layer (truncated gzip stream)");
+        return DataLoss("gzip", "", "unexpected end of layer (truncated gzip stream)");
       // Input left but neither consumed nor decoded: igzip is stuck; never spin on it.
       if (st_->avail_in != 0 && st_->avail_in == before_in)
-        return Fail("gzip", "", "corrupt data in layer (decoder made no progress)");
+        return DataLoss("gzip", "", "corrupt data in layer (decoder made no progress)");
     }
   }
 
@@ -163,15 +163,15 @@ class ZstdReader : public Reader {
       ZSTD_outBuffer out{buf, n, 0};
       size_t r = ZSTD_decompressStream(dctx_, &out, &zin_);
       if (ZSTD_isError(r))
-        return Fail("zstd", "",
+        return DataLoss("zstd", "",
                     std::string("corrupt data in layer (") + ZSTD_getErrorName(r) + ")");
       // 0: the current frame is complete and flushed; anything else: more to come.
       frame_open_ = r != 0;
       if (out.pos > 0) return out.pos;
       if (zin_.pos == zin_.size && in_.eof() && frame_open_)
-        return Fail("zstd", "", "unexpected end of layer (truncated zstd stream)");
+        return DataLoss("zstd", "", "unexpected end of layer (truncated zstd stream)");
       if (zin_.pos != zin_.size && zin_.pos == before_in)
-        return Fail("zstd", "", "corrupt data in layer (decoder made no progress)");
+        return DataLoss("zstd", "", "corrupt data in layer (decoder made no progress)");
     }
   }
 
@@ -193,11 +193,11 @@ Result<std::unique_ptr<Reader>> Decompress(Reader& in, Compression c) {
       return std::make_unique<GzipReader>(in);
     case Compression::kZstd: {
       auto z = std::make_unique<ZstdReader>(in);
-      if (!z->ok()) return Fail("zstd", "", "ZSTD_createDCtx failed (out of memory)");
+      if (!z->ok()) return ResourceExhausted("zstd", "", "ZSTD_createDCtx failed (out of memory)");
       return z;
     }
   }
-  return Fail("decompress", "", "unknown compression " + std::to_string(static_cast<int>(c)));
+  return Unimplemented("decompress", "", "unknown compression " + std::to_string(static_cast<int>(c)));
 }
 
 }  // namespace berth::image

@@ -27,13 +27,13 @@ Result<void> ValidateDigest(std::string_view digest) {
   std::string quoted = "\"" + std::string(digest.substr(0, 160)) + "\"";
   size_t colon = digest.find(':');
   if (colon == std::string_view::npos)
-    return Fail("digest", quoted, "not of the form <algorithm>:<hex>");
+    return InvalidArgument("digest", quoted, "not of the form <algorithm>:<hex>");
   std::string_view alg = digest.substr(0, colon), hex = digest.substr(colon + 1);
   size_t want = alg == "sha256" ? 64 : alg == "sha512" ? 128 : 0;
   if (want == 0)
-    return Fail("digest", quoted, "unsupported algorithm \"" + std::string(alg) + "\"");
+    return InvalidArgument("digest", quoted, "unsupported algorithm \"" + std::string(alg) + "\"");
   if (hex.size() != want || !IsLowerHex(hex))
-    return Fail("digest", quoted,
+    return InvalidArgument("digest", quoted,
                 "expected " + std::to_string(want) + " lowercase hex digits after \"" +
                     std::string(alg) + ":\"");
   return {};
@@ -52,13 +52,13 @@ struct Hasher::Impl {
 
 Result<Hasher> Hasher::New(std::string_view algorithm) {
   const EVP_MD* md = Algorithm(algorithm);
-  if (!md) return Fail("hash", std::string(algorithm), "unsupported algorithm");
+  if (!md) return Unimplemented("hash", std::string(algorithm), "unsupported algorithm");
   Hasher h;
   h.impl_ = std::make_unique<Impl>();
   h.impl_->md = md;
   h.impl_->ctx = EVP_MD_CTX_new();
   if (!h.impl_->ctx || EVP_DigestInit_ex(h.impl_->ctx, md, nullptr) != 1)
-    return Fail("hash", std::string(algorithm), "EVP_DigestInit_ex failed");
+    return Internal("hash", std::string(algorithm), "EVP_DigestInit_ex failed");
   h.algorithm_ = algorithm;
   return h;
 }

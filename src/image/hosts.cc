@@ -31,7 +31,7 @@ struct FileContext {
   const std::vector<std::string>* insecure;
 
   std::unexpected<Error> Bad(const std::string& key, const std::string& why) const {
-    return Fail("parse", file, key + ": " + why);
+    return InvalidArgument("parse", file, key + ": " + why);
   }
   bool Insecure(std::string_view host) const {
     return std::find(insecure->begin(), insecure->end(), host) != insecure->end();
@@ -133,7 +133,7 @@ Result<std::vector<RegistryEndpoint>> ParseHostsFile(std::string_view text, std:
     doc = toml::parse(text, ctx.file);
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
-    return Fail("parse", ctx.file,
+    return InvalidArgument("parse", ctx.file,
                 "line " + std::to_string(at.line) + " column " + std::to_string(at.column) + ": " +
                     std::string(e.description()));
   }
@@ -184,7 +184,7 @@ Result<HostsConfig> HostsConfig::Load(std::string config_dir,
   for (const std::string& r : insecure_registries) {
     std::string host = BareHost(r);
     if (host.empty() || host.find('/') != std::string::npos)
-      return Fail("insecure registry", Quote(r), "expected host[:port]");
+      return InvalidArgument("insecure registry", Quote(r), "expected host[:port]");
     c.insecure_.push_back(std::move(host));
   }
   return c;
@@ -193,7 +193,7 @@ Result<HostsConfig> HostsConfig::Load(std::string config_dir,
 Result<std::vector<RegistryEndpoint>> HostsConfig::Endpoints(std::string_view domain) const {
   if (domain.empty() || domain.find('/') != std::string_view::npos || domain == "." ||
       domain == "..")
-    return Fail("registry hosts", Quote(domain), "not a registry domain");
+    return InvalidArgument("registry hosts", Quote(domain), "not a registry domain");
   FileContext ctx{"", "", &insecure_};
   if (!dir_.empty()) {
     for (std::string sub : {std::string(domain), std::string("_default")}) {

@@ -41,7 +41,7 @@ struct Doc {
   std::string_view what;
 
   std::unexpected<Error> Bad(const std::string& path, const std::string& why) const {
-    return Fail(op, std::string(what), path.empty() ? why : path + ": " + why);
+    return InvalidArgument(op, std::string(what), path.empty() ? why : path + ": " + why);
   }
   std::unexpected<Error> TypeError(const std::string& path, const char* want,
                                    const Json& got) const {
@@ -251,7 +251,7 @@ Result<Compression> LayerCompression(std::string_view media_type) {
   if (media_type == kOciLayerZstd || media_type == kOciLayerNonDistZstd ||
       media_type == kDockerLayerZstd)
     return Compression::kZstd;
-  return Fail("layer", "\"" + std::string(media_type.substr(0, 200)) + "\"",
+  return InvalidArgument("layer", "\"" + std::string(media_type.substr(0, 200)) + "\"",
               "not a layer media type this runtime can unpack");
 }
 

@@ -126,10 +126,10 @@ Result<Platform> ParsePlatform(std::string_view text) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (parts.size() > 3) return Fail("parse platform", quoted, "expected os/architecture[/variant]");
+  if (parts.size() > 3) return InvalidArgument("parse platform", quoted, "expected os/architecture[/variant]");
   for (std::string_view part : parts)
     if (!ValidPart(part))
-      return Fail("parse platform", quoted,
+      return InvalidArgument("parse platform", quoted,
                   "each part must be letters, digits, '_', '.' or '-' (expected "
                   "os/architecture[/variant])");
 
@@ -147,7 +147,7 @@ Result<Platform> ParsePlatform(std::string_view text) {
       p.architecture = word;
       p.variant.clear();
     } else {
-      return Fail("parse platform", quoted,
+      return InvalidArgument("parse platform", quoted,
                   "not a known operating system or architecture (e.g. linux/arm64)");
     }
   } else {
@@ -187,7 +187,7 @@ Result<Descriptor> SelectManifest(const Index& index, const Platform& want, std:
   std::string detail = "no manifest for " + want.String() + "; ";
   detail += offered.empty() ? "the index lists no platform-specific manifests"
                             : "the index offers " + offered;
-  return Fail("select manifest", std::string(what), std::move(detail));
+  return NotFound("select manifest", std::string(what), std::move(detail));
 }
 
 }  // namespace berth::image

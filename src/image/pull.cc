@@ -108,7 +108,7 @@ struct Ctx {
 // Fetches a small blob (config) into the store unless present; returns its bytes.
 Result<std::string> FetchSmallBlob(Ctx& c, const Descriptor& d) {
   if (!c.store.content.Has(d.digest)) {
-    if (d.size > (16 << 20)) return Fail("pull", d.digest, "config larger than 16 MiB");
+    if (d.size > (16 << 20)) return ResourceExhausted("pull", d.digest, "config larger than 16 MiB");
     std::string body;
     BERTH_TRYV(c.client.FetchBlob(c.ref, d.digest, d.size, 0, [&](const char* p, size_t n) {
       body.append(p, n);
@@ -129,7 +129,7 @@ Result<std::string> UnpackFromStore(Store& store, const Descriptor& layer, Compr
   FdReader in(fd.Get());
   auto r = UnpackLayer(in, comp, dir);
   if (r && r->diff_id != diff_id)
-    r = Fail("unpack", layer.digest, "diff_id " + r->diff_id + " does not match the config's " + diff_id);
+    r = DataLoss("unpack", layer.digest, "diff_id " + r->diff_id + " does not match the config's " + diff_id);
   if (!r) {
     store.snapshots.AbortLayer(dir);
     return std::unexpected(r.error().Wrap("layer " + ShortId(layer.digest)));
@@ -169,7 +169,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   bool stream = need_unpack && offset == 0;
   ChunkQueue queue(8 << 20);
   std::string tmp_dir;
-  Result<UnpackResult> unpacked = Fail("unpack", id, "not run");
+  Result<UnpackResult> unpacked = Internal("unpack", id, "not run");
   std::thread unpacker;
   if (stream) {
     tmp_dir = BERTH_TRY(c.store.snapshots.PrepareLayer());
@@ -195,7 +195,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
     BERTH_TRYV(writer->Write(p, n));
     if (stream && !queue.Push(p, n)) {
       unpacker_stopped = true;
-      return Fail("unpack", id, "unpacking stopped");
+      return Fail(ErrorKind::kAborted, "unpack", id, "unpacking stopped");
     }
     done += n;
     if (done - last_report >= (1 << 20) || done == layer.size) {
@@ -233,7 +233,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
     return {};
   }
   if (unpacked && unpacked->diff_id != diff_id)
-    unpacked = Fail("unpack", layer.digest,
+    unpacked = DataLoss("unpack", layer.digest,
                     "diff_id " + unpacked->diff_id + " does not match the config's " + diff_id);
   if (!unpacked) {
     c.store.snapshots.AbortLayer(tmp_dir);
@@ -305,21 +305,21 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
     } else {
       auto m = BERTH_TRY(client.FetchManifestDigest(ref, mdesc.digest));
       if (m.descriptor.size != mdesc.size)
-        return Fail("pull", what, "manifest " + mdesc.digest + " has " +
+        return DataLoss("pull", what, "manifest " + mdesc.digest + " has " +
                                       std::to_string(m.descriptor.size) + " bytes, the index says " +
                                       std::to_string(mdesc.size));
       mbody = std::move(m.body);
       fetched_child = true;
     }
   } else if (!IsManifestType(target.media_type)) {
-    return Fail("pull", what, "unsupported manifest media type \"" + target.media_type + "\"");
+    return Unimplemented("pull", what, "unsupported manifest media type \"" + target.media_type + "\"");
   }
   auto manifest = BERTH_TRY(ParseManifest(mbody, mdesc.digest));
   auto cbody = FetchSmallBlob(c, manifest.config);
   if (!cbody) return std::unexpected(cbody.error().Wrap("pull " + what + ": config"));
   auto config = BERTH_TRY(ParseImageConfig(*cbody, manifest.config.digest));
   if (config.diff_ids.size() != manifest.layers.size())
-    return Fail("pull", what, "the config lists " + std::to_string(config.diff_ids.size()) +
+    return InvalidArgument("pull", what, "the config lists " + std::to_string(config.diff_ids.size()) +
                                   " diff_ids for " + std::to_string(manifest.layers.size()) + " layers");
   if (!opts.platform.os.empty() && !PlatformMatches(opts.platform, config.platform))
     log::Warn("pull " + what + ": image is for " + config.platform.String() + ", not " +

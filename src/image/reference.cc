@@ -153,7 +153,7 @@ std::string Reference::Familiar() const {
 Result<Reference> ParseReference(std::string_view text) {
   std::string quoted =
       "\"" + std::string(text.substr(0, 300)) + (text.size() > 300 ? "…" : "") + "\"";
-  auto fail = [&](std::string why) { return Fail("parse reference", quoted, std::move(why)); };
+  auto fail = [&](std::string why) { return InvalidArgument("parse reference", quoted, std::move(why)); };
   if (text.empty()) return fail("empty reference");
   if (IsImageId(text)) return fail("a 64-hex string is an image ID, not a repository name");
 

@@ -63,7 +63,7 @@ bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 // would not produce ("a/../b", "t?x"), so a bad Reference cannot address another resource.
 Result<void> CheckReference(const Reference& ref, std::string_view op, std::string_view subject) {
   auto bad = [&](const std::string& why) {
-    return Fail(std::string(op), std::string(subject), why);
+    return InvalidArgument(std::string(op), std::string(subject), why);
   };
   if (ref.domain.empty()) return bad("reference has no registry domain");
   std::string_view rest = ref.path;
@@ -133,7 +133,7 @@ struct RegistryClient::Impl {
     for (RegistryEndpoint& ep : all)
       if (resolve ? ep.can_resolve : ep.can_pull) out.push_back(std::move(ep));
     if (out.empty())
-      return Fail(op, subject,
+      return FailedPrecondition(op, subject,
                   "no endpoint of " + ref.domain + " has the \"" + (resolve ? "resolve" : "pull") +
                       "\" capability (hosts.toml)");
     return out;
@@ -159,7 +159,7 @@ Result<FetchedManifest> RegistryClient::Impl::Verify(const detail::Target& t, ht
   m.descriptor.size = static_cast<int64_t>(m.body.size());
   m.descriptor.digest = Sha256Digest(m.body);
   auto mismatch = [&](const std::string& claimed, const std::string& actual, const char* whose) {
-    return Fail(t.op, t.subject,
+    return DataLoss(t.op, t.subject,
                 "manifest from " + url + " has digest " + actual + " but " + whose + " " + claimed);
   };
   if (!requested.empty()) {
@@ -170,7 +170,7 @@ Result<FetchedManifest> RegistryClient::Impl::Verify(const detail::Target& t, ht
   }
   if (std::string dcd = r.Header("docker-content-digest"); !dcd.empty()) {
     if (auto ok = ValidateDigest(dcd); !ok)
-      return Fail(t.op, t.subject,
+      return DataLoss(t.op, t.subject,
                   "Docker-Content-Digest from " + url + ": " + ok.error().Message());
     std::string_view alg = std::string_view(dcd).substr(0, dcd.find(':'));
     std::string actual = alg == "sha256" ? Sha256Digest(m.body) : BERTH_TRY(DigestOf(m.body, alg));
@@ -185,9 +185,9 @@ Result<FetchedManifest> RegistryClient::Impl::Manifest(const Reference& ref,
   const std::string op = "pull";
   BERTH_TRYV(CheckReference(ref, op, subject));
   if (by_digest) {
-    if (auto ok = ValidateDigest(object); !ok) return Fail(op, subject, ok.error().Message());
+    if (auto ok = ValidateDigest(object); !ok) return InvalidArgument(op, subject, ok.error().Message());
   } else if (object.empty()) {
-    return Fail(op, subject, "reference has neither tag nor digest");
+    return InvalidArgument(op, subject, "reference has neither tag nor digest");
   }
   std::vector<RegistryEndpoint> eps = BERTH_TRY(Endpoints(ref, !by_digest, op, subject));
   std::optional<Error> last;
@@ -240,9 +240,9 @@ Result<void> RegistryClient::FetchBlob(const Reference& ref, std::string_view di
   const std::string digest(digest_view);
   const std::string subject = ref.domain + "/" + ref.path + "@" + digest;
   BERTH_TRYV(CheckReference(ref, op, subject));
-  if (auto ok = ValidateDigest(digest); !ok) return Fail(op, subject, ok.error().Message());
+  if (auto ok = ValidateDigest(digest); !ok) return InvalidArgument(op, subject, ok.error().Message());
   if (offset < 0 || (size >= 0 && offset > size))
-    return Fail(op, subject,
+    return Fail(ErrorKind::kOutOfRange, op, subject,
                 "offset " + std::to_string(offset) + " outside the blob of " +
                     std::to_string(size) + " bytes");
   if (size >= 0 && offset == size) return {};
@@ -266,7 +266,7 @@ Result<void> RegistryClient::FetchBlob(const Reference& ref, std::string_view di
           if (head.status == 206) {
             auto start = RangeStart(head.Header("content-range"));
             if (!start || *start > asked)
-              return Fail(op, subject,
+              return DataLoss(op, subject,
                           url + " answered the range from " + std::to_string(asked) +
                               " with Content-Range \"" + head.Header("content-range") + "\"");
             *skip = asked - *start;
@@ -282,7 +282,7 @@ Result<void> RegistryClient::FetchBlob(const Reference& ref, std::string_view di
           if (n == 0) return {};
         }
         if (size >= 0 && pos + static_cast<int64_t>(n) > size)
-          return Fail(op, subject,
+          return DataLoss(op, subject,
                       url + " sent more than the " + std::to_string(size) + " bytes expected");
         if (auto ok = sink(data, n); !ok) {
           ok.error().Wrap(op + " " + subject);
@@ -306,7 +306,8 @@ Result<void> RegistryClient::FetchBlob(const Reference& ref, std::string_view di
                      subject,
                      url + " ended the blob after " + std::to_string(pos) + " of " +
                          std::to_string(size) + " bytes",
-                     {}};
+                     {},
+                     ErrorKind::kUnavailable};
         continue;
       }
       return {};
@@ -321,7 +322,7 @@ Result<bool> RegistryClient::HasBlob(const Reference& ref, std::string_view dige
   const std::string digest(digest_view);
   const std::string subject = ref.domain + "/" + ref.path + "@" + digest;
   BERTH_TRYV(CheckReference(ref, op, subject));
-  if (auto ok = ValidateDigest(digest); !ok) return Fail(op, subject, ok.error().Message());
+  if (auto ok = ValidateDigest(digest); !ok) return InvalidArgument(op, subject, ok.error().Message());
   std::vector<RegistryEndpoint> eps = BERTH_TRY(impl_->Endpoints(ref, false, op, subject));
   std::optional<Error> last;
   bool not_found = false;

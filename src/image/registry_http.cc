@@ -65,7 +65,7 @@ size_t OnBody(char* data, size_t size, size_t n, void* p) {
   if (success) {
     if (r.body.size() + len > t->req->max_body) {
       r.too_large = true;
-      r.aborted = Fail("download", t->req->url,
+      r.aborted = ResourceExhausted("download", t->req->url,
                        "response larger than " + std::to_string(t->req->max_body) + " bytes")
                       .error();
       return 0;

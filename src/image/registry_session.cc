@@ -97,6 +97,22 @@ std::vector<std::pair<std::string, std::string>> DistributionErrors(std::string_
   return out;
 }
 
+// What an HTTP status from a registry means to a caller (a CRI PullImage answers with it).
+ErrorKind KindOfStatus(long status) {
+  switch (status) {
+    case 401: return ErrorKind::kUnauthenticated;
+    case 403: return ErrorKind::kPermissionDenied;
+    case 404: return ErrorKind::kNotFound;
+    case 408: return ErrorKind::kDeadlineExceeded;
+    case 429: return ErrorKind::kResourceExhausted;
+    case 400:
+    case 405:
+    case 413:
+    case 416: return ErrorKind::kInvalidArgument;
+    default: return status >= 500 || status == 0 ? ErrorKind::kUnavailable : ErrorKind::kUnknown;
+  }
+}
+
 std::string Scope(const Reference& ref) { return "repository:" + ref.path + ":pull"; }
 
 std::string OriginOf(const RegistryEndpoint& ep) { return ep.scheme + "://" + ep.host; }
@@ -118,13 +134,14 @@ Error Session::HttpError(const Target& t, const http::Response& r, const std::st
     if (!detail.empty()) detail += "; ";
     detail += msg + " (" + (code.empty() ? "" : code + ", ") + where;
   }
-  if (detail.empty()) detail = StatusText(r.status) + " (" + where;
+  bool plain_status = detail.empty();  // no distribution error body: the status says all
+  if (plain_status) detail = StatusText(r.status) + " (" + where;
   // Go's HTTPS servers (docker-registry among them) answer plain HTTP with a 400 and a
   // text body saying so: pass that on, it tells the user to drop --insecure-registry.
-  if (detail.starts_with(StatusText(r.status)) && r.status == 400 && url.starts_with("http://") &&
+  if (plain_status && r.status == 400 && url.starts_with("http://") &&
       r.body.find("HTTPS") != std::string::npos)
     detail += ": the server speaks HTTPS (is it wrongly listed as an insecure registry?)";
-  return Error{0, t.op, t.subject, detail, {}};
+  return Error{0, t.op, t.subject, detail, {}, KindOfStatus(r.status)};
 }
 
 Error Session::Unauthorized(const Target& t, const http::Response& r, const std::string& url,
@@ -180,12 +197,12 @@ Result<std::string> Session::FetchToken(const Target& t, const Challenge& ch,
   };
   std::string realm = param("realm"), service = param("service");
   if (!realm.starts_with("https://") && !realm.starts_with("http://"))
-    return Fail(t.op, t.subject,
+    return Fail(ErrorKind::kUnauthenticated, t.op, t.subject,
                 "unauthorized: " + t.ep.host + " asks for a bearer token from realm \"" + realm +
                     "\", which is not an http(s) URL");
   std::optional<Credentials> creds = CredsFor(t);
   if (creds && realm.starts_with("http://") && t.ep.scheme == "https")
-    return Fail(t.op, t.subject,
+    return Fail(ErrorKind::kUnauthenticated, t.op, t.subject,
                 "unauthorized: " + t.ep.host + " is served over https but its token realm \"" +
                     realm + "\" is plain http; berth does not send credentials there");
 
@@ -219,9 +236,9 @@ Result<std::string> Session::FetchToken(const Target& t, const Challenge& ch,
     Backoff(attempt, r.curl == CURLE_OK ? &r : nullptr);
   }
   if (r.curl != CURLE_OK)
-    return Fail(t.op, t.subject, "token request to " + realm + " failed: " + r.curl_error);
+    return Unavailable(t.op, t.subject, "token request to " + realm + " failed: " + r.curl_error);
   if (r.aborted)
-    return Fail(t.op, t.subject, "token request to " + realm + ": " + r.aborted->Message());
+    return Fail(r.aborted->Kind(), t.op, t.subject, "token request to " + realm + ": " + r.aborted->Message());
   if (r.status == 401 || r.status == 403) {
     std::string who = creds && !creds->username.empty()
                           ? "the credentials of \"" + creds->username + "\""
@@ -250,7 +267,7 @@ Result<std::string> Session::FetchToken(const Target& t, const Challenge& ch,
       expires_in = it->get<int64_t>();
   }
   if (token.empty())
-    return Fail(t.op, t.subject,
+    return Fail(ErrorKind::kUnauthenticated, t.op, t.subject,
                 "token response of " + realm + " has neither \"token\" nor \"access_token\"");
   // Docker's token spec: absent or shorter lifetimes mean 60 s. Renew a little early.
   expires_in = std::max<int64_t>(expires_in, 60);
@@ -300,7 +317,8 @@ std::expected<http::Response, Failure> Session::Exchange(const Target& t,
       std::string limit = mib << 20 == req.max_body ? std::to_string(mib) + " MiB"
                                                     : std::to_string(req.max_body) + " bytes";
       return std::unexpected(
-          Failure{Error{0, t.op, t.subject, req.url + " sent more than " + limit, {}}, true});
+          Failure{Error{0, t.op, t.subject, req.url + " sent more than " + limit, {},
+                        ErrorKind::kResourceExhausted}, true});
     }
     if (r.aborted) return std::unexpected(Failure{*r.aborted, true});
 
@@ -315,7 +333,8 @@ std::expected<http::Response, Failure> Session::Exchange(const Target& t,
         std::string tries =
             attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : "";
         return std::unexpected(Failure{
-            Error{0, t.op, t.subject, req.method + " " + req.url + ": " + r.curl_error + tries, {}},
+            Error{0, t.op, t.subject, req.method + " " + req.url + ": " + r.curl_error + tries, {},
+                  ErrorKind::kUnavailable},
             false});
       }
       Backoff(attempt++, nullptr);

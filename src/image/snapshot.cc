@@ -31,12 +31,12 @@ std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 Result<void> ValidateKey(const std::string& key) {
   if (key.empty() || key.size() > 128)
-    return Fail("snapshot key", Quote(key.substr(0, 160)), "must be 1 to 128 characters");
-  if (key[0] == '.') return Fail("snapshot key", Quote(key), "must not start with '.'");
+    return InvalidArgument("snapshot key", Quote(key.substr(0, 160)), "must be 1 to 128 characters");
+  if (key[0] == '.') return InvalidArgument("snapshot key", Quote(key), "must not start with '.'");
   for (char c : key) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
-    if (!ok) return Fail("snapshot key", Quote(key), "allowed characters are A-Z a-z 0-9 _ . -");
+    if (!ok) return InvalidArgument("snapshot key", Quote(key), "allowed characters are A-Z a-z 0-9 _ . -");
   }
   return {};
 }
@@ -94,13 +94,13 @@ Result<void> MoveAsideAndRemove(const std::string& root, const std::string& path
 }  // namespace
 
 Result<Snapshotter> Snapshotter::Open(std::string root) {
-  if (root.empty()) return Fail("open snapshots", "\"\"", "empty root");
+  if (root.empty()) return InvalidArgument("open snapshots", "\"\"", "empty root");
   std::error_code ec;
   std::string abs = std::filesystem::absolute(root, ec).lexically_normal().string();
   if (ec) return ErrnoCode(ec.value(), "open snapshots", root);
   while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
   if (abs.find_first_of(",:") != std::string::npos)
-    return Fail("open snapshots", abs, "the path must not contain ',' or ':' (overlay options)");
+    return InvalidArgument("open snapshots", abs, "the path must not contain ',' or ':' (overlay options)");
   BERTH_TRYV(sys::MkdirAll(abs, 0700));
   for (const char* sub : {"/layers", "/active", "/tmp", "/l"})
     BERTH_TRYV(sys::MkdirAll(abs + sub, 0700));
@@ -156,7 +156,7 @@ Result<std::string> TmpDirOf(const std::string& root, const std::string& tmp_fs)
     if (!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos)
       return prefix + name;
   }
-  return Fail("layer", tmp_fs, "not a directory from PrepareLayer under " + prefix);
+  return Internal("layer", tmp_fs, "not a directory from PrepareLayer under " + prefix);
 }
 
 }  // namespace
@@ -176,12 +176,12 @@ Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::stri
   BERTH_TRYV(ValidateChain(chain_id));
   if (!parent_chain_id.empty()) BERTH_TRYV(ValidateChain(parent_chain_id));
   if (chain_id == parent_chain_id)
-    return Fail("commit layer", chain_id, "a layer cannot be its own parent");
+    return InvalidArgument("commit layer", chain_id, "a layer cannot be its own parent");
   BERTH_TRYV(sys::WriteFileDurable(dir + "/parent", parent_chain_id + "\n", 0644));
 
   UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
   if (!parent_chain_id.empty() && !HasLayer(parent_chain_id))
-    return Fail("commit layer", chain_id,
+    return FailedPrecondition("commit layer", chain_id,
                 "its parent layer " + parent_chain_id + " is not in the snapshotter");
   std::string hex = Hex(chain_id);
   std::string target = root_ + "/layers/" + hex;
@@ -224,7 +224,7 @@ Result<std::string> Snapshotter::LayerParent(const std::string& chain_id) const 
   std::string parent = Trim(std::move(*text));
   if (!parent.empty()) {
     auto v = ValidateDigest(parent);
-    if (!v) return Fail("layer", chain_id, "corrupt parent file " + path);
+    if (!v) return DataLoss("layer", chain_id, "corrupt parent file " + path);
   }
   return parent;
 }
@@ -236,7 +236,7 @@ Result<std::vector<std::string>> Chain(const Snapshotter& s, const std::string& 
   std::vector<std::string> chain;
   for (std::string cur = chain_id; !cur.empty();) {
     if (chain.size() >= kMaxLayers)
-      return Fail("layer chain", chain_id,
+      return ResourceExhausted("layer chain", chain_id,
                   "more than " + std::to_string(kMaxLayers) + " layers (overlayfs limit)");
     if (!s.HasLayer(cur))
       return ErrnoCode(ENOENT, "layer chain", chain_id,
@@ -289,7 +289,7 @@ Result<std::vector<std::string>> OverlayOptions(const std::string& root,
   opts = build(true);
   size_t len = JoinOptions(opts).size();
   if (len <= kMaxMountData) return opts;
-  return Fail("overlay mount", chain.front(),
+  return ResourceExhausted("overlay mount", chain.front(),
               std::to_string(chain.size()) + " layers need " + std::to_string(len) +
                   " bytes of mount options, more than fit in one page (" +
                   std::to_string(kMaxMountData) + "); use a store root with a shorter path");
@@ -310,7 +310,7 @@ Result<void> Snapshotter::RemoveLayer(const std::string& chain_id) {
     std::string cur = Trim(std::move(*parent));
     for (size_t depth = 0; !cur.empty() && depth < kMaxLayers; ++depth) {
       if (cur == chain_id)
-        return Fail("remove layer", chain_id, "in use by active snapshot " + Quote(key));
+        return FailedPrecondition("remove layer", chain_id, "in use by active snapshot " + Quote(key));
       auto next = LayerParent(cur);
       if (!next) break;
       cur = *next;
@@ -319,7 +319,7 @@ Result<void> Snapshotter::RemoveLayer(const std::string& chain_id) {
   for (const auto& other : BERTH_TRY(Layers())) {
     auto parent = LayerParent(other);
     if (parent && *parent == chain_id)
-      return Fail("remove layer", chain_id, "layer " + other + " is built on it");
+      return FailedPrecondition("remove layer", chain_id, "layer " + other + " is built on it");
   }
   std::string link = root_ + "/l/" + hex.substr(0, kShortIdLen);
   char buf[256];
@@ -377,7 +377,7 @@ Result<std::vector<Mount>> Snapshotter::Mounts(const std::string& key) const {
 }
 
 Result<std::vector<Mount>> Snapshotter::View(const std::string& chain_id) const {
-  if (chain_id.empty()) return Fail("view", "\"\"", "a view needs a layer chain");
+  if (chain_id.empty()) return InvalidArgument("view", "\"\"", "a view needs a layer chain");
   BERTH_TRYV(ValidateChain(chain_id));
   auto chain = BERTH_TRY(Chain(*this, chain_id));
   if (chain.size() == 1) return std::vector<Mount>{{"bind", LayerPath(chain_id), {"rbind", "ro"}}};

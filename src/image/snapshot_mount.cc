@@ -58,11 +58,11 @@ Result<void> MountOne(const Mount& m, const std::string& target, size_t index) {
   std::string what =
       m.type + " " + m.source + " on " + target + " (mounts[" + std::to_string(index) + "])";
   if (a.data.size() > kPageData)
-    return Fail("mount", what, std::to_string(a.data.size()) + " bytes of options exceed one page");
+    return InvalidArgument("mount", what, std::to_string(a.data.size()) + " bytes of options exceed one page");
   if (!a.bind) {
     return sys::Mount(m.source, target, m.type, a.flags | (a.ro ? MS_RDONLY : 0), a.data, what);
   }
-  if (!a.data.empty()) return Fail("mount", what, "unknown bind option(s) \"" + a.data + "\"");
+  if (!a.data.empty()) return InvalidArgument("mount", what, "unknown bind option(s) \"" + a.data + "\"");
   BERTH_TRYV(sys::Mount(m.source, target, "", MS_BIND | (a.flags & MS_REC), "", what));
   unsigned long extra = a.flags & ~static_cast<unsigned long>(MS_REC);
   if (!a.ro && extra == 0) return {};
@@ -99,7 +99,7 @@ Result<void> UnmountAll(const std::string& target) {
     if (r.error().code == EINVAL || r.error().code == ENOENT) return {};
     return r;
   }
-  return Fail("unmount", target, "still mounted after 64 unmounts");
+  return Internal("unmount", target, "still mounted after 64 unmounts");
 }
 
 }  // namespace berth::image

@@ -44,13 +44,13 @@ std::string Str(const json& j, const char* key) {
 
 // Throws nlohmann exceptions on wrong types; the caller turns them into an Error.
 Result<Descriptor> DescriptorFromJson(const json& j, const std::string& what) {
-  if (!j.is_object()) return Fail("parse", what, "target is not an object");
+  if (!j.is_object()) return DataLoss("parse", what, "target is not an object");
   Descriptor d;
   d.media_type = Str(j, "mediaType");
   d.digest = Str(j, "digest");
-  if (auto v = ValidateDigest(d.digest); !v) return Fail("parse", what, v.error().Message());
+  if (auto v = ValidateDigest(d.digest); !v) return DataLoss("parse", what, v.error().Message());
   d.size = j.at("size").get<int64_t>();
-  if (d.size < 0) return Fail("parse", what, "negative size");
+  if (d.size < 0) return DataLoss("parse", what, "negative size");
   if (j.contains("urls")) d.urls = j["urls"].get<std::vector<std::string>>();
   if (j.contains("annotations"))
     d.annotations = j["annotations"].get<std::map<std::string, std::string>>();
@@ -73,17 +73,17 @@ Result<std::vector<ImageRecord>> ParseRecords(const std::string& text, const std
   try {
     json doc = json::parse(text);
     if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_array())
-      return Fail("parse", path, "expected {\"images\": [...]}");
+      return DataLoss("parse", path, "expected {\"images\": [...]}");
     for (const json& r : doc["images"]) {
       ImageRecord rec;
       rec.name = Str(r, "name");
-      if (rec.name.empty()) return Fail("parse", path, "an image record has no name");
+      if (rec.name.empty()) return DataLoss("parse", path, "an image record has no name");
       rec.target = BERTH_TRY(DescriptorFromJson(r.at("target"), path + ": " + rec.name));
       rec.created = Str(r, "created");
       out.push_back(std::move(rec));
     }
   } catch (const json::exception& e) {
-    return Fail("parse", path, e.what());
+    return DataLoss("parse", path, e.what());
   }
   return out;
 }
@@ -143,10 +143,10 @@ Result<std::optional<ImageRecord>> ImageStore::Get(const std::string& name) cons
 }
 
 Result<void> ImageStore::Put(const ImageRecord& record) {
-  if (record.name.empty()) return Fail("store image", "\"\"", "empty name");
+  if (record.name.empty()) return InvalidArgument("store image", "\"\"", "empty name");
   if (auto v = ValidateDigest(record.target.digest); !v)
-    return Fail("store image", record.name, "target: " + v.error().Message());
-  if (record.target.size < 0) return Fail("store image", record.name, "target: negative size");
+    return InvalidArgument("store image", record.name, "target: " + v.error().Message());
+  if (record.target.size < 0) return InvalidArgument("store image", record.name, "target: negative size");
   ImageRecord rec = record;
   if (rec.created.empty()) rec.created = log::NowRfc3339();
   return Modify(path_, [&](std::vector<ImageRecord>& records) -> Result<bool> {
@@ -170,7 +170,7 @@ Result<bool> ImageStore::Remove(const std::string& name) {
 }
 
 Result<Store> Store::Open(const std::string& root) {
-  if (root.empty()) return Fail("open image store", "\"\"", "empty root");
+  if (root.empty()) return InvalidArgument("open image store", "\"\"", "empty root");
   BERTH_TRYV(sys::MkdirAll(root, 0700));
   auto wrap = [&](Error e) {
     e.Wrap("open image store " + root);

@@ -29,7 +29,7 @@ Result<Descriptor> PlatformManifest(const Store& store, const Descriptor& target
                                     const Platform& platform) {
   if (IsManifestType(target.media_type)) return target;
   if (!IsIndexType(target.media_type))
-    return Fail("resolve", target.digest, "unsupported media type " + target.media_type);
+    return Unimplemented("resolve", target.digest, "unsupported media type " + target.media_type);
   auto body = BERTH_TRY(store.content.ReadBlob(target.digest));
   auto index = BERTH_TRY(ParseIndex(body, target.digest));
   return SelectManifest(index, platform, target.digest);
@@ -86,7 +86,7 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
       std::string first = config_of(hits[0]);
       bool same = std::all_of(hits.begin(), hits.end(),
                               [&](const ImageRecord& r) { return config_of(r) == first; });
-      if (!same) return Fail("image", "\"" + name + "\"", "ambiguous: several images match");
+      if (!same) return InvalidArgument("image", "\"" + name + "\"", "ambiguous: several images match");
     }
     if (!hits.empty()) rec = std::move(hits[0]);
   }
@@ -104,7 +104,7 @@ Result<ResolvedImage> ResolveImage(const Store& store, const std::string& name,
   out.config = std::move(*cfg);
   out.config_desc = out.manifest.config;
   if (out.config.diff_ids.size() != out.manifest.layers.size())
-    return Fail("image", rec->name,
+    return DataLoss("image", rec->name,
                 "config lists " + std::to_string(out.config.diff_ids.size()) +
                     " diff_ids for " + std::to_string(out.manifest.layers.size()) + " layers");
   out.chain_ids = ChainIds(out.config.diff_ids);

@@ -181,7 +181,7 @@ Error Unpacker::ArchiveError(const std::string& op, const std::string& subject) 
       archive_error_string(a_.get()) ? archive_error_string(a_.get()) : "unknown error";
   // The stream ended and libarchive gave up: whatever it calls it, the layer is cut short.
   if (eof_) msg = "unexpected end of layer (" + msg + ")";
-  return Error{0, op, subject, "malformed tar: " + msg, {}};
+  return Error{0, op, subject, "malformed tar: " + msg, {}, ErrorKind::kInvalidArgument};
 }
 
 Result<UnpackResult> Unpacker::Run(const std::string& dir) {
@@ -190,7 +190,7 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
   root_.Reset(rfd);
 
   a_.reset(archive_read_new());
-  if (!a_) return Fail("unpack", dir, "archive_read_new failed (out of memory)");
+  if (!a_) return ResourceExhausted("unpack", dir, "archive_read_new failed (out of memory)");
   // Format only, no filters: decompression (and its checksums) is ours.
   archive_read_support_format_tar(a_.get());
   archive_read_support_format_gnutar(a_.get());
@@ -240,9 +240,9 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
 
 Result<void> Unpacker::CheckName(std::string_view name, const char* what,
                                  const std::string& entry) {
-  if (name.empty()) return Fail("unpack", entry, std::string("empty ") + what);
+  if (name.empty()) return InvalidArgument("unpack", entry, std::string("empty ") + what);
   if (static_cast<int64_t>(name.size()) > opts_.max_entry_name)
-    return Fail("unpack", entry,
+    return InvalidArgument("unpack", entry,
                 std::string(what) + " longer than " + std::to_string(opts_.max_entry_name) +
                     " bytes (" + std::to_string(name.size()) + ")");
   return {};
@@ -257,7 +257,7 @@ void Unpacker::Track(const std::string& clean) {
 Result<void> Unpacker::Entry(archive_entry* e) {
   const char* raw = archive_entry_pathname(e);
   std::string entry_label = "entry #" + std::to_string(entries_);
-  if (!raw) return Fail("unpack", entry_label, "entry without a name");
+  if (!raw) return InvalidArgument("unpack", entry_label, "entry without a name");
   std::string_view name(raw);
   BERTH_TRYV(CheckName(name, "entry name", name.empty() ? entry_label : Quoted(name)));
 
@@ -271,14 +271,14 @@ Result<void> Unpacker::Entry(archive_entry* e) {
   if (!opts_.overlay_whiteouts) Track(clean);
 
   if (const char* link = archive_entry_hardlink(e)) {
-    if (clean == "/") return Fail("unpack", shown, "hard link over the layer root");
+    if (clean == "/") return InvalidArgument("unpack", shown, "hard link over the layer root");
     int pfd = BERTH_TRY(ParentFd(parent, shown));
     return HardLink(e, link, pfd, base, shown);
   }
   mode_t type = archive_entry_filetype(e);
   if (clean == "/") {
     if (type != AE_IFDIR)
-      return Fail("unpack", Quoted(name), "non-directory entry names the layer root");
+      return InvalidArgument("unpack", Quoted(name), "non-directory entry names the layer root");
     return Directory(e, clean, -1, "", shown);
   }
   int pfd = BERTH_TRY(ParentFd(parent, shown));
@@ -294,7 +294,7 @@ Result<void> Unpacker::Entry(archive_entry* e) {
     case AE_IFIFO:
       return Node(e, pfd, base, shown);
     default:
-      return Fail("unpack", shown,
+      return InvalidArgument("unpack", shown,
                   "unsupported tar entry type (mode " + std::to_string(type) + ")");
   }
 }
@@ -471,7 +471,7 @@ Result<void> Unpacker::HardLink(archive_entry* e, std::string_view target, int p
   // link to "../../etc/shadow" or "/etc/shadow" names <root>/etc/shadow or nothing.
   std::string tclean = sys::CleanPath(target);
   std::string tshown = tclean == "/" ? "." : tclean.substr(1);
-  if (tclean == "/") return Fail("unpack: link", shown, "hard link to the layer root");
+  if (tclean == "/") return InvalidArgument("unpack: link", shown, "hard link to the layer root");
   auto [tparent, tbase] = sys::SplitPath(tclean);
   auto tpfd = sys::OpenInRoot(root_.Get(), tparent);
   if (!tpfd) {
@@ -483,7 +483,7 @@ Result<void> Unpacker::HardLink(archive_entry* e, std::string_view target, int p
   if (fstatat(tpfd->Get(), tbase.c_str(), &tst, AT_SYMLINK_NOFOLLOW) < 0)
     return Errno("unpack: link", shown, "target " + tshown);
   if (S_ISDIR(tst.st_mode))
-    return Fail("unpack: link", shown,
+    return InvalidArgument("unpack: link", shown,
                 "target " + tshown + " is a directory (hard links to directories are invalid)");
   // flags 0: a symlink target is linked as the symlink itself, never followed.
   if (linkat(tpfd->Get(), tbase.c_str(), pfd, base.c_str(), 0) < 0) {
@@ -505,10 +505,10 @@ Result<void> Unpacker::Whiteout(archive_entry* e, const std::string& parent,
   // The image spec defines no other ".wh..wh." names (docker used them for its own
   // bookkeeping, e.g. ".wh..wh.plnk"); refusing them beats silently guessing.
   if (std::string_view(base).starts_with(kMetaPrefix))
-    return Fail("unpack", shown, "unsupported whiteout (only .wh..wh..opq is defined)");
+    return InvalidArgument("unpack", shown, "unsupported whiteout (only .wh..wh..opq is defined)");
   std::string name = base.substr(kWhiteoutPrefix.size());
   if (name.empty() || name == "." || name == "..")
-    return Fail("unpack", shown, "whiteout names no file");
+    return InvalidArgument("unpack", shown, "whiteout names no file");
   std::string target_shown = (parent == "/" ? "" : parent.substr(1) + "/") + name;
 
   if (!opts_.overlay_whiteouts) {

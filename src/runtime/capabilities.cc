@@ -63,7 +63,7 @@ Result<PreparedCaps> PrepareCaps(const std::optional<spec::Capabilities>& caps) 
     for (size_t i = 0; i < names.size(); ++i) {
       auto cap = CapabilityFromName(names[i]);
       if (!cap)
-        return Fail("", "process.capabilities." + std::string(set) + "[" + std::to_string(i) + "]",
+        return InvalidField("process.capabilities." + std::string(set) + "[" + std::to_string(i) + "]",
                     "unknown capability \"" + names[i] + "\"");
       if (*cap <= out.last_cap) mask |= Bit(*cap);
     }
@@ -80,7 +80,7 @@ Result<PreparedCaps> PrepareCaps(const std::optional<spec::Capabilities>& caps) 
   if (uint64_t extra = out.effective & ~out.permitted) {
     for (int c = 0; c <= out.last_cap; ++c)
       if (extra & Bit(c))
-        return Fail("", "process.capabilities.effective",
+        return InvalidField("process.capabilities.effective",
                     std::string(kCapabilityNames[c]) +
                         " is not in the permitted set (effective must "
                         "be a subset of permitted)");

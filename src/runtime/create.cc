@@ -17,6 +17,7 @@
 #include "cgroups/manager.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/host_probe.h"
 #include "runtime/init.h"
 #include "runtime/launch_util.h"
 #include "runtime/lifecycle.h"
@@ -156,13 +157,10 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   auto parsed = spec::ParseSpec(*text, "config.json");
   if (!parsed) return std::unexpected(parsed.error());
   spec::Spec spec = std::move(*parsed);
-  spec::ValidateOptions vopts;
-  vopts.bundle_dir = bundle;
-  BERTH_TRYV(spec::Validate(spec, vopts));
+  SystemHostProbe host;
+  BERTH_TRYV(spec::Validate(spec, {.host = &host, .bundle_dir = bundle}));
   if (!spec.process) return Fail("config.json", "process", "is required to create a container");
   if (!spec.root) return Fail("config.json", "root", "is required to create a container");
-  if (!spec.HasNamespace("mount"))
-    return Fail("config.json", "linux.namespaces", "a new mount namespace is required");
   if (opts.before_launch) BERTH_TRYV(opts.before_launch(spec));
 
   InitConfig cfg;
@@ -177,9 +175,6 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
     cfg.self_dev = self.st_dev;
     cfg.self_ino = self.st_ino;
   }
-  std::string root_path = spec.root->path;
-  if (root_path.empty() || root_path[0] != '/') root_path = bundle + "/" + root_path;
-  cfg.rootfs.rootfs = AbsPath(root_path);
   cfg.rootfs.no_pivot = opts.no_pivot;
 
   auto prepared = PrepareProcess(*spec.process, spec.linux ? spec.linux->seccomp : std::nullopt,
@@ -190,6 +185,12 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   auto plan = PlanNamespaces(spec);
   if (!plan) return std::unexpected(plan.error());
   cfg.ns = std::move(*plan);
+  BERTH_TRYV(CheckWithoutPrivateMounts(spec, cfg.ns));
+  std::string root_path = spec.root->path;
+  if (root_path.empty() || root_path[0] != '/') root_path = bundle + "/" + root_path;
+  // A joined mount namespace resolves root.path itself: the host's symlinks say nothing there.
+  cfg.rootfs.rootfs =
+      MountNamespaceOf(cfg.ns) == MountNamespace::kJoined ? root_path : AbsPath(root_path);
   cfg.rootfs.user_namespace = spec.HasNamespace("user");
   cfg.rootfs.new_cgroup_namespace = cfg.ns.new_flags & CLONE_NEWCGROUP;
   cfg.stage1 = !cfg.ns.joins.empty() || (cfg.ns.new_flags & CLONE_NEWTIME);
@@ -293,7 +294,9 @@ Result<Created> CreateInternal(const CreateOptions& opts, int console_override) 
   st.cgroup_parents_created = cgroup->CreatedParents();
   st.owner_uid = getuid();
   st.new_user_ns = cfg.ns.new_flags & CLONE_NEWUSER;
-  std::string hook_state = OciStateJson(st, Status::kCreating);
+  // runtime-spec lifecycle: prestart and createRuntime hooks (steps 3 and 4) run after the
+  // environment was created (step 2), when the status is "created".
+  std::string hook_state = OciStateJson(st, Status::kCreated);
   auto hooks = RunHooks(spec.hooks.prestart, "prestart", hook_state);
   if (hooks) hooks = RunHooks(spec.hooks.create_runtime, "createRuntime", hook_state);
   if (!hooks) {

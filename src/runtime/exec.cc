@@ -10,6 +10,7 @@
 
 #include "cgroups/manager.h"
 #include "runtime/container.h"
+#include "runtime/host_probe.h"
 #include "runtime/init.h"
 #include "runtime/launch_util.h"
 #include "runtime/sync.h"
@@ -74,7 +75,8 @@ Result<spec::Process> BuildProcess(const ExecOptions& o, const spec::Spec& spec)
 Result<spec::Process> FinishProcess(const ExecOptions& o, spec::Process p) {
   if (!o.apparmor_profile.empty()) p.apparmor_profile = o.apparmor_profile;
   if (!o.process_label.empty()) p.selinux_label = o.process_label;
-  auto valid = spec::ValidateProcess(p);
+  SystemHostProbe host;
+  auto valid = spec::ValidateProcess(p, {.host = &host});
   if (!valid) {
     Error e = valid.error();
     if (!o.process_file.empty()) e.Wrap(o.process_file);
@@ -106,16 +108,25 @@ bool CouldReachUnsealedInit(const spec::Spec& spec, const spec::Process& p, pid_
   return !InitRunsSealedCopy(init);
 }
 
+bool HasNewMountNamespace(const spec::Spec& spec) {
+  if (!spec.linux) return false;
+  for (const auto& ns : spec.linux->namespaces)
+    if (ns.type == "mount" && ns.path.empty()) return true;
+  return false;
+}
+
 }  // namespace
 
 Result<int> Exec(const ExecOptions& o) {
   StateStore store(o.root);
   auto st = store.Load(o.id);
   if (!st) return std::unexpected(st.error().Wrap("exec"));
+  // "container not running": what runc's callers match (see kNotRunning in ops.cc).
   if (st->status == Status::kStopped)
-    return Fail("exec", Quote(o.id), "cannot exec in a stopped container");
+    return FailedPrecondition("exec", Quote(o.id),
+                              "cannot exec in a stopped container (container not running)");
   if (st->status == Status::kPaused)
-    return Fail("exec", Quote(o.id), "cannot exec in a paused container");
+    return FailedPrecondition("exec", Quote(o.id), "cannot exec in a paused container");
   auto spec = LoadContainerSpec(o.root, o.id);
   if (!spec) return std::unexpected(spec.error());
   auto proc = BuildProcess(o, *spec);
@@ -159,9 +170,17 @@ Result<int> Exec(const ExecOptions& o) {
     cfg.ns.joins.push_back(std::move(j));
   }
   SortJoins(cfg.ns.joins);
+  // Without a new mount namespace the init chrooted into root.path: so must we.
+  UniqueFd init_root;
+  if (!HasNewMountNamespace(*spec)) {
+    std::string root = "/proc/" + std::to_string(st->pid) + "/root";
+    init_root = UniqueFd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!init_root) return Errno("exec " + Quote(o.id) + ": open", root);
+    cfg.exec_root_fd = init_root.Get();
+  }
   // Exec must not be left out of the container just because its init exited meanwhile.
   if (!sys::ProcessAlive(st->pid, st->pid_start_time))
-    return Fail("exec", Quote(o.id), "container exited");
+    return FailedPrecondition("exec", Quote(o.id), "container not running: it exited meanwhile");
 
   UniqueFd console, console_ours;
   if (proc->terminal && !o.console_socket.empty()) {

@@ -24,17 +24,13 @@
 
 namespace berth::runtime {
 
-std::string HookState(const InitConfig& cfg, const char* status, pid_t pid) {
+std::string HookState(const InitConfig& cfg, Status status, pid_t pid) {
   State st;
   st.id = cfg.id;
   st.pid = pid;
   st.bundle = cfg.bundle;
   st.annotations = cfg.spec->annotations;
-  Status s = Status::kCreating;
-  std::string n = status;
-  if (n == "created") s = Status::kCreated;
-  if (n == "running") s = Status::kRunning;
-  return OciStateJson(st, s);
+  return OciStateJson(st, status);
 }
 
 Result<void> WriteIdMaps(pid_t pid, const spec::Spec& spec) {
@@ -204,7 +200,7 @@ Result<void> ChangeDir(const spec::Process& p) {
   auto listener = ApplyFinal(cfg.prepared);
   if (!listener) Die(cfg, listener.error());
   if (*listener >= 0 && cfg.listener_fd >= 0) {
-    std::string msg = SeccompProcessStateJson(HookState(cfg, "running", cfg.host_pid),
+    std::string msg = SeccompProcessStateJson(HookState(cfg, Status::kRunning, cfg.host_pid),
                                               cfg.host_pid, cfg.prepared.seccomp.listener_metadata);
     int fd = *listener;
     auto r = sys::SendFds(cfg.listener_fd, {&fd, 1}, msg, "linux.seccomp.listenerPath");
@@ -242,21 +238,31 @@ Result<std::string> InitSteps(InitConfig& cfg) {
       return Errno("keyctl", "join session keyring " + name);
   }
 
-  bool new_mnt = cfg.ns.new_flags & CLONE_NEWNS;
-  if (new_mnt) BERTH_TRYV(PrepareRootfs(spec, cfg.rootfs));
+  const MountNamespace mnt = MountNamespaceOf(cfg.ns);
+  if (mnt == MountNamespace::kNew) BERTH_TRYV(PrepareRootfs(spec, cfg.rootfs));
 
   BERTH_TRYV(SyncSend(cfg.sync_fd, SyncType::kCreateRuntime));
   BERTH_TRYV(SyncExpect(cfg.sync_fd, SyncType::kGo, "createRuntime hooks"));
+  // runtime-spec lifecycle: the hooks of steps 3-5 run once the environment exists ("created").
   BERTH_TRYV(RunHooks(spec.hooks.create_container, "createContainer",
-                      HookState(cfg, "creating", host_pid)));
+                      HookState(cfg, Status::kCreated, host_pid)));
 
-  if (new_mnt) {
+  bool console = cfg.process->terminal && cfg.console_fd >= 0;
+  if (mnt == MountNamespace::kNew) {
     BERTH_TRYV(EnterRootfs(cfg.rootfs));
     // Before FinalizeRootfs: readonlyPaths hold /proc/sys in nearly every config.
     BERTH_TRYV(ApplySysctl(spec));
     BERTH_TRYV(FinalizeRootfs(spec, cfg.rootfs));
   } else {
+    // No /proc and no devpts of the container's own exist in its root: write the sysctls
+    // and take the pty from the namespace we are in, then chroot.
     BERTH_TRYV(ApplySysctl(spec));
+    if (console) BERTH_TRYV(SetupConsole(cfg));
+    console = false;
+    std::string joined;
+    for (const auto& j : cfg.ns.joins)
+      if (j.flag == CLONE_NEWNS) joined = j.path;
+    BERTH_TRYV(ChrootRootfs(cfg.rootfs, joined));
   }
   if (cfg.ns.new_flags & CLONE_NEWUTS) {
     if (!spec.hostname.empty() && sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
@@ -266,7 +272,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
       return Errno("domainname: setdomainname", spec.domainname);
   }
   BERTH_TRYV(ApplyEarly(cfg.prepared));
-  if (cfg.process->terminal && cfg.console_fd >= 0) BERTH_TRYV(SetupConsole(cfg));
+  if (console) BERTH_TRYV(SetupConsole(cfg));
   BERTH_TRYV(ChangeDir(*cfg.process));
   auto exe = BERTH_TRY(ResolveExecutable(*cfg.process));
   // CVE-2019-5736: the container's command must not be berth itself (a "/proc/self/exe"
@@ -310,7 +316,7 @@ Result<std::string> InitSteps(InitConfig& cfg) {
   }
 
   auto r = RunHooks(cfg.spec->hooks.start_container, "startContainer",
-                    HookState(cfg, "created", cfg.host_pid));
+                    HookState(cfg, Status::kCreated, cfg.host_pid));
   if (!r) Die(cfg, r.error());
   FinishAndExec(cfg, *exe);
 }
@@ -350,6 +356,14 @@ Result<std::string> InitSteps(InitConfig& cfg) {
     auto r = BecomeNamespaceRoot();
     if (!r) Die(cfg, r.error());
     flags &= ~CLONE_NEWUSER;
+  }
+  if (cfg.exec_root_fd >= 0) {
+    // The container chrooted (ChrootRootfs): joining its mount namespace, if any, gave us
+    // that namespace's root, not the container's.
+    if (fchdir(cfg.exec_root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+      Die(cfg, Error{errno, "chroot", "the container's root", {}, {}});
+    close(cfg.exec_root_fd);
+    cfg.exec_root_fd = -1;
   }
   if (flags && unshare(flags) < 0) Die(cfg, Error{errno, "unshare", "namespaces", {}, {}});
   if (flags & CLONE_NEWTIME) {

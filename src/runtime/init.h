@@ -17,6 +17,7 @@
 #include "runtime/namespaces.h"
 #include "runtime/process_setup.h"
 #include "runtime/rootfs.h"
+#include "runtime/state.h"
 #include "spec/spec.h"
 
 namespace berth::runtime {
@@ -33,6 +34,8 @@ struct InitConfig {
   int fifo_fd = -1;             // exec.fifo opened O_RDWR (create only)
   int console_fd = -1;          // connected --console-socket, or -1
   int listener_fd = -1;         // connected seccomp listener socket, or -1
+  int exec_root_fd = -1;        // exec: the init's root (/proc/<pid>/root) to chroot into,
+                                // for a container without a mount namespace of its own
   int preserve_fds = 0;
   bool no_new_keyring = false;     // --no-new-keyring
   std::string id, bundle;
@@ -51,6 +54,6 @@ struct InitConfig {
 Result<void> WriteIdMaps(pid_t pid, const spec::Spec& spec);
 
 // Rebuilds the hook/state JSON with the pid filled in.
-std::string HookState(const InitConfig& cfg, const char* status, pid_t pid);
+std::string HookState(const InitConfig& cfg, Status status, pid_t pid);
 
 }  // namespace berth::runtime

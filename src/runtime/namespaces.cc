@@ -45,6 +45,40 @@ void SortJoins(std::vector<JoinedNamespace>& joins) {
   });
 }
 
+MountNamespace MountNamespaceOf(const NamespacePlan& plan) {
+  if (plan.new_flags & CLONE_NEWNS) return MountNamespace::kNew;
+  for (const auto& j : plan.joins)
+    if (j.flag == CLONE_NEWNS) return MountNamespace::kJoined;
+  return MountNamespace::kShared;
+}
+
+Result<void> CheckWithoutPrivateMounts(const spec::Spec& spec, const NamespacePlan& plan) {
+  const MountNamespace mode = MountNamespaceOf(plan);
+  if (mode == MountNamespace::kNew) return {};
+  std::string why;
+  if (mode == MountNamespace::kShared) {
+    why = "without a \"mount\" entry in linux.namespaces the container shares the runtime's "
+          "mount namespace, where a mount would change the host's mounts";
+  } else {
+    std::string path;
+    for (const auto& j : plan.joins)
+      if (j.flag == CLONE_NEWNS) path = j.path;
+    why = "the container joins the mount namespace " + path +
+          ", where a mount would change the mounts of every process in it";
+  }
+  auto refuse = [&why](const std::string& field) {
+    return InvalidArgument("config.json", field, "needs a mount namespace of the container's own: " + why);
+  };
+  if (!spec.mounts.empty()) return refuse("mounts[0] (" + spec.mounts[0].destination + ")");
+  if (spec.root && spec.root->readonly) return refuse("root.readonly");
+  if (!spec.linux) return {};
+  if (!spec.linux->masked_paths.empty()) return refuse("linux.maskedPaths");
+  if (!spec.linux->readonly_paths.empty()) return refuse("linux.readonlyPaths");
+  if (!spec.linux->rootfs_propagation.empty()) return refuse("linux.rootfsPropagation");
+  if (!spec.linux->devices.empty()) return refuse("linux.devices");
+  return {};
+}
+
 Result<NamespacePlan> PlanNamespaces(const spec::Spec& spec) {
   NamespacePlan plan;
   if (!spec.linux) return plan;

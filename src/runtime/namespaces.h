@@ -36,6 +36,17 @@ struct NamespacePlan {
 // Opens every namespace path in the parent so a bad path fails before anything exists.
 Result<NamespacePlan> PlanNamespaces(const spec::Spec& spec);
 
+// Where the container's mounts live: a mount namespace of its own (new), one joined by
+// path, or the runtime's own (no "mount" entry in linux.namespaces).
+enum class MountNamespace { kNew, kJoined, kShared };
+MountNamespace MountNamespaceOf(const NamespacePlan& plan);
+
+// Without a new mount namespace berth makes no mount at all: each would change the mounts
+// of other processes (the host's, or those in the joined namespace). Fails naming the first
+// config field that needs a private mount namespace: mounts, linux.maskedPaths,
+// linux.readonlyPaths, root.readonly, linux.rootfsPropagation, linux.devices.
+Result<void> CheckWithoutPrivateMounts(const spec::Spec& spec, const NamespacePlan& plan);
+
 // Orders joins so that the user namespace is joined first (joining others requires
 // capabilities in their owning user ns) and mount last (it changes root and cwd).
 void SortJoins(std::vector<JoinedNamespace>& joins);

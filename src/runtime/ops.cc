@@ -20,6 +20,12 @@ namespace {
 
 std::string Quote(const std::string& id) { return "\"" + id + "\""; }
 
+// What runc prints for a container whose process is gone, and what its callers match to
+// tell "already finished" from a failure: containerd's shim (kill of init and exec
+// processes), CRI-O (every runtime command). A missing container says "does not exist"
+// (StateStore::Load), which containerd (delete, kill) and podman (state) match.
+constexpr const char* kNotRunning = "container not running";
+
 Result<std::unique_ptr<cgroups::Manager>> OpenCgroup(const State& st) {
   auto mgr = cgroups::Open(st.cgroups_path, st.id);
   if (mgr) (*mgr)->AdoptCreated(st.cgroup_parents_created);
@@ -65,7 +71,8 @@ Result<void> ReleaseInit(const std::string& id, const std::string& fifo) {
   ssize_t n = read(rfd, buf, sizeof buf - 1);
   if (n <= 0) return {};
   if (n == 1 && buf[0] == '0')
-    return Fail("start", Quote(id), "the container's init exited before it was started");
+    return FailedPrecondition("start", Quote(id),
+                              "container not running: its init exited before it was started");
   std::string msg(buf, n);
   if (msg.starts_with("berth: ")) msg.erase(0, 7);
   return Fail("start", Quote(id), msg);
@@ -94,9 +101,13 @@ Result<void> Start(const std::string& root, const std::string& id) {
   StateStore store(root);
   auto st = store.Load(id);
   if (!st) return std::unexpected(st.error().Wrap("start"));
+  if (st->status == Status::kStopped)
+    return FailedPrecondition("start", Quote(id),
+                              std::string("cannot start a container that is stopped (") +
+                                  kNotRunning + ")");
   if (st->status != Status::kCreated)
-    return Fail("start", Quote(id), std::string("cannot start a container that is ") +
-                                        StatusName(st->status));
+    return FailedPrecondition("start", Quote(id), std::string("cannot start a container that is ") +
+                                                      StatusName(st->status));
   BERTH_TRYV(ReleaseInit(id, store.FifoPath(id)));
   auto spec = LoadContainerSpec(root, id);
   if (spec) RunPoststart(*st, *spec);
@@ -120,14 +131,15 @@ Result<void> Kill(const std::string& root, const std::string& id, int sig, bool 
     if (!r) return std::unexpected(r.error().Wrap("kill --all " + Quote(id)));
     return {};
   }
-  if (st->status == Status::kStopped)
-    return FailedPrecondition("kill", Quote(id), "container is not running");
+  const std::string stopped = std::string(kNotRunning) + ": its process has exited";
+  if (st->status == Status::kStopped) return FailedPrecondition("kill", Quote(id), stopped);
   auto pidfd = sys::PidfdOpen(st->pid);
-  if (!pidfd) return FailedPrecondition("kill", Quote(id), "container is not running");
+  if (!pidfd) return FailedPrecondition("kill", Quote(id), stopped);
   // Re-check after taking the pidfd so a recycled pid is never signalled.
   if (!sys::ProcessAlive(st->pid, st->pid_start_time))
-    return FailedPrecondition("kill", Quote(id), "container is not running");
+    return FailedPrecondition("kill", Quote(id), stopped);
   auto r = sys::PidfdSendSignal(*pidfd, sig);
+  if (!r && r.error().code == ESRCH) return FailedPrecondition("kill", Quote(id), stopped);
   if (!r) return std::unexpected(r.error().Wrap("kill " + Quote(id)));
   return {};
 }
@@ -154,9 +166,9 @@ Result<void> Delete(const std::string& root, const std::string& id, bool force) 
   }
   if (st->status == Status::kRunning || st->status == Status::kPaused) {
     if (!force)
-      return Fail("delete", Quote(id),
-                  std::string("cannot delete a container that is ") + StatusName(st->status) +
-                      " (stop it first or use --force)");
+      return FailedPrecondition("delete", Quote(id),
+                                std::string("cannot delete a container that is ") +
+                                    StatusName(st->status) + " (stop it first or use --force)");
   }
   auto mgr = OpenCgroup(*st);
   if (st->status != Status::kStopped) {
@@ -189,8 +201,10 @@ Result<void> DeleteStopped(StateStore& store, const State& st, const spec::Spec*
 Result<void> Pause(const std::string& root, const std::string& id) {
   auto st = StateStore(root).Load(id);
   if (!st) return std::unexpected(st.error().Wrap("pause"));
+  if (st->status == Status::kStopped)
+    return FailedPrecondition("pause", Quote(id), std::string(kNotRunning) + ": it is stopped");
   if (st->status != Status::kRunning && st->status != Status::kCreated)
-    return Fail("pause", Quote(id), std::string("container is ") + StatusName(st->status));
+    return FailedPrecondition("pause", Quote(id), std::string("container is ") + StatusName(st->status));
   auto mgr = OpenCgroup(*st);
   if (!mgr) return std::unexpected(mgr.error());
   auto r = (*mgr)->Freeze();
@@ -202,8 +216,8 @@ Result<void> Resume(const std::string& root, const std::string& id) {
   auto st = StateStore(root).Load(id);
   if (!st) return std::unexpected(st.error().Wrap("resume"));
   if (st->status != Status::kPaused)
-    return Fail("resume", Quote(id), std::string("container is not paused but ") +
-                                         StatusName(st->status));
+    return FailedPrecondition("resume", Quote(id), std::string("container is not paused but ") +
+                                                       StatusName(st->status));
   auto mgr = OpenCgroup(*st);
   if (!mgr) return std::unexpected(mgr.error());
   auto r = (*mgr)->Thaw();
@@ -236,7 +250,7 @@ Result<void> Update(const std::string& root, const std::string& id,
   auto st = StateStore(root).Load(id);
   if (!st) return std::unexpected(st.error().Wrap("update"));
   if (st->status == Status::kStopped)
-    return Fail("update", Quote(id), "container is stopped");
+    return FailedPrecondition("update", Quote(id), std::string(kNotRunning) + ": it is stopped");
   auto mgr = OpenCgroup(*st);
   if (!mgr) return std::unexpected(mgr.error());
   auto r = (*mgr)->Set(res);

@@ -83,20 +83,20 @@ static_assert(sizeof(SchedAttr) == 48);
 Result<void> PrepareScheduler(const spec::Scheduler& s, PreparedProcess& p) {
   auto policy = Lookup(kSchedPolicies, s.policy);
   if (!policy)
-    return Fail("", "process.scheduler.policy", "unknown scheduling policy \"" + s.policy + "\"");
+    return InvalidField("process.scheduler.policy", "unknown scheduling policy \"" + s.policy + "\"");
   p.has_scheduler = true;
   p.sched_policy = static_cast<uint32_t>(*policy);
   for (size_t i = 0; i < s.flags.size(); ++i) {
     auto f = Lookup(kSchedFlags, s.flags[i]);
     if (!f)
-      return Fail("", "process.scheduler.flags[" + std::to_string(i) + "]",
+      return InvalidField("process.scheduler.flags[" + std::to_string(i) + "]",
                   "unknown scheduler flag \"" + s.flags[i] + "\"");
     p.sched_flags |= *f;
   }
   if (s.nice && (*s.nice < -20 || *s.nice > 19))
-    return Fail("", "process.scheduler.nice", std::to_string(*s.nice) + " is outside -20..19");
+    return InvalidField("process.scheduler.nice", std::to_string(*s.nice) + " is outside -20..19");
   if (s.priority && *s.priority < 0)
-    return Fail("", "process.scheduler.priority", "must not be negative");
+    return InvalidField("process.scheduler.priority", "must not be negative");
   p.sched_nice = s.nice.value_or(0);
   p.sched_priority = static_cast<uint32_t>(s.priority.value_or(0));
   p.sched_runtime = s.runtime.value_or(0);
@@ -135,7 +135,7 @@ Result<void> SetOomScoreAdj(int value) {
   // The kernel refuses to go below oom_score_adj_min (the last value a privileged writer
   // set, inherited) without CAP_SYS_RESOURCE, which this host never grants.
   if (n < 0 && (err == EACCES || err == EPERM))
-    return ErrnoCode(err, "", "process.oomScoreAdj",
+    return ErrnoCode(err, "process.oomScoreAdj", "",
                      "cannot set " + std::to_string(value) +
                          " (below the current value needs CAP_SYS_RESOURCE)");
   return ErrnoCode(n < 0 ? err : EIO, "write", "/proc/self/oom_score_adj",
@@ -189,7 +189,7 @@ Result<PreparedProcess> PrepareProcess(const spec::Process& proc,
   p.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
   if (proc.user.umask) {
     if (*proc.user.umask > 0777)
-      return Fail("", "process.user.umask", std::to_string(*proc.user.umask) + " is not a mode");
+      return InvalidField("process.user.umask", std::to_string(*proc.user.umask) + " is not a mode");
     p.umask = proc.user.umask;
   }
   p.rlimits = BERTH_TRY(internal::PrepareRlimits(proc.rlimits));
@@ -198,7 +198,7 @@ Result<PreparedProcess> PrepareProcess(const spec::Process& proc,
 
   if (proc.oom_score_adj) {
     if (*proc.oom_score_adj < -1000 || *proc.oom_score_adj > 1000)
-      return Fail("", "process.oomScoreAdj",
+      return InvalidField("process.oomScoreAdj",
                   std::to_string(*proc.oom_score_adj) + " is outside -1000..1000");
     p.oom_score_adj = proc.oom_score_adj;
   }
@@ -209,22 +209,22 @@ Result<PreparedProcess> PrepareProcess(const spec::Process& proc,
     else if (personality->domain == "LINUX32")
       p.personality = PER_LINUX32;
     else
-      return Fail("", "linux.personality.domain",
+      return InvalidField("linux.personality.domain",
                   "unknown domain \"" + personality->domain + "\" (LINUX or LINUX32)");
     // runtime-spec: "Currently no flag values are supported."
     if (!personality->flags.empty())
-      return Fail("", "linux.personality.flags[0]",
+      return InvalidField("linux.personality.flags[0]",
                   "unsupported personality flag \"" + personality->flags[0] + "\"");
   }
 
   if (proc.io_priority) {
     auto cls = Lookup(kIoClasses, proc.io_priority->io_class);
     if (!cls)
-      return Fail("", "process.ioPriority.class",
+      return InvalidField("process.ioPriority.class",
                   "unknown I/O priority class \"" + proc.io_priority->io_class + "\"");
     int prio = proc.io_priority->priority;
     if (prio < 0 || prio > 7)
-      return Fail("", "process.ioPriority.priority", std::to_string(prio) + " is outside 0..7");
+      return InvalidField("process.ioPriority.priority", std::to_string(prio) + " is outside 0..7");
     p.ioprio = static_cast<int>(IOPRIO_PRIO_VALUE(*cls, prio));
   }
 

@@ -36,19 +36,19 @@ Result<std::vector<PreparedRlimit>> PrepareRlimits(const std::vector<spec::Rlimi
     const auto& r = rlimits[i];
     std::string field = "process.rlimits[" + std::to_string(i) + "]";
     auto res = RlimitFromName(r.type);
-    if (!res) return Fail("", field + ".type", "unknown rlimit \"" + r.type + "\"");
+    if (!res) return InvalidField(field + ".type", "unknown rlimit \"" + r.type + "\"");
     for (const auto& prev : out)
       if (prev.resource == *res)
-        return Fail("", field + ".type", "duplicate rlimit \"" + r.type + "\"");
+        return InvalidField(field + ".type", "duplicate rlimit \"" + r.type + "\"");
     if (r.soft > r.hard)
-      return Fail(
-          "", field,
+      return InvalidField(
+          field,
           r.type + " soft limit " + Limit(r.soft) + " exceeds its hard limit " + Limit(r.hard));
     struct rlimit host {};
     if (getrlimit(static_cast<__rlimit_resource_t>(*res), &host) != 0)
       return Errno("getrlimit", field, r.type);
     if (!can_raise && r.hard > host.rlim_max)
-      return Fail("", field,
+      return InvalidField(field,
                   r.type + " hard limit " + Limit(r.hard) + " exceeds the host's hard limit " +
                       Limit(host.rlim_max) + " (raising it needs CAP_SYS_RESOURCE)");
     out.push_back({*res, r.soft, r.hard});

@@ -12,7 +12,8 @@
 namespace berth::runtime {
 
 struct RootfsOptions {
-  std::string rootfs;        // canonical absolute host path of root.path (no symlinks)
+  std::string rootfs;        // absolute root.path: canonical on the host, unless the mount
+                             // namespace is joined (then it is resolved in that namespace)
   bool no_pivot = false;     // --no-pivot: MS_MOVE + chroot instead of pivot_root
   bool user_namespace = false;  // new user ns: devices are bind-mounted, not mknod'ed
   bool new_cgroup_namespace = false;
@@ -27,6 +28,12 @@ Result<void> PrepareRootfs(const spec::Spec& spec, const RootfsOptions& opts);
 
 // Step 2: pivot_root into the rootfs (and detach the old root), or MS_MOVE + chroot.
 Result<void> EnterRootfs(const RootfsOptions& opts);
+
+// Without a mount namespace of the container's own (none, or one joined by path): no mount
+// is made, the init only chroots into opts.rootfs, resolved in the mount namespace it is in
+// (for a joined one, "/" is that namespace's root). pivot_root would move the root of every
+// process sharing the namespace. `joined` names that namespace's path in errors.
+Result<void> ChrootRootfs(const RootfsOptions& opts, const std::string& joined);
 
 // Step 3, after pivot: maskedPaths (checked to be on real procfs/sysfs before masking),
 // readonlyPaths, readonly root, final rootfsPropagation.

@@ -1,5 +1,6 @@
-// EnterRootfs (pivot_root or MS_MOVE + chroot) and FinalizeRootfs (maskedPaths,
-// readonlyPaths, readonly root, final rootfsPropagation), both run in the container's init.
+// EnterRootfs (pivot_root or MS_MOVE + chroot), ChrootRootfs (no mount namespace of the
+// container's own) and FinalizeRootfs (maskedPaths, readonlyPaths, readonly root, final
+// rootfsPropagation), all run in the container's init.
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -126,6 +127,18 @@ Result<void> EnterRootfs(const RootfsOptions& opts) {
   // Make the old root a slave first so that detaching it does not propagate to the host.
   BERTH_TRYV(sys::Mount("", ".", "", MS_SLAVE | MS_REC, "", "old root (make rslave)"));
   BERTH_TRYV(sys::Umount2(".", MNT_DETACH));
+  if (chdir("/") < 0) return Errno("chdir", "/");
+  return {};
+}
+
+Result<void> ChrootRootfs(const RootfsOptions& opts, const std::string& joined) {
+  const char* path = opts.rootfs.c_str();
+  if (chdir(path) < 0) {
+    if (joined.empty()) return Errno("root.path: chdir", opts.rootfs);
+    return Errno("root.path: chdir", opts.rootfs,
+                 "resolved in the joined mount namespace " + joined + " (\"/\" is its root)");
+  }
+  if (chroot(".") < 0) return Errno("root.path: chroot", opts.rootfs);
   if (chdir("/") < 0) return Errno("chdir", "/");
   return {};
 }

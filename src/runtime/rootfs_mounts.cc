@@ -160,6 +160,19 @@ Result<void> TmpfsCopyUp(Context& ctx, const UniqueFd& lower, const std::string&
   return {};
 }
 
+// The innermost mount point at or above `path` (canonical), made private: mount(2) says
+// EINVAL for a directory that is not a mount point, so walk up until one accepts.
+Result<void> MakeHoldingMountPrivate(const std::string& path) {
+  std::string p = path;
+  for (;;) {
+    if (mount("", p.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) return {};
+    if (errno != EINVAL || p == "/")
+      return Errno("mount", p, "making the mount that holds the rootfs private");
+    size_t slash = p.rfind('/');
+    p = slash == 0 ? "/" : p.substr(0, slash);
+  }
+}
+
 Result<void> MountOne(Context& ctx, const spec::Mount& m, size_t index) {
   const std::string what = Describe(m, index);
   const std::string dest = sys::CleanPath(m.destination);
@@ -214,8 +227,11 @@ Result<void> MountOne(Context& ctx, const spec::Mount& m, size_t index) {
     if (r && mo.tmpcopyup) BERTH_TRYV(TmpfsCopyUp(ctx, lower, dest, what));
     if (r) return ApplyPropagationAndAttrs(ctx, mo, dest, what);
   }
-  BERTH_TRYV(
+  UniqueFd sys_top = BERTH_TRY(
       rootfs_internal::BindMount(ctx, "/sys", *target, dest, mo.flags | MS_BIND | MS_REC, what));
+  // Under rootfsPropagation "shared" this copy would be a peer of the host's /sys: what is
+  // mounted below it (cgroup tmpfs, masks) must not reach the host.
+  BERTH_TRYV(sys::Mount("", sys::FdPath(sys_top.Get()), "", MS_SLAVE | MS_REC, "", what));
   return ApplyPropagationAndAttrs(ctx, mo, dest, what);
 }
 
@@ -264,13 +280,20 @@ Result<void> PrepareRootfs(const spec::Spec& spec, const RootfsOptions& opts) {
 
   // Nothing we mount may reach the host: make every mount a slave (or private, when asked)
   // before the first mount. The final rootfsPropagation is applied in FinalizeRootfs.
+  // "shared" keeps the copies of the host's shared mounts peers of theirs: that is what a
+  // bind mount with "rshared" needs to send mounts made inside it back to the host
+  // (Kubernetes' Bidirectional); a slave could only receive. Then the mount holding the
+  // rootfs is made private, so that the rootfs bind and all below it stay ours.
   std::string prop = spec.linux ? spec.linux->rootfs_propagation : std::string();
+  const bool shared = prop == "shared" || prop == "rshared";
   unsigned long first = MS_SLAVE | MS_REC;
   if (prop == "private" || prop == "rprivate") first = MS_PRIVATE | MS_REC;
+  if (shared) first = MS_SHARED | MS_REC;
   if (!prop.empty() && rootfs_internal::PropagationFlag(prop) == 0)
     return Fail("set rootfs propagation", "linux.rootfsPropagation",
                 "unknown value \"" + prop + "\"");
-  BERTH_TRYV(sys::Mount("", "/", "", first, "", "/ (make rslave before container mounts)"));
+  BERTH_TRYV(sys::Mount("", "/", "", first, "", "/ (propagation before container mounts)"));
+  if (shared) BERTH_TRYV(MakeHoldingMountPrivate(opts.rootfs));
 
   // pivot_root needs the new root to be a mount point.
   BERTH_TRYV(sys::Mount(real, real, "", MS_BIND | MS_REC, "", std::string("rootfs ") + real));

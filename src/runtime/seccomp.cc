@@ -99,9 +99,9 @@ Result<uint32_t> ResolveAction(const std::string& name, std::optional<uint32_t> 
   if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
   const uint32_t* a = Find(kPlainActions, name);
-  if (!a) return Fail("", field, "unknown seccomp action \"" + name + "\"");
+  if (!a) return InvalidField(field, "unknown seccomp action \"" + name + "\"");
   if (errno_ret)
-    return Fail("", errno_field,
+    return InvalidField(errno_field,
                 "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not " + name);
   return *a;
 }
@@ -140,7 +140,7 @@ Result<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx ctx) {
     got += n;
   }
   if (prog.size() > BPF_MAXINSNS)
-    return Fail("", "linux.seccomp",
+    return InvalidField("linux.seccomp",
                 "the compiled filter has " + std::to_string(prog.size()) +
                     " instructions, more than the kernel's limit of " +
                     std::to_string(BPF_MAXINSNS));
@@ -205,14 +205,14 @@ Result<PreparedSeccomp> CompileSeccomp(const spec::Seccomp& sc) {
   // With NOTIFY as the default, the runtime's own calls between the install and execve
   // (handing the listener fd over) would wait on an agent that does not have it yet.
   if (def == SCMP_ACT_NOTIFY)
-    return Fail("", "linux.seccomp.defaultAction",
+    return InvalidField("linux.seccomp.defaultAction",
                 "SCMP_ACT_NOTIFY cannot be the default action (the runtime could not pass the "
                 "listener on)");
 
   for (size_t i = 0; i < sc.flags.size(); ++i) {
     const unsigned int* f = Find(kFlags, sc.flags[i]);
     if (!f)
-      return Fail("", "linux.seccomp.flags[" + std::to_string(i) + "]",
+      return InvalidField("linux.seccomp.flags[" + std::to_string(i) + "]",
                   "unknown seccomp flag \"" + sc.flags[i] + "\"");
     out.flags |= *f;
   }
@@ -231,7 +231,7 @@ Result<PreparedSeccomp> CompileSeccomp(const spec::Seccomp& sc) {
   for (size_t i = 0; i < sc.architectures.size(); ++i) {
     const uint32_t* a = Find(kArchs, sc.architectures[i]);
     std::string field = "linux.seccomp.architectures[" + std::to_string(i) + "]";
-    if (!a) return Fail("", field, "unknown seccomp architecture \"" + sc.architectures[i] + "\"");
+    if (!a) return InvalidField(field, "unknown seccomp architecture \"" + sc.architectures[i] + "\"");
     // The native architecture is always in a new filter: EEXIST is expected.
     if (int rc = seccomp_arch_add(c.ctx, *a); rc < 0 && rc != -EEXIST)
       return LibFail(rc, "seccomp_arch_add", field, sc.architectures[i]);
@@ -240,7 +240,7 @@ Result<PreparedSeccomp> CompileSeccomp(const spec::Seccomp& sc) {
   for (size_t i = 0; i < sc.syscalls.size(); ++i) {
     const auto& s = sc.syscalls[i];
     std::string field = "linux.seccomp.syscalls[" + std::to_string(i) + "]";
-    if (s.names.empty()) return Fail("", field + ".names", "must name at least one syscall");
+    if (s.names.empty()) return InvalidField(field + ".names", "must name at least one syscall");
     uint32_t act =
         BERTH_TRY(ResolveAction(s.action, s.errno_ret, field + ".action", field + ".errnoRet"));
     if (act == SCMP_ACT_NOTIFY) out.wants_listener = true;
@@ -251,8 +251,8 @@ Result<PreparedSeccomp> CompileSeccomp(const spec::Seccomp& sc) {
       const auto& a = s.args[j];
       std::string afield = field + ".args[" + std::to_string(j) + "]";
       const scmp_compare* op = Find(kOps, a.op);
-      if (!op) return Fail("", afield + ".op", "unknown seccomp operator \"" + a.op + "\"");
-      if (a.index > 5) return Fail("", afield + ".index", "a syscall has only 6 arguments (0-5)");
+      if (!op) return InvalidField(afield + ".op", "unknown seccomp operator \"" + a.op + "\"");
+      if (a.index > 5) return InvalidField(afield + ".index", "a syscall has only 6 arguments (0-5)");
       for (const auto& prev : cmps)
         if (prev.arg == a.index) same_index = true;
       // MASKED_EQ: `value` is the mask and `valueTwo` the expected result, the order of
@@ -283,14 +283,14 @@ Result<PreparedSeccomp> CompileSeccomp(const spec::Seccomp& sc) {
 
   if (out.wants_listener) {
     if (sc.listener_path.empty())
-      return Fail("", "linux.seccomp.listenerPath",
+      return InvalidField("linux.seccomp.listenerPath",
                   "required when a rule uses SCMP_ACT_NOTIFY (the agent's unix socket)");
     out.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     // TSYNC and NEW_LISTENER both want the return value; TSYNC_ESRCH lets them coexist.
     if (out.flags & SECCOMP_FILTER_FLAG_TSYNC) out.flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   }
   if (!sc.listener_metadata.empty() && sc.listener_path.empty())
-    return Fail("", "linux.seccomp.listenerMetadata", "must not be set without listenerPath");
+    return InvalidField("linux.seccomp.listenerMetadata", "must not be set without listenerPath");
 
   out.program = BERTH_TRY(ExportBpf(c.ctx));
   return out;

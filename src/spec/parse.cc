@@ -64,7 +64,7 @@ std::string Path::Str() const {
 std::unexpected<Error> FieldError(const Path& p, std::string detail) {
   std::string subject = p.Str();
   if (subject.empty()) subject = "top level";
-  return Fail("", std::move(subject), std::move(detail));
+  return InvalidField(std::move(subject), std::move(detail));
 }
 
 const char* TypeName(const Json& j) {
@@ -104,9 +104,9 @@ Result<Json> ParseDocument(std::string_view text) {
     // Drop the "[json.exception.parse_error.101] " tag: it means nothing to users.
     if (auto pos = what.find("] "); what.starts_with("[json.exception") && pos != what.npos)
       what.erase(0, pos + 2);
-    return Fail("", "byte " + std::to_string(e.byte), "invalid JSON: " + what);
+    return InvalidField("byte " + std::to_string(e.byte), "invalid JSON: " + what);
   } catch (const Json::exception& e) {
-    return Fail("", "top level", std::string("invalid JSON: ") + e.what());
+    return InvalidField("top level", std::string("invalid JSON: ") + e.what());
   }
 }
 

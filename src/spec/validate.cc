@@ -2,49 +2,23 @@
 // a bad config fails here with the field's path instead of half-way through `create`.
 #include "spec/validate.h"
 
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <fstream>
 #include <set>
 #include <string>
 
-#include "base/unique_fd.h"
 #include "spec/names.h"
 #include "spec/validate_internal.h"
 
 namespace berth::spec {
 namespace internal {
 
-bool AppArmorEnabled() {
-  struct stat st {};
-  if (::stat("/sys/kernel/security/apparmor", &st) == 0) return true;
-  // securityfs may not be mounted; the module parameter says it as well.
-  std::ifstream f("/sys/module/apparmor/parameters/enabled");
-  char c = 0;
-  return f.get(c) && c == 'Y';
-}
-
-bool SelinuxEnabled() {
-  struct stat st {};
-  return ::stat("/sys/fs/selinux/enforce", &st) == 0;
-}
-
-bool HasPrivateNamespace(const Spec& spec, const std::string& type, bool check_host) {
+bool HasPrivateNamespace(const Spec& spec, const std::string& type, const HostProbe* host) {
   const LinuxNamespace* ns = spec.FindNamespace(type);
   if (ns == nullptr) return false;
-  if (ns->path.empty() || !check_host) return true;
+  if (ns->path.empty() || host == nullptr) return true;
   std::string proc_name = type == "network" ? "net" : type == "mount" ? "mnt" : type;
-  struct stat joined {
-  }, own{};
-  if (::stat(ns->path.c_str(), &joined) != 0) return true;  // reported by the path check
-  if (::stat(("/proc/self/ns/" + proc_name).c_str(), &own) != 0) return true;
-  return joined.st_dev != own.st_dev || joined.st_ino != own.st_ino;
+  return !host->IsOwnNamespace(proc_name, ns->path);
 }
 
 }  // namespace internal
@@ -57,24 +31,9 @@ using internal::Quote;
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
-constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE
-
 template <class Range>
 bool Contains(const Range& r, std::string_view s) {
   return std::find(std::begin(r), std::end(r), s) != std::end(r);
-}
-
-// Whether this process holds CAP_SYS_RESOURCE, which alone lets it raise hard rlimits and
-// lower oom_score_adj. Read from /proc so the spec layer needs no capability syscalls.
-bool HaveCapSysResource() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.starts_with("CapEff:")) continue;
-    uint64_t eff = std::stoull(line.substr(7), nullptr, 16);
-    return (eff >> kCapSysResource) & 1;
-  }
-  return false;
 }
 
 Result<void> ValidateOciVersion(const std::string& v) {
@@ -94,19 +53,19 @@ Result<void> ValidateRoot(const Spec& spec, const ValidateOptions& opts) {
   if (!spec.root) return Invalid("root", "missing (Linux containers need a root filesystem)");
   const std::string& path = spec.root->path;
   if (path.empty()) return Invalid("root.path", "missing");
-  if (!opts.check_host) return {};
+  if (opts.host == nullptr) return {};
   // Relative to the bundle (config.md), not to our working directory.
   std::string abs =
       IsAbsolute(path) || opts.bundle_dir.empty() ? path : opts.bundle_dir + "/" + path;
-  struct stat st {};
-  if (::stat(abs.c_str(), &st) != 0) return ErrnoCode(errno, "", "root.path", abs);
-  if (!S_ISDIR(st.st_mode)) return Invalid("root.path", abs + " is not a directory");
+  auto kind = opts.host->Stat(abs);
+  if (!kind) return ErrnoCode(kind.error().code, "root.path", "", abs);
+  if (*kind != PathKind::kDirectory)
+    return FailedPrecondition("root.path", "", abs + " is not a directory");
   return {};
 }
 
-Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, bool check_host) {
+Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, const HostProbe* host) {
   std::set<std::string_view> seen;
-  std::optional<bool> cap_sys_resource;  // looked up once, only if needed
   for (size_t i = 0; i < rlimits.size(); ++i) {
     const Rlimit& r = rlimits[i];
     std::string path = Index("process.rlimits", i);
@@ -118,49 +77,36 @@ Result<void> ValidateRlimits(const std::vector<Rlimit>& rlimits, bool check_host
     if (r.soft > r.hard)
       return Invalid(path, r.type + " soft limit " + std::to_string(r.soft) +
                                " is above its hard limit " + std::to_string(r.hard));
-    if (!check_host) continue;
-    struct rlimit host {};
-    if (::getrlimit(*resource, &host) != 0) return ErrnoCode(errno, "getrlimit", r.type);
+    if (host == nullptr) continue;
+    auto max = host->HardRlimit(*resource);
+    if (!max) return ErrnoCode(max.error().code, "getrlimit", r.type);
     // The kernel refuses to raise a hard limit without CAP_SYS_RESOURCE (setrlimit(2));
     // fail now with the reason instead of EPERM inside the container's init.
-    if (host.rlim_max != RLIM_INFINITY && r.hard > host.rlim_max) {
-      if (!cap_sys_resource) cap_sys_resource = HaveCapSysResource();
-      if (!*cap_sys_resource)
-        return Invalid(path, r.type + " hard limit " + std::to_string(r.hard) +
-                                 " exceeds the host's hard limit " + std::to_string(host.rlim_max) +
-                                 " (raising it needs CAP_SYS_RESOURCE)");
-    }
+    if (*max && r.hard > **max && !host->HasCapSysResource())
+      return PermissionDenied(path, "",
+                              r.type + " hard limit " + std::to_string(r.hard) +
+                                  " exceeds the host's hard limit " + std::to_string(**max) +
+                                  " (raising it needs CAP_SYS_RESOURCE)");
   }
   return {};
 }
 
-Result<void> ValidateOomScoreAdj(int adj, bool check_host) {
+Result<void> ValidateOomScoreAdj(int adj, const HostProbe* host) {
   if (adj < -1000 || adj > 1000)
     return Invalid("process.oomScoreAdj", std::to_string(adj) + " is outside [-1000, 1000]");
-  if (!check_host) return {};
-  // Without CAP_SYS_RESOURCE the kernel refuses values below oom_score_adj_min, which only a
-  // privileged writer sets and /proc does not show; anything from there up to the current
+  if (host == nullptr) return {};
+  // Raising is always allowed. Without CAP_SYS_RESOURCE the kernel refuses values below
+  // oom_score_adj_min, which /proc does not show; anything from there up to the current
   // value is allowed. containerd's shim runs at containerd's score + 1 and asks the score of
   // containerd for its containers: fine for the kernel (and runc), so it must be for berth.
-  // So try the value on ourselves and put ours back (raising is always allowed).
-  std::ifstream f("/proc/self/oom_score_adj");
-  int current = 0;
-  if (!(f >> current) || adj >= current || HaveCapSysResource()) return {};
-  auto write_own = [](int value) {
-    UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
-    if (!fd) return errno;
-    std::string text = std::to_string(value);
-    return ::write(fd.Get(), text.data(), text.size()) < 0 ? errno : 0;
-  };
-  int err = write_own(adj);
-  if (err == 0) {
-    write_own(current);
-    return {};
-  }
-  if (err != EACCES) return ErrnoCode(err, "write", "/proc/self/oom_score_adj");
-  return Invalid("process.oomScoreAdj",
-                 std::to_string(adj) + " is below the lowest value this runtime may set (its own " +
-                     "is " + std::to_string(current) + "; going lower needs CAP_SYS_RESOURCE)");
+  std::optional<int> own = host->OwnOomScoreAdj();
+  if (!own || adj >= *own || host->HasCapSysResource()) return {};
+  bool allowed = BERTH_TRY(host->MaySetOomScoreAdj(adj));
+  if (allowed) return {};
+  return PermissionDenied("process.oomScoreAdj", "",
+                          std::to_string(adj) +
+                              " is below the lowest value this runtime may set (its own is " +
+                              std::to_string(*own) + "; going lower needs CAP_SYS_RESOURCE)");
 }
 
 Result<void> ValidateCapabilities(const Capabilities& caps) {
@@ -263,8 +209,8 @@ Result<void> ValidateProcess(const Process& p, const ValidateOptions& opts) {
   if (p.user.umask && *p.user.umask > 0777)
     return Invalid("process.user.umask", std::to_string(*p.user.umask) + " is above 0777");
   if (p.capabilities) BERTH_TRYV(ValidateCapabilities(*p.capabilities));
-  BERTH_TRYV(ValidateRlimits(p.rlimits, opts.check_host));
-  if (p.oom_score_adj) BERTH_TRYV(ValidateOomScoreAdj(*p.oom_score_adj, opts.check_host));
+  BERTH_TRYV(ValidateRlimits(p.rlimits, opts.host));
+  if (p.oom_score_adj) BERTH_TRYV(ValidateOomScoreAdj(*p.oom_score_adj, opts.host));
   if (p.scheduler) BERTH_TRYV(ValidateScheduler(*p.scheduler));
   if (p.io_priority) {
     constexpr const char* kClasses[] = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
@@ -277,10 +223,10 @@ Result<void> ValidateProcess(const Process& p, const ValidateOptions& opts) {
   }
   // Without the LSM the label would be silently ignored: the container would run
   // unconfined while its owner believes otherwise.
-  if (opts.check_host && !p.apparmor_profile.empty() && !internal::AppArmorEnabled())
-    return Invalid("process.apparmorProfile", "AppArmor is not enabled on this host");
-  if (opts.check_host && !p.selinux_label.empty() && !internal::SelinuxEnabled())
-    return Invalid("process.selinuxLabel", "SELinux is not enabled on this host");
+  if (opts.host && !p.apparmor_profile.empty() && !opts.host->AppArmorEnabled())
+    return FailedPrecondition("process.apparmorProfile", "", "AppArmor is not enabled on this host");
+  if (opts.host && !p.selinux_label.empty() && !opts.host->SelinuxEnabled())
+    return FailedPrecondition("process.selinuxLabel", "", "SELinux is not enabled on this host");
   return {};
 }
 
@@ -290,9 +236,9 @@ Result<void> Validate(const Spec& spec, const ValidateOptions& opts) {
     BERTH_TRYV(ValidateRoot(spec, opts));
     if (spec.process) BERTH_TRYV(ValidateProcess(*spec.process, opts));
     // runc's wording; without a private UTS namespace sethostname would rename the host.
-    if (!spec.hostname.empty() && !internal::HasPrivateNamespace(spec, "uts", opts.check_host))
+    if (!spec.hostname.empty() && !internal::HasPrivateNamespace(spec, "uts", opts.host))
       return Invalid("hostname", "unable to set hostname without a private UTS namespace");
-    if (!spec.domainname.empty() && !internal::HasPrivateNamespace(spec, "uts", opts.check_host))
+    if (!spec.domainname.empty() && !internal::HasPrivateNamespace(spec, "uts", opts.host))
       return Invalid("domainname", "unable to set domainname without a private UTS namespace");
     BERTH_TRYV(ValidateMounts(spec.mounts));
     const std::pair<const char*, const std::vector<Hook>*> hooks[] = {

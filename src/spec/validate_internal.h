@@ -10,9 +10,9 @@
 
 namespace berth::spec::internal {
 
-// A validation failure on the field at `path` (`process.rlimits[0]`).
+// A config that is wrong on any host, on the field at `path` (`process.rlimits[0]`).
 inline std::unexpected<Error> Invalid(std::string path, std::string detail) {
-  return Fail("", std::move(path), std::move(detail));
+  return InvalidField(std::move(path), std::move(detail));
 }
 
 // `"text"`, for quoting user-supplied values in messages.
@@ -28,8 +28,8 @@ inline std::string MapKey(std::string_view path, std::string_view key) {
 }
 
 // True when the container gets a namespace of `type` that is not the runtime's own:
-// a new one, or (with check_host) a joined path that is not /proc/self/ns/<type>.
-bool HasPrivateNamespace(const Spec& spec, const std::string& type, bool check_host);
+// a new one, or (asked of `host`, when given) a joined path that is not the runtime's.
+bool HasPrivateNamespace(const Spec& spec, const std::string& type, const HostProbe* host);
 
 // Sizes > 0 and ranges inside the 32-bit id space (validate.cc).
 Result<void> ValidateLinuxIdMappings(const std::vector<LinuxIdMapping>& maps,
@@ -39,9 +39,5 @@ Result<void> ValidateLinuxIdMappings(const std::vector<LinuxIdMapping>& maps,
 Result<void> ValidateLinux(const Spec& spec, const ValidateOptions& opts);
 Result<void> ValidateResources(const LinuxResources& r, const std::string& path);
 Result<void> ValidateSeccomp(const Seccomp& s, const std::string& path);
-
-// LSM presence on this host, for labels that would otherwise fail late or be ignored.
-bool AppArmorEnabled();
-bool SelinuxEnabled();
 
 }  // namespace berth::spec::internal

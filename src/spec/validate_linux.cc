@@ -1,8 +1,5 @@
 // Semantic checks on the "linux" object (runtime-spec config-linux.md).
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <set>
 #include <string>
 
@@ -21,7 +18,7 @@ bool Contains(const Range& r, std::string_view s) {
 constexpr const char* kNamespaceTypes[] = {"pid", "network", "mount",  "ipc",
                                            "uts", "user",    "cgroup", "time"};
 
-Result<void> ValidateNamespaces(const Linux& l, bool check_host) {
+Result<void> ValidateNamespaces(const Linux& l, const HostProbe* host) {
   std::set<std::string_view> seen;
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const LinuxNamespace& ns = l.namespaces[i];
@@ -34,9 +31,9 @@ Result<void> ValidateNamespaces(const Linux& l, bool check_host) {
     if (ns.path.empty()) continue;
     if (!IsAbsolute(ns.path))
       return Invalid(path + ".path", Quote(ns.path) + " is not an absolute path");
-    struct stat st {};
-    if (check_host && ::stat(ns.path.c_str(), &st) != 0)
-      return ErrnoCode(errno, "", path + ".path", ns.path);
+    if (host == nullptr) continue;
+    if (auto kind = host->Stat(ns.path); !kind)
+      return ErrnoCode(kind.error().code, path + ".path", "", ns.path);
   }
   return {};
 }
@@ -64,7 +61,7 @@ Result<void> ValidateUserNamespace(const Spec& spec) {
   return {};
 }
 
-Result<void> ValidateTimeOffsets(const Spec& spec, bool check_host) {
+Result<void> ValidateTimeOffsets(const Spec& spec) {
   const Linux& l = *spec.linux;
   if (l.time_offsets.empty()) return {};
   // Offsets can only be written before the first process enters a new time namespace.
@@ -100,7 +97,7 @@ Result<void> ValidateDevices(const std::vector<LinuxDevice>& devices) {
 
 // Namespaced sysctls and the namespace that owns each; everything else would write the
 // host's value (runc refuses those too).
-Result<void> ValidateSysctl(const Spec& spec, bool check_host) {
+Result<void> ValidateSysctl(const Spec& spec, const HostProbe* host) {
   constexpr const char* kIpcSysctls[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
                                          "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
@@ -120,7 +117,7 @@ Result<void> ValidateSysctl(const Spec& spec, bool check_host) {
     } else {
       return Invalid(path, "not a namespaced sysctl; setting it would change the host");
     }
-    if (!HasPrivateNamespace(spec, ns, check_host))
+    if (!HasPrivateNamespace(spec, ns, host))
       return Invalid(path, std::string("requires a private ") + ns_name + " namespace");
   }
   return {};
@@ -151,9 +148,9 @@ Result<void> ValidatePathList(const std::vector<std::string>& paths, const std::
 
 Result<void> ValidateLinux(const Spec& spec, const ValidateOptions& opts) {
   const Linux& l = *spec.linux;
-  BERTH_TRYV(ValidateNamespaces(l, opts.check_host));
+  BERTH_TRYV(ValidateNamespaces(l, opts.host));
   BERTH_TRYV(ValidateUserNamespace(spec));
-  BERTH_TRYV(ValidateTimeOffsets(spec, opts.check_host));
+  BERTH_TRYV(ValidateTimeOffsets(spec));
   BERTH_TRYV(ValidateDevices(l.devices));
   BERTH_TRYV(ValidateCgroupsPath(l.cgroups_path));
   if (l.resources) BERTH_TRYV(ValidateResources(*l.resources, "linux.resources"));
@@ -165,11 +162,11 @@ Result<void> ValidateLinux(const Spec& spec, const ValidateOptions& opts) {
                        " is not a propagation mode (shared, slave, private, unbindable, or "
                        "their recursive r* forms)");
   if (l.seccomp) BERTH_TRYV(ValidateSeccomp(*l.seccomp, "linux.seccomp"));
-  BERTH_TRYV(ValidateSysctl(spec, opts.check_host));
+  BERTH_TRYV(ValidateSysctl(spec, opts.host));
   BERTH_TRYV(ValidatePathList(l.masked_paths, "linux.maskedPaths"));
   BERTH_TRYV(ValidatePathList(l.readonly_paths, "linux.readonlyPaths"));
-  if (opts.check_host && !l.mount_label.empty() && !SelinuxEnabled())
-    return Invalid("linux.mountLabel", "SELinux is not enabled on this host");
+  if (opts.host && !l.mount_label.empty() && !opts.host->SelinuxEnabled())
+    return FailedPrecondition("linux.mountLabel", "", "SELinux is not enabled on this host");
   if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
     return Invalid("linux.personality.domain",
                    Quote(l.personality->domain) + " is not a personality domain (LINUX, LINUX32)");

@@ -1,6 +1,7 @@
 // Semantic checks on linux.resources and linux.seccomp: values the kernel would reject
 // with a bare EINVAL at write time are caught here with the field's name.
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "spec/validate_internal.h"
@@ -47,7 +48,9 @@ Result<void> ValidateMemory(const LinuxMemory& m, const std::string& base) {
   if (limit > 0 && swap > 0 && swap < limit)
     return Invalid(base + ".swap", std::to_string(swap) + " is below memory.limit " +
                                        std::to_string(limit) + " (swap is the memory+swap total)");
-  if (m.swappiness && *m.swappiness > 100)
+  // 2^64-1 is -1 cast to the spec's uint64: "not set" for Docker before 20.10 and
+  // runc, which writes nothing for it.
+  if (m.swappiness && *m.swappiness > 100 && *m.swappiness != UINT64_MAX)
     return Invalid(base + ".swappiness", std::to_string(*m.swappiness) + " is outside [0, 100]");
   return {};
 }
@@ -94,8 +97,9 @@ Result<void> ValidateCpu(const LinuxCpu& c, const std::string& base) {
 }
 
 Result<void> Weight(const std::optional<uint16_t>& w, const std::string& path) {
-  // blkio.weight / io.bfq.weight accept 10..1000 (config-linux.md).
-  if (w && (*w < 10 || *w > 1000))
+  // blkio.weight / io.bfq.weight accept 10..1000 (config-linux.md). 0 is "not set": Docker
+  // writes blockIO.weight 0 into every config and runc writes nothing for it.
+  if (w && *w != 0 && (*w < 10 || *w > 1000))
     return Invalid(path, std::to_string(*w) + " is outside [10, 1000]");
   return {};
 }

@@ -17,7 +17,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   berth::spec::ValidateOptions opts;
-  opts.check_host = false;
   (void)berth::spec::Validate(*spec, opts);
   // What we serialise we must be able to read back, unchanged.
   auto again = berth::spec::ParseSpec(berth::spec::ToJson(*spec, -1));

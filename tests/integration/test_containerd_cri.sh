@@ -3,7 +3,9 @@
 # `BinaryName` runtime option of config.toml (the default runtime class "berth"), driven by
 # berthctl's crictl-style commands: version, info, runp (host network), create + start,
 # logs, inspectc (exit code), exec (ExecSync, exit codes, both streams), ps, pods, stop, rmc,
-# stopp, rmp; and their error paths (unknown pod, malformed JSON, endpoint not listening).
+# stopp, rmp; Bidirectional and HostToContainer mounts in both directions; kill of an exited
+# task (ctr) and stopp of a pod whose container exited; and the error paths (unknown pod, malformed JSON, endpoint not
+# listening).
 # It checks that berth ran the containers (its state under the configured Root) and that
 # nothing is left: berth state, container cgroups, shims, mounts.
 #
@@ -114,6 +116,74 @@ proc_alive "$sb_pid" && fail "the pause process $sb_pid still runs after stopp" 
 assert_ok "rmp" b rmp "$POD"
 cri_assert_pods_gone
 
+section "Bidirectional and HostToContainer mounts, as containerd sets them up"
+# containerd wants the host path on a shared mount (kubelet's dirs are); this host's / is
+# private. It sets the bind "rshared" + rootfsPropagation "rshared" for Bidirectional and
+# "rslave" for both with HostToContainer.
+pod_json pod2 >"$TEST_DIR/pod2.json"
+POD2=$(b runp "$TEST_DIR/pod2.json" 2>&1)
+[[ $POD2 =~ ^[0-9a-f]{64}$ ]] || die "runp pod2 failed: $POD2 $(shim_says)"
+PROP_SCRIPT='mount -t tmpfs -o size=1m tmpfs /vol/inner && echo from-container >/vol/inner/f
+  touch /vol/mounted; i=0
+  while [ ! -e /vol/hostsub/f ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  cat /vol/hostsub/f >/vol/saw 2>&1; exec sleep 1000'
+for mode in BIDIRECTIONAL HOST_TO_CONTAINER; do
+  vol=$TEST_DIR/cri-vol-$mode
+  mkdir -p "$vol/inner" "$vol/hostsub"
+  mount --bind "$vol" "$vol" && mount --make-shared "$vol" || die "making $vol a shared mount failed"
+  on_exit "umount -R -l $vol"
+  ctr_json "prop-$mode" "prop-$mode.log" "$PROP_SCRIPT" |
+    jq --arg vol "$vol" --arg p "PROPAGATION_$mode" \
+      '.mounts = [{container_path: "/vol", host_path: $vol, propagation: $p}]
+       | .linux.security_context.capabilities.add_capabilities = ["SYS_ADMIN"]' >"$TEST_DIR/prop.json"
+  cid=$(b create "$POD2" "$TEST_DIR/prop.json" "$TEST_DIR/pod2.json" 2>&1)
+  [[ $cid =~ ^[0-9a-f]{64}$ ]] || die "create ($mode) failed: $cid $(shim_says)"
+  assert_ok "start the $mode container" b start "$cid"
+  want=rslave
+  [ $mode = BIDIRECTIONAL ] && want=rshared
+  assert_eq $want "$(jq -r .linux.rootfsPropagation "$STATE_NS/$cid/config.json" 2>&1)" \
+    "$mode: containerd asked berth for rootfsPropagation $want"
+  wait_until 10 test -e "$vol/mounted" || fail "$mode: the container did not mount /vol/inner: $(b logs "$cid" 2>&1)"
+  mount -t tmpfs -o size=1m tmpfs "$vol/hostsub" && echo from-host >"$vol/hostsub/f"
+  wait_until 10 test -s "$vol/saw"
+  assert_eq from-host "$(cat "$vol/saw" 2>&1)" "$mode: a mount made on the host after the start appears inside"
+  if [ $mode = BIDIRECTIONAL ]; then
+    assert_eq from-container "$(cat "$vol/inner/f" 2>&1)" "$mode: a mount made inside appears on the host"
+  else
+    [ -e "$vol/inner/f" ] && fail "$mode: the container's mount reached the host" ||
+      pass "$mode: a mount made inside stays inside"
+  fi
+  assert_ok "stop the $mode container" b stop -t 0 "$cid"
+  assert_ok "rmc the $mode container" b rmc "$cid"
+  umount -R -l "$vol"
+done
+
+section "kill of an exited task; stopp of a pod whose container has exited"
+# containerd's shim sends the runtime's kill also to a task that has exited (StopPodSandbox
+# does when the exit is not processed yet) and recognises "already finished" only by runc's
+# texts ("container not running" ...): anything else is "unknown error after kill". ctr in
+# a namespace of its own makes that kill deterministic: the task stays until `tasks rm`.
+K=(timeout -k 5 60 ctr --address "$SOCK" --namespace berth-it-kill)
+out=$("${K[@]}" images import "$TEST_DIR/busybox.tar" 2>&1) || die "ctr images import (berth-it-kill) failed: $out"
+out=$("${K[@]}" run -d --runc-binary "$BERTH" --runc-root "$TEST_DIR/kill-root" "$IMAGE" k1 true 2>&1)
+assert_eq 0 $? "ctr run -d of a task that exits at once"
+wait_until 10 sh -c "$(printf '%q ' "${K[@]}") tasks ls | grep -q '^k1 .*STOPPED'" || fail "k1 did not stop"
+assert_fails_with 'process already finished: not found' "${K[@]}" tasks kill -s KILL k1
+assert_not_contains "$LAST_OUT" "unknown error after kill" "the shim knows the task had finished"
+assert_ok "tasks rm k1" "${K[@]}" tasks rm k1
+assert_ok "containers rm k1" "${K[@]}" containers rm k1
+"${K[@]}" images rm "$IMAGE" >/dev/null 2>&1
+ctr_json quick quick.log 'exit 0' >"$TEST_DIR/quick.json"
+QUICK=$(b create "$POD2" "$TEST_DIR/quick.json" "$TEST_DIR/pod2.json" 2>&1)
+[[ $QUICK =~ ^[0-9a-f]{64}$ ]] || die "create quick failed: $QUICK $(shim_says)"
+assert_ok "start quick" b start "$QUICK"
+wait_until 10 sh -c "$(printf '%q ' "$BERTHCTL" -r "$ENDPOINT") inspectc $QUICK | grep -q CONTAINER_EXITED" ||
+  fail "quick did not exit"
+assert_ok "stopp of the pod whose container exited" b stopp "$POD2"
+assert_eq SANDBOX_NOTREADY "$(b inspectp "$POD2" | jq -r .status.state)" "the pod is stopped"
+assert_ok "rmp" b rmp "$POD2"
+cri_assert_pods_gone
+
 section "error paths"
 assert_fails_with "CreateContainer on $ENDPOINT: NOT_FOUND" \
   b create no-such-pod "$TEST_DIR/hello.json" "$TEST_DIR/pod1.json"
@@ -131,4 +201,4 @@ assert_fails_with "unsupported scheme" "$BERTHCTL" -r tcp://127.0.0.1:1 version
 assert_fails_with "StopPodSandbox on $ENDPOINT: NOT_FOUND: .*no-such-pod" b stopp no-such-pod
 
 section "nothing leaked after containerd stops"
-cri_stop_and_check "$POD" "$HELLO" "$SLEEPER"
+cri_stop_and_check "$POD" "$HELLO" "$SLEEPER" "$POD2" "$QUICK"

@@ -53,6 +53,32 @@ assert_fails_with "$id|not exist|no such|not found" rt kill "$id" KILL
 assert_fails_with . rt create --bundle "$b" "bad/id"
 assert_fails_with . rt create --bundle "$b" ""
 
+section "the texts runc's callers match"
+# containerd's shim takes "container not running" / "does not exist" from kill (and "does
+# not exist" from delete) for an already finished process; CRI-O takes "container not
+# running" from every command; podman takes "does not exist" from state. Without them,
+# stopping a pod whose container exited fails ("unknown error after kill").
+b=$(make_bundle true)
+id=$(new_id)
+rt run --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+rt start "$id" >/dev/null 2>&1
+wait_status "$id" stopped
+assert_fails_with 'container not running' rt kill "$id" KILL
+assert_fails_with 'container not running' rt kill "$id" 0
+if berth_specific "start, exec, pause of a stopped container say \"container not running\" (runc: its own texts)"; then
+  assert_fails_with 'container not running' rt start "$id"
+  assert_fails_with 'container not running' rt exec "$id" true
+  assert_fails_with 'container not running' rt pause "$id"
+fi
+rt delete "$id"
+gone=$(new_id)
+for cmd in "state $gone" "kill $gone KILL" "delete $gone" "start $gone" "exec $gone true" "pause $gone"; do
+  assert_fails_with 'does not exist' rt $cmd
+done
+assert_ok "delete --force of a container that does not exist succeeds (as runc's callers expect)" rt delete --force "$gone"
+assert_nothing_left "$id" "stopped container deleted"
+
 section "resources the kernel refuses"
 # Without CAP_SYS_RESOURCE the hard nofile limit (20000 on these machines) cannot be raised.
 hard=$(ulimit -Hn)

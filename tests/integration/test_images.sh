@@ -108,6 +108,38 @@ assert_eq "layer2 motd" "$(cat "$L2/etc/motd")" "the committed layer is unchange
 assert_eq "" "$(ls -A "$ROOT/snapshots/active" 2>/dev/null)" "--rm removes the container's snapshot"
 assert_eq "" "$(mounts_under "$ROOT")" "no mount is left under the store"
 
+section "run without --rm, then rm --runtime"
+KEPT=bctl-kept-$$
+bctl_capture run --runtime "$BERTH" --name "$KEPT" "$MULTI" true
+expect_ok "run --name $KEPT without --rm"
+assert_eq "yes yes" "$([ -d "$ROOT/bundles/$KEPT" ] && echo yes) $([ -d "$ROOT/snapshots/active/$KEPT" ] && echo yes)" \
+  "without --rm the bundle and the writable layer stay"
+assert_eq "" "$(mounts_under "$ROOT")" "the stopped container's rootfs is unmounted"
+bctl_capture run --runtime "$BERTH" --name "$KEPT" "$MULTI" true
+expect_error "$KEPT.*exists.*berthctl rm" "run --name of a container that exists"
+# A runtime of the test's own that records its calls and still knows the container:
+# rm must ask it (berth, the default, no longer knows $KEPT) and keep the container.
+FAKE_RT=$TEST_DIR/fake-runtime
+printf '#!/bin/sh\necho "$*" >>"%s"\necho %s\n' "$TEST_DIR/fake-runtime.calls" \
+  "'{\"ociVersion\":\"1.2.0\",\"id\":\"$KEPT\",\"status\":\"running\",\"pid\":1,\"bundle\":\"/x\"}'" \
+  >"$FAKE_RT"
+chmod +x "$FAKE_RT"
+bctl_capture rm --runtime "$FAKE_RT" "$KEPT"
+expect_error "$KEPT.*still exists in the runtime \(running\)" "rm while --runtime's runtime has the container"
+assert_eq "state $KEPT" "$(cat "$TEST_DIR/fake-runtime.calls" 2>&1)" "rm asks the --runtime binary for the state"
+assert_eq "yes" "$([ -d "$ROOT/bundles/$KEPT" ] && echo yes)" "rm refused: the bundle stays"
+# The same runtime by name, through PATH; now saying what runc says of a missing container.
+printf '#!/bin/sh\necho %s >&2\nexit 1\n' \
+  "'time=\"2026-01-01T00:00:00Z\" level=error msg=\"container does not exist\"'" >"$FAKE_RT"
+PATH=$TEST_DIR:$PATH bctl_capture rm --runtime fake-runtime "$KEPT"
+expect_ok "rm --runtime NAME when that runtime does not have the container"
+assert_eq "" "$(ls -d "$ROOT/bundles/$KEPT" "$ROOT/snapshots/active/$KEPT" 2>/dev/null)" \
+  "rm removes the bundle and the writable layer"
+bctl_capture rm --runtime "$BERTH" "$KEPT"
+expect_error "$KEPT.*no such container" "rm of a container that is gone"
+bctl_capture rm --runtime "$TEST_DIR/no-such-runtime" "$KEPT"
+expect_error "no-such-runtime" "rm --runtime of a missing binary"
+
 section "zstd and uncompressed layers"
 layers_before=$(layer_count)
 bctl_capture pull "$MIXED"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Mounts, seen from inside: tmpfs options, read-only binds, readonly root, masked and
-# read-only paths, /dev contents, and a bundle whose rootfs holds a symlink to the host.
+# read-only paths, /dev contents, Bidirectional (rshared) and HostToContainer (rslave)
+# propagation with a shared host directory, and a bundle whose rootfs holds a symlink to the host.
 source "$(dirname "$0")/lib.sh"
 
 # mount_opts MOUNTPOINT — the options column of /proc/self/mounts inside the container.
@@ -111,6 +112,49 @@ assert_match "$(kv prop_root)" '^shared:[0-9]+$' "rootfsPropagation shared makes
 run_ctr sh -c "awk '\$5 == \"/\" {t = \"private\"; for (i = 7; \$i != \"-\"; i++) t = \$i} END {print t}' /proc/self/mountinfo"
 expect_run "container with the default rootfsPropagation runs"
 assert_match "$OUT" '^(private|master:[0-9]+)$' "by default / is not shared with the host"
+
+section "Bidirectional and HostToContainer propagation of a shared host directory"
+# Kubernetes' Bidirectional (containerd: the bind "rshared", rootfsPropagation "rshared"): a
+# mount made on the host under the directory after the container started appears inside,
+# and one made inside appears on the host. HostToContainer ("rslave" both): only the first.
+# The host directory must be a shared mount (kubelet's are); this host's / is private.
+# shared_vol NAME — $TEST_DIR/NAME, bind-mounted onto itself and made shared.
+shared_vol() {
+  local v=$TEST_DIR/$1
+  mkdir -p "$v/inner" "$v/hostsub"
+  mount --bind "$v" "$v" && mount --make-shared "$v" || die "making $v a shared mount failed"
+  on_exit "umount -R -l $v"
+  echo "$v"
+}
+# The container mounts a tmpfs on /vol/inner, then waits for the host's mount on
+# /vol/hostsub and copies what it finds there to /vol/saw (the volume's own directory).
+PROP_SCRIPT='mount -t tmpfs -o size=1m tmpfs /vol/inner && echo from-container >/vol/inner/f
+  touch /vol/mounted; i=0
+  while [ ! -e /vol/hostsub/f ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  cat /vol/hostsub/f >/vol/saw 2>&1; exec sleep 1000'
+for mode in rshared rslave; do
+  vol=$(shared_vol "vol-$mode")
+  b=$(BUNDLE_JQ='.linux.rootfsPropagation = "'$mode'"
+      | .process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])
+      | .mounts += [{"destination": "/vol", "type": "bind", "source": "'"$vol"'", "options": ["rbind", "'$mode'", "rw"]}]' \
+    make_bundle sh -c "$PROP_SCRIPT")
+  run_detached "$b"
+  wait_until 10 test -e "$vol/mounted" || fail "$mode: the container did not mount /vol/inner: $(cat "$TEST_DIR/$ID.log")"
+  mount -t tmpfs -o size=1m tmpfs "$vol/hostsub" && echo from-host >"$vol/hostsub/f"
+  wait_until 10 test -s "$vol/saw"
+  assert_eq from-host "$(cat "$vol/saw" 2>&1)" "$mode: a mount made on the host after the start appears inside"
+  if [ $mode = rshared ]; then
+    assert_eq from-container "$(cat "$vol/inner/f" 2>&1)" "rshared: a mount made inside appears on the host"
+    assert_eq tmpfs "$(awk -v m="$vol/inner" '$5 == m {print $9}' /proc/self/mountinfo)" \
+      "rshared: the host's mount table holds the container's tmpfs at $vol/inner"
+  else
+    [ -e "$vol/inner/f" ] && fail "rslave: the container's mount reached the host" ||
+      pass "rslave: a mount made inside stays inside"
+    assert_eq "" "$(awk -v m="$vol/inner" '$5 == m' /proc/self/mountinfo)" "rslave: no mount on the host at $vol/inner"
+  fi
+  rt delete --force "$ID"
+  umount -R -l "$vol"
+done
 
 section "symlink escape: rootfs/evil -> /tmp"
 escape=berth-escape-$$

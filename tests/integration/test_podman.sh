@@ -174,6 +174,22 @@ wait_until 5 sh -c "! kill -0 $doomed_pid 2>/dev/null" || true
 proc_alive "$doomed_pid" && fail "rm -f left pid $doomed_pid" || pass "rm -f killed the container's process"
 assert_eq "" "$(pm ps -a -q --filter name=doomed)" "rm -f removed it from podman"
 
+section "kill of an exited container, a container whose runtime state is gone"
+pstart quick "$IMAGE" true
+wait_pstatus quick exited
+assert_fails_with 'running|state' pm kill quick
+assert_ok "stop of an exited container" pm stop -t 0 quick
+assert_ok "rm of an exited container" pm rm quick
+# podman asks the runtime's `state` and takes "does not exist" as a container that is gone
+# (with another text it fails to sync the container at all).
+pstart vanished "$IMAGE" sleep 1000
+vanished_id=$(id_of vanished)
+assert_ok "the runtime deletes the container behind podman's back" "$BERTH" delete --force "$vanished_id"
+assert_fails_with 'does not exist' "$BERTH" state "$vanished_id"
+wait_pstatus vanished exited || fail "podman does not see the vanished container as exited: $(pstatus vanished)"
+assert_ok "rm of the vanished container" pm rm -f vanished
+assert_eq "" "$(pm ps -a -q --filter name=vanished)" "podman forgot it"
+
 section "resources: --memory, --cpus, --pids-limit"
 prun --memory 64m --cpus 0.5 --pids-limit 77 "$IMAGE" sh -c '
   c=/sys/fs/cgroup

@@ -4,6 +4,7 @@
 
 #include "cgroups/manager.h"
 #include "cgroups/mounts.h"
+#include "cgroups/v1.h"
 #include "cgroups_test_util.h"
 
 namespace berth::cgroups {
@@ -325,6 +326,114 @@ TEST_F(CgroupsV1, HugetlbRoot) {
   EXPECT_NE(b.error().Message().find("linux.resources.hugepageLimits[0].pageSize"),
             std::string::npos);
   EXPECT_TRUE(m->Destroy());
+}
+
+// Without root: hierarchies in a temp directory, the container's directory made in each
+// but no interface file, so every write fails with ENOENT and a Set that succeeds wrote
+// nothing. What real clients send for "not set" must write nothing (runc writes nothing).
+class FakeV1Tree {
+ public:
+  explicit FakeV1Tree(std::vector<std::vector<std::string>> hierarchies) {
+    char tmpl[] = "/tmp/berth-v1-fake-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    for (auto& controllers : hierarchies) {
+      std::string name;
+      for (const auto& c : controllers) name += (name.empty() ? "" : ",") + c;
+      std::filesystem::create_directories(root_ + "/" + name + "/c");
+      hierarchies_.push_back({root_ + "/" + name, controllers});
+    }
+  }
+  ~FakeV1Tree() { std::filesystem::remove_all(root_); }
+  V1Manager Manager() const { return V1Manager(hierarchies_, "/c"); }
+  std::string Dir(const std::string& hierarchy) const { return root_ + "/" + hierarchy + "/c"; }
+
+ private:
+  std::string root_;
+  std::vector<V1Hierarchy> hierarchies_;
+};
+
+// The resources of `docker run` without limits (Docker 20.10), plus the zeros CRI-O and
+// older containerd write for a pod that asked for nothing.
+spec::LinuxResources ClientZeros() {
+  spec::LinuxResources res;
+  auto& io = res.block_io.emplace();
+  io.weight = 0;
+  io.leaf_weight = 0;
+  io.weight_device.push_back({8, 0, uint16_t{0}, uint16_t{0}});
+  auto& cpu = res.cpu.emplace();
+  cpu.shares = 0;
+  cpu.quota = 0;
+  cpu.period = 0;
+  cpu.realtime_runtime = 0;
+  cpu.realtime_period = 0;
+  auto& mem = res.memory.emplace();
+  mem.limit = 0;
+  mem.reservation = 0;
+  mem.swap = 0;
+  mem.kernel = 0;
+  mem.kernel_tcp = 0;
+  mem.swappiness = UINT64_MAX;  // -1 as uint64: Docker before 20.10
+  mem.disable_oom_killer = false;
+  res.pids = spec::LinuxPids{0};
+  res.network.emplace().class_id = 0;
+  return res;
+}
+
+TEST(CgroupsV1Unset, ClientZeroValuesWriteNothing) {
+  FakeV1Tree tree({{"cpu", "cpuacct"}, {"memory"}, {"pids"}, {"blkio"}, {"net_cls"}});
+  auto m = tree.Manager();
+  auto r = m.Set(ClientZeros());
+  EXPECT_TRUE(r) << r.error().Message();
+  // The fake does see writes: a real value next to the zeros fails on its missing file.
+  auto weight = ClientZeros();
+  weight.block_io->weight = 500;
+  auto w = m.Set(weight);
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().Message().find("linux.resources.blockIO.weight"), std::string::npos)
+      << w.error().Message();
+  auto rt = ClientZeros();
+  rt.cpu->realtime_period = 1000000;
+  auto t = m.Set(rt);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().Message().find("linux.resources.cpu.realtimePeriod"), std::string::npos)
+      << t.error().Message();
+  auto oom = ClientZeros();
+  oom.memory->disable_oom_killer = true;
+  auto o = m.Set(oom);
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().Message().find("memory.oom_control"), std::string::npos)
+      << o.error().Message();
+}
+
+// Zeros need no controller at all: a host without blkio, net_cls or memory mounted runs
+// Docker's containers (runc does).
+TEST(CgroupsV1Unset, ZerosNeedNoController) {
+  FakeV1Tree tree({{"pids"}});
+  auto m = tree.Manager();
+  auto r = m.Set(ClientZeros());
+  EXPECT_TRUE(r) << r.error().Message();
+  auto weight = ClientZeros();
+  weight.block_io->weight_device[0].weight = 500;
+  auto w = m.Set(weight);
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().Message().find("\"blkio\" cgroup controller"), std::string::npos)
+      << w.error().Message();
+}
+
+// pids.limit 0 keeps the limit the cgroup has (an update of other fields must not lift
+// it); -1 lifts it.
+TEST(CgroupsV1Unset, PidsLimitZeroKeepsTheLimit) {
+  FakeV1Tree tree({{"pids"}});
+  const std::string file = tree.Dir("pids") + "/pids.max";
+  std::ofstream(file) << "50";
+  auto m = tree.Manager();
+  spec::LinuxResources res;
+  res.pids = spec::LinuxPids{0};
+  ASSERT_TRUE(m.Set(res));
+  EXPECT_EQ(ReadAll(file), "50");
+  res.pids = spec::LinuxPids{-1};
+  ASSERT_TRUE(m.Set(res));
+  EXPECT_EQ(ReadAll(file), "max");
 }
 
 }  // namespace

@@ -288,5 +288,53 @@ TEST_F(CgroupsV2, CreateEnablesOfferedControllersRoot) {
   EXPECT_FALSE(DirExists(root_ + parent_));
 }
 
+// Without root: a cgroup2 "mount" in a temp directory with the container's directory but
+// no interface file, not even cgroup.controllers: enabling a controller or writing a
+// limit fails, so a Set that succeeds did neither. runc enables nothing for zeros.
+TEST(CgroupsV2Unset, ClientZeroValuesEnableAndWriteNothing) {
+  char tmpl[] = "/tmp/berth-v2-fake-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl);
+  std::filesystem::create_directories(root + "/c");
+  V2Manager m(root, "/c", false);
+  spec::LinuxResources res;
+  auto& io = res.block_io.emplace();
+  io.weight = 0;  // Docker, every container
+  io.leaf_weight = 0;
+  io.weight_device.push_back({8, 0, uint16_t{0}, uint16_t{0}});
+  auto& cpu = res.cpu.emplace();
+  cpu.shares = 0;
+  cpu.quota = 0;
+  cpu.period = 0;
+  cpu.realtime_runtime = 0;
+  cpu.realtime_period = 0;
+  auto& mem = res.memory.emplace();
+  mem.limit = 0;
+  mem.reservation = 0;
+  mem.swap = 0;
+  mem.swappiness = UINT64_MAX;
+  mem.disable_oom_killer = false;
+  res.pids = spec::LinuxPids{0};
+  auto r = m.Set(res);
+  EXPECT_TRUE(r) << r.error().Message();
+
+  // Real values do reach the fake (and fail there).
+  auto weight = res;
+  weight.block_io->weight = 500;
+  auto w = m.Set(weight);
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().Message().find("linux.resources.blockIO"), std::string::npos)
+      << w.error().Message();
+  auto pids = res;
+  pids.pids = spec::LinuxPids{-1};
+  auto p = m.Set(pids);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().Message().find("linux.resources.pids"), std::string::npos)
+      << p.error().Message();
+  auto leaf = res;
+  leaf.block_io->leaf_weight = 500;
+  EXPECT_FALSE(m.Set(leaf));
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace berth::cgroups

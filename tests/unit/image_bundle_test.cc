@@ -123,7 +123,7 @@ TEST(ImageBundle, ImageDefaults) {
   EXPECT_EQ(s.process->capabilities->effective, bounding);
   EXPECT_TRUE(s.process->capabilities->ambient.empty());
   // What berth will check at create time (host facts aside: the rootfs is a stub).
-  auto valid = spec::Validate(s, {.check_host = false, .bundle_dir = b.path()});
+  auto valid = spec::Validate(s, {.bundle_dir = b.path()});
   EXPECT_TRUE(valid) << valid.error().Message();
   EXPECT_EQ(fs::status(b.path() + "/config.json").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |

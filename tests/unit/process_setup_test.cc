@@ -111,7 +111,7 @@ TEST(PrepareProcessTest, UnknownCapabilityNamesTheField) {
   proc.capabilities->ambient = {"cap_chown"};  // names are case-sensitive, like runc
   r = PrepareProcess(proc, std::nullopt, std::nullopt);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().subject, "process.capabilities.ambient[0]");
+  EXPECT_EQ(r.error().op, "process.capabilities.ambient[0]");
 }
 
 TEST(PrepareProcessTest, CapabilityMasks) {
@@ -170,7 +170,7 @@ TEST(PrepareProcessTest, RlimitErrors) {
   proc.rlimits = {{"RLIMIT_NOFILE", 1024, 1024}, {"RLIMIT_NOFILE", 512, 512}};
   r = PrepareProcess(proc, std::nullopt, std::nullopt);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().subject, "process.rlimits[1].type");
+  EXPECT_EQ(r.error().op, "process.rlimits[1].type");
 
   proc.rlimits = {{"RLIMIT_CORE", 10, 20}};  // type, hard, soft
   r = PrepareProcess(proc, std::nullopt, std::nullopt);

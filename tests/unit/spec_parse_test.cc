@@ -413,7 +413,7 @@ TEST(SpecParse, OriginNamesTheDocument) {
   auto bad = ParseResources(R"({"cpu": {"quota": "x"}})", "update.json");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().Message(), "update.json: cpu.quota: expected an integer, got a string");
-  EXPECT_EQ(bad.error().subject, "cpu.quota");
+  EXPECT_EQ(bad.error().op, "cpu.quota");
 }
 
 TEST(SpecParse, LoadSpecReadsTheBundle) {
@@ -453,7 +453,6 @@ TEST(SpecParse, RuncGeneratedConfigsParse) {
     EXPECT_EQ(r->mounts.size(), 7u);
     EXPECT_EQ(r->linux->masked_paths.size(), 10u);
     ValidateOptions opts;
-    opts.check_host = false;
     auto v = Validate(*r, opts);
     EXPECT_TRUE(v) << name << ": " << v.error().Message();
   }
@@ -493,7 +492,6 @@ TEST(SpecParse, DefaultSpecsParseAndValidate) {
     EXPECT_EQ(r->HasNamespace("user"), rootless);
     EXPECT_EQ(r->HasNamespace("network"), !rootless);
     ValidateOptions opts;
-    opts.check_host = false;
     auto v = Validate(*r, opts);
     EXPECT_TRUE(v) << v.error().Message();
   }

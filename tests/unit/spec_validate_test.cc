@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "runtime/host_probe.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
 
@@ -34,10 +35,13 @@ Spec Base() {
   return *r;
 }
 
-ValidateOptions NoHost() {
-  ValidateOptions o;
-  o.check_host = false;
-  return o;
+// The config alone: no host is asked anything.
+ValidateOptions NoHost() { return ValidateOptions{}; }
+
+// This host, as the runtime sees it (create/run/exec).
+ValidateOptions OnThisHost(const std::string& bundle) {
+  static const runtime::SystemHostProbe host;
+  return ValidateOptions{.host = &host, .bundle_dir = bundle};
 }
 
 // Applies `mutate` to the base spec and expects Validate to fail on `subject` with
@@ -48,10 +52,14 @@ void ExpectInvalid(const std::function<void(Spec&)>& mutate, const std::string& 
   mutate(s);
   auto r = Validate(s, opts);
   ASSERT_FALSE(r) << "expected failure on " << subject;
-  EXPECT_EQ(r.error().subject, subject) << r.error().Message();
+  EXPECT_EQ(r.error().op, subject) << r.error().Message();
   EXPECT_NE(r.error().Message().find(detail), std::string::npos) << r.error().Message();
   EXPECT_TRUE(r.error().Message().starts_with("config.json: " + subject + ": "))
       << r.error().Message();
+  // Without a host, every failure is the config's own.
+  if (opts.host == nullptr) {
+    EXPECT_EQ(r.error().Kind(), ErrorKind::kInvalidArgument) << KindName(r.error().Kind());
+  }
 }
 
 class TempDir {
@@ -113,8 +121,7 @@ TEST(SpecValidate, RootMissing) {
 TEST(SpecValidate, RootfsRelativeToBundle) {
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   Spec s = Base();
   auto r = Validate(s, opts);
   EXPECT_TRUE(r) << r.error().Message();
@@ -122,8 +129,7 @@ TEST(SpecValidate, RootfsRelativeToBundle) {
 
 TEST(SpecValidate, RootfsMissingOnHost) {
   TempDir bundle;
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid([](Spec&) {}, "root.path", bundle.path() + "/rootfs: No such file or directory",
                 opts);
 }
@@ -131,8 +137,7 @@ TEST(SpecValidate, RootfsMissingOnHost) {
 TEST(SpecValidate, RootfsNotADirectory) {
   TempDir bundle;
   std::ofstream(bundle.path() + "/rootfs") << "x";
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid([](Spec&) {}, "root.path", "is not a directory", opts);
 }
 
@@ -207,8 +212,7 @@ TEST(SpecValidate, NamespacePathRelative) {
 TEST(SpecValidate, NamespacePathMissingOnHost) {
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid(
       [](Spec& s) {
         s.linux->namespaces.push_back({"cgroup", "/nonexistent/ns/cgroup"});
@@ -297,8 +301,7 @@ TEST(SpecValidate, DomainnameWithoutUts) {
 TEST(SpecValidate, HostnameWithHostUtsPath) {
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid(
       [](Spec& s) {
         for (auto& n : s.linux->namespaces)
@@ -387,8 +390,7 @@ TEST(SpecValidate, RlimitAboveHostHardLimit) {
     GTEST_SKIP() << "this process may raise RLIMIT_NOFILE";
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   uint64_t want = host.rlim_max + 10000;
   ExpectInvalid(
       [&](Spec& s) {
@@ -439,8 +441,7 @@ TEST(SpecValidate, OomScoreAdjBelowKernelMinimum) {
   }
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid([&](Spec& s) { s.process->oom_score_adj = -1000; }, "process.oomScoreAdj",
                 "going lower needs CAP_SYS_RESOURCE", opts);
   EXPECT_EQ(current, OwnOomScoreAdj()) << "validation changed the runtime's own score";
@@ -454,8 +455,7 @@ TEST(SpecValidate, OomScoreAdjBelowOwnValueButAboveMinimum) {
   ASSERT_TRUE(SetOwnOomScoreAdj(current + 1));
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   Spec s = Base();
   s.process->oom_score_adj = current;
   auto r = Validate(s, opts);
@@ -662,8 +662,7 @@ TEST(SpecValidate, AppArmorProfileWithoutAppArmor) {
     GTEST_SKIP() << "AppArmor present";
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid([](Spec& s) { s.process->apparmor_profile = "docker-default"; },
                 "process.apparmorProfile", "AppArmor is not enabled on this host", opts);
   // Without host checks the label is accepted (e.g. `berth spec` on a build machine).
@@ -677,8 +676,7 @@ TEST(SpecValidate, SelinuxLabelsWithoutSelinux) {
   if (::stat("/sys/fs/selinux/enforce", &st) == 0) GTEST_SKIP() << "SELinux present";
   TempDir bundle;
   fs::create_directory(bundle.path() + "/rootfs");
-  ValidateOptions opts;
-  opts.bundle_dir = bundle.path();
+  ValidateOptions opts = OnThisHost(bundle.path());
   ExpectInvalid([](Spec& s) { s.process->selinux_label = "system_u:system_r:container_t:s0"; },
                 "process.selinuxLabel", "SELinux is not enabled on this host", opts);
   ExpectInvalid([](Spec& s) { s.linux->mount_label = "system_u:object_r:container_file_t:s0"; },

@@ -20,7 +20,7 @@ Result<Args> ParseWith(FlagSet& f, const Args& a, size_t n, size_t max, const ch
     exit(0);
   }
   if (pos->size() < n || pos->size() > max)
-    return Fail("usage", "", std::string("berth ") + usage);
+    return InvalidArgument("usage", "", std::string("berth ") + usage);
   return pos;
 }
 
@@ -33,7 +33,7 @@ namespace {
 Result<void> CheckSystemdCgroup(const spec::Spec& spec, const std::string& id) {
   std::string p = spec.linux ? spec.linux->cgroups_path : "";
   if (!p.empty() && (p[0] == '/' || std::count(p.begin(), p.end(), ':') != 2))
-    return Fail("--systemd-cgroup", "linux.cgroupsPath \"" + p + "\"",
+    return InvalidArgument("--systemd-cgroup", "linux.cgroupsPath \"" + p + "\"",
                 "expected slice:prefix:name, the systemd driver's form");
   std::string dir = BERTH_TRY(cgroups::ResolveCgroupsPath(p, id));
   log::Warn("--systemd-cgroup: berth has no systemd cgroup driver; it manages cgroup " + dir +
@@ -111,7 +111,9 @@ int CmdKill(const Globals& g, const Args& a) {
   auto pos = ParseWith(f, a, 1, 2, "kill [--all] <container-id> [signal]");
   if (!pos) return ReportError(pos.error().Message());
   int sig = 15;
-  if (pos->size() == 2) {
+  if (pos->size() == 2 && (*pos)[1] == "0") {
+    sig = 0;  // as with kill(2) and runc: only checks that the container's process is alive
+  } else if (pos->size() == 2) {
     auto s = sys::ParseSignal((*pos)[1]);
     if (!s) return ReportError("kill: " + s.error().Message());
     sig = *s;

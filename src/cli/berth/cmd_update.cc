@@ -16,7 +16,7 @@ Result<int64_t> ParseBytes(const std::string& flag, const std::string& v) {
   if (v == "-1") return -1;
   char* end = nullptr;
   double n = strtod(v.c_str(), &end);
-  if (end == v.c_str() || n < 0) return Fail(flag, v, "not a valid size");
+  if (end == v.c_str() || n < 0) return InvalidArgument(flag, v, "not a valid size");
   int64_t mult = 1;
   std::string unit = end;
   for (auto& c : unit) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
@@ -24,14 +24,14 @@ Result<int64_t> ParseBytes(const std::string& flag, const std::string& v) {
   else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1LL << 10;
   else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1LL << 20;
   else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1LL << 30;
-  else return Fail(flag, v, "unknown size unit");
+  else return InvalidArgument(flag, v, "unknown size unit");
   return static_cast<int64_t>(n * static_cast<double>(mult));
 }
 
 Result<uint64_t> ParseU64(const std::string& flag, const std::string& v) {
   char* end = nullptr;
   unsigned long long n = strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end) return Fail(flag, v, "not a valid number");
+  if (v.empty() || *end) return InvalidArgument(flag, v, "not a valid number");
   return n;
 }
 

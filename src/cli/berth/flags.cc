@@ -58,10 +58,10 @@ Result<std::vector<std::string>> FlagSet::Parse(const std::vector<std::string>& 
       continue;
     }
     const Flag* f = Find(body);
-    if (!f) return Fail(command_, a, "flag provided but not defined");
+    if (!f) return InvalidArgument(command_, a, "flag provided but not defined");
     auto need_value = [&]() -> Result<std::string> {
       if (has_value) return value;
-      if (i + 1 >= args.size()) return Fail(command_, a, "flag needs an argument");
+      if (i + 1 >= args.size()) return InvalidArgument(command_, a, "flag needs an argument");
       return args[++i];
     };
     switch (f->kind) {
@@ -71,7 +71,7 @@ Result<std::vector<std::string>> FlagSet::Parse(const std::vector<std::string>& 
         if (has_value) {
           if (value == "true" || value == "1") v = true;
           else if (value == "false" || value == "0") v = false;
-          else return Fail(command_, a, "invalid boolean value");
+          else return InvalidArgument(command_, a, "invalid boolean value");
         }
         if (f->out) *static_cast<bool*>(f->out) = v;
         break;
@@ -86,7 +86,7 @@ Result<std::vector<std::string>> FlagSet::Parse(const std::vector<std::string>& 
         std::string v = BERTH_TRY(need_value());
         char* end = nullptr;
         long n = strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end) return Fail(command_, a, "invalid integer \"" + v + "\"");
+        if (v.empty() || *end) return InvalidArgument(command_, a, "invalid integer \"" + v + "\"");
         *static_cast<int*>(f->out) = static_cast<int>(n);
         break;
       }

@@ -11,7 +11,7 @@
 
 #include "cli/berthctl/commands.h"
 #include "cli/berthctl/cri_util.h"
-#include "cri/log_format.h"
+#include "crilog/log_format.h"
 
 namespace berth::cli {
 
@@ -280,7 +280,7 @@ int CriLogs(const CriCommands::Options& o, const std::string& id, int tail, bool
   bool pending_err = false, in_line = false;
   size_t bad = 0;
   while (std::getline(in, raw)) {
-    auto r = cri::ParseLogLine(raw);
+    auto r = crilog::ParseLogLine(raw);
     if (!r) {
       bad++;
       continue;

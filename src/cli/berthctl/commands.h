@@ -51,6 +51,10 @@ struct RunArgs {
   bool rm = false, tty = false, read_only = false;
 };
 int CmdRun(const Globals& g, const RunArgs& a);
-int CmdRm(const Globals& g, const std::vector<std::string>& ids);
+struct RmArgs {
+  std::vector<std::string> ids;
+  std::string runtime;  // the OCI runtime asked whether each container still exists
+};
+int CmdRm(const Globals& g, const RmArgs& a);
 
 }  // namespace berth::cli

@@ -89,9 +89,10 @@ int Main(int argc, char** argv) {
   c_run->prefix_command();
   c_run->footer("Usage: berthctl run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 
-  std::vector<std::string> rm_ids;
+  RmArgs rm;
   auto* c_rm = app.add_subcommand("rm", "remove stopped containers made by run");
-  c_rm->add_option("id", rm_ids, "container ids")->required();
+  c_rm->add_option("--runtime", rm.runtime, "OCI runtime binary the container ran with (default: berth)");
+  c_rm->add_option("id", rm.ids, "container ids")->required();
 
   CriCommands cri;
   cri.Register(app);
@@ -121,7 +122,7 @@ int Main(int argc, char** argv) {
     run.args.erase(run.args.begin());
     return CmdRun(g, run);
   }
-  if (*c_rm) return CmdRm(g, rm_ids);
+  if (*c_rm) return CmdRm(g, rm);
   if (auto rc = cri.Run()) return *rc;
   return 2;
 }

@@ -3,13 +3,15 @@
 //   <RFC 3339 timestamp, nanoseconds> SP <stdout|stderr> SP <tags> SP <content> LF
 // where tags are ':'-separated and start with P (partial: the line continues in the next
 // record) or F (full: the record ends the line).
+// A library of its own (berth_cri_log, base only) because berth-shim writes these files
+// and must not link gRPC.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace berth::cri {
+namespace berth::crilog {
 
 struct LogRecord {
   std::string_view timestamp;
@@ -21,4 +23,8 @@ struct LogRecord {
 // One line without its LF; nullopt when it is not a CRI log record.
 std::optional<LogRecord> ParseLogLine(std::string_view line);
 
-}  // namespace berth::cri
+// The line for one record, LF included. `content` must not hold a LF (split lines first:
+// a chunk without its LF is a partial record).
+std::string FormatLogLine(const LogRecord& record);
+
+}  // namespace berth::crilog

@@ -1,6 +1,6 @@
-#include "cri/log_format.h"
+#include "crilog/log_format.h"
 
-namespace berth::cri {
+namespace berth::crilog {
 
 std::optional<LogRecord> ParseLogLine(std::string_view line) {
   auto next_field = [&line]() -> std::optional<std::string_view> {
@@ -36,4 +36,16 @@ std::optional<LogRecord> ParseLogLine(std::string_view line) {
   return r;
 }
 
-}  // namespace berth::cri
+std::string FormatLogLine(const LogRecord& record) {
+  std::string line;
+  line.reserve(record.timestamp.size() + record.content.size() + 12);
+  line += record.timestamp;
+  line += record.stderr_stream ? " stderr " : " stdout ";
+  line += record.partial ? 'P' : 'F';
+  line += ' ';
+  line += record.content;
+  line += '\n';
+  return line;
+}
+
+}  // namespace berth::crilog
