@@ -26,13 +26,13 @@ const char* StatusName(Status s) {
 }
 
 Result<void> ValidateId(const std::string& id) {
-  if (id.empty()) return Fail("invalid container id", "\"\"", "the id must not be empty");
+  if (id.empty()) return InvalidArgument("invalid container id", "\"\"", "the id must not be empty");
   if (id == "." || id == "..")
-    return Fail("invalid container id", "\"" + id + "\"", "\".\" and \"..\" are not allowed");
-  if (id.size() > 1024) return Fail("invalid container id", id.substr(0, 32) + "...", "too long");
+    return InvalidArgument("invalid container id", "\"" + id + "\"", "\".\" and \"..\" are not allowed");
+  if (id.size() > 1024) return InvalidArgument("invalid container id", id.substr(0, 32) + "...", "too long");
   for (unsigned char c : id) {
     if (!(isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
-      return Fail("invalid container id", "\"" + id + "\"",
+      return InvalidArgument("invalid container id", "\"" + id + "\"",
                   "only letters, digits, '_', '+', '-' and '.' are allowed");
   }
   return {};
@@ -75,13 +75,13 @@ Result<State> StateStore::Load(const std::string& id) const {
     if (text.error().code == ENOENT) {
       struct stat sb;
       if (stat(Dir(id).c_str(), &sb) == 0)
-        return Fail("container", "\"" + id + "\"", "is being created or was not created completely");
+        return FailedPrecondition("container", "\"" + id + "\"", "is being created or was not created completely");
       return NotFound("container", "\"" + id + "\"", "does not exist");
     }
     return std::unexpected(text.error());
   }
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Fail("parse", path, "corrupt state file");
+  if (j.is_discarded() || !j.is_object()) return DataLoss("parse", path, "corrupt state file");
   State st;
   try {
     st.id = j.at("id").get<std::string>();
@@ -97,7 +97,7 @@ Result<State> StateStore::Load(const std::string& id) const {
     st.cgroup_parents_created =
         j.value("cgroup_parents_created", std::vector<std::string>{});
   } catch (const std::exception& e) {
-    return Fail("parse", path, e.what());
+    return DataLoss("parse", path, e.what());
   }
   Refresh(*this, st);
   return st;

@@ -57,7 +57,7 @@ Result<void> WriteFile(const std::string& path, std::string_view data) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno("write", path, "\"" + std::string(data) + "\"");
     if (static_cast<size_t>(n) != data.size())
-      return Fail("write", path, "short write of \"" + std::string(data) + "\"");
+      return Fail(ErrorKind::kResourceExhausted, "write", path, "short write of \"" + std::string(data) + "\"");
     return {};
   }
 }

@@ -207,7 +207,7 @@ Result<void> CheckInside(int fd, const std::string& root_real, const std::string
       (p.size() > root_real.size() && p.compare(0, root_real.size(), root_real) == 0 &&
        p[root_real.size()] == '/'))
     return {};
-  return Fail("resolve", what, "resolved to " + p + ", outside the rootfs " + root_real);
+  return PermissionDenied("resolve", what, "resolved to " + p + ", outside the rootfs " + root_real);
 }
 
 }  // namespace berth::sys
