@@ -9,20 +9,13 @@
 #include <fstream>
 #include <string>
 
+#include "test_util.h"
+
 namespace berth::runtime {
 namespace {
 
 class HooksTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-hooks-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    for (const char* f : {"/ran0", "/ran1", "/stdin"}) unlink((dir_ + f).c_str());
-    rmdir(dir_.c_str());
-  }
   // A hook that records that it ran (and its stdin) in dir_/NAME, then exits with CODE.
   spec::Hook Hook(const std::string& name, int code) {
     return {
@@ -33,7 +26,8 @@ class HooksTest : public ::testing::Test {
         {}};
   }
   bool Ran(const std::string& name) { return access((dir_ + "/" + name).c_str(), F_OK) == 0; }
-  std::string dir_;
+  testutil::TempDir tmp_{"berth-hooks-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(HooksTest, RunHooksStopsAtTheFirstFailureAndNamesIt) {

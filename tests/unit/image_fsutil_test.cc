@@ -13,22 +13,12 @@
 
 #include "base/unique_fd.h"
 #include "image/fsutil.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-fsutil-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -101,7 +91,7 @@ TEST(ImageFsutil, RemoveTreeDeeperThanPathMaxAndFdLimit) {
 }
 
 TEST(ImageFsutil, RemoveTreeRefusesToCrossMountsRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  REQUIRE_ROOT("to mount a tmpfs");
   TempDir t;
   std::string tree = t.path() + "/tree";
   ASSERT_TRUE(MkdirAll(tree + "/mnt", 0755));
