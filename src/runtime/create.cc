@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "cgroups/manager.h"
 #include "runtime/container.h"
+#include "runtime/create_internal.h"
 #include "runtime/hooks.h"
 #include "runtime/host_probe.h"
 #include "runtime/init.h"
@@ -66,6 +67,10 @@ std::string AbsPath(const std::string& p) {
   return real ? *real : p;
 }
 
+}  // namespace
+
+namespace create_internal {
+
 // The device cgroup must let the container use the devices berth itself creates (the
 // default devices and linux.devices), whatever the spec's rules say; they are appended
 // so that they win (rules are evaluated in order, the last match decides).
@@ -112,6 +117,12 @@ spec::LinuxResources WithDeviceDefaults(spec::LinuxResources res,
   }
   return res;
 }
+
+}  // namespace create_internal
+
+namespace {
+
+using create_internal::WithDeviceDefaults;
 
 // The init died while we waited for it: say why, as far as the kernel tells (an OOM kill
 // under a tiny memory limit is the common case and otherwise looks like a mystery).

@@ -15,11 +15,6 @@
 namespace berth::runtime::rootfs_internal {
 namespace {
 
-struct DefaultDevice {
-  const char* path;
-  unsigned major, minor;
-};
-
 constexpr DefaultDevice kDefaultDevices[] = {
     {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
@@ -37,6 +32,10 @@ class UmaskGuard {
   mode_t old_;
 };
 
+}  // namespace
+
+std::span<const DefaultDevice> DefaultDevices() { return kDefaultDevices; }
+
 // A /dev bind-mounted from the host already has the host's nodes; creating ours on it would
 // write into the host's /dev.
 bool DevIsHostBind(const spec::Spec& spec) {
@@ -48,6 +47,8 @@ bool DevIsHostBind(const spec::Spec& spec) {
   }
   return false;
 }
+
+namespace {
 
 Result<void> CreateDevice(Context& ctx, const spec::LinuxDevice& d) {
   const std::string path = sys::CleanPath(d.path);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,16 @@ Result<void> MountCgroup(Context& ctx, const spec::Mount& m, const MountOptions&
 
 // linux.devices, the default devices and the /dev symlinks: see rootfs_devices.cc.
 Result<void> SetupDevices(Context& ctx);
+
+// config-linux.md "Default Devices": created in every container, unless linux.devices has an
+// entry for the path.
+struct DefaultDevice {
+  const char* path;
+  unsigned major, minor;
+};
+std::span<const DefaultDevice> DefaultDevices();
+
+// True when the config bind-mounts the host's /dev: no device node is created then.
+bool DevIsHostBind(const spec::Spec& spec);
 
 }  // namespace berth::runtime::rootfs_internal

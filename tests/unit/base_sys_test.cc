@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "sys/mounts.h"
+#include "test_util.h"
 
 namespace berth {
 namespace {
@@ -31,18 +32,8 @@ TEST(BaseLog, NowRfc3339IsUtcWithNanoseconds) {
 
 class SysCanonicalPath : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-canon-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    unlink((dir_ + "/link").c_str());
-    rmdir((dir_ + "/real/sub").c_str());
-    rmdir((dir_ + "/real").c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string dir_;
+  testutil::TempDir tmp_{"berth-canon"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SysCanonicalPath, ResolvesSymlinksDotsAndRelativePaths) {

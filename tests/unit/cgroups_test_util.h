@@ -1,6 +1,7 @@
 // Shared fixture for the root cgroup tests: a test-unique parent cgroup, child
 // processes that wait to be moved, and a TearDown that thaws, kills and removes
-// everything even when a test fails.
+// everything even when a test fails. And FakeCgroupFs, plain files in a temp dir, for the
+// managers' Set without root.
 #pragma once
 
 #include <dirent.h>
@@ -23,6 +24,7 @@
 
 #include "cgroups/manager.h"
 #include "cgroups/mounts.h"
+#include "test_util.h"
 
 namespace berth::cgroups::testing {
 
@@ -56,7 +58,7 @@ struct Child {
 class CgroupRootTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (real cgroups)";
+    REQUIRE_ROOT("real cgroups");
     parent_ = "/berth-test-" + std::to_string(::getpid());
     const std::string sub = ReadAll(HostMounts().unified + "/cgroup.subtree_control");
     hugetlb_was_enabled_ = sub.find("hugetlb") != std::string::npos;
@@ -150,6 +152,38 @@ class CgroupRootTest : public ::testing::Test {
   std::string parent_;
   std::vector<Child> children_;
   bool hugetlb_was_enabled_ = true;
+};
+
+// A cgroupfs made of plain directories and files, for what a manager writes (no root, no
+// kernel). Interface files exist only where a test creates them (so a write to a wrong
+// name fails with ENOENT, as on cgroupfs) and start empty. Each write lands at offset 0 of
+// its file: a file written once holds exactly that write; one written again through a new
+// open holds the last value only if it is at least as long as the earlier ones; several
+// writes through one open (devices.allow) follow each other.
+class FakeCgroupFs {
+ public:
+  const std::string& root() const { return tmp_.path(); }
+
+  // Makes root()/rel (and its parents) with the given interface files, empty; returns it.
+  std::string Dir(const std::string& rel, const std::vector<std::string>& files = {}) {
+    std::string dir = root() + "/" + rel;
+    std::filesystem::create_directories(dir);
+    for (const auto& f : files) Put(dir + "/" + f, "");
+    return dir;
+  }
+  static void Put(const std::string& path, const std::string& content) {
+    std::ofstream(path, std::ios::trunc) << content;
+  }
+  // The whole file, as written (no trimming).
+  static std::string Get(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  testutil::TempDir tmp_{"berth-fake-cgroupfs"};
 };
 
 }  // namespace berth::cgroups::testing

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sys/process.h"
+#include "test_util.h"
 
 namespace berth::runtime {
 namespace {
@@ -22,13 +23,6 @@ class HooksTest : public ::testing::Test {
     for (int i = 0; i < 500 && sys::ThreadCount().value_or(1) > 1; ++i) usleep(10000);
     if (int n = sys::ThreadCount().value_or(1); n > 1)
       GTEST_SKIP() << "the process has " << n << " threads (run this test alone: ctest does)";
-    char tmpl[] = "/tmp/berth-hooks-test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    for (const char* f : {"/ran0", "/ran1", "/stdin"}) unlink((dir_ + f).c_str());
-    rmdir(dir_.c_str());
   }
   // A hook that records that it ran (and its stdin) in dir_/NAME, then exits with CODE.
   spec::Hook Hook(const std::string& name, int code) {
@@ -40,7 +34,8 @@ class HooksTest : public ::testing::Test {
         {}};
   }
   bool Ran(const std::string& name) { return access((dir_ + "/" + name).c_str(), F_OK) == 0; }
-  std::string dir_;
+  testutil::TempDir tmp_{"berth-hooks-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(HooksTest, RunHooksStopsAtTheFirstFailureAndNamesIt) {

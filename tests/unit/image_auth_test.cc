@@ -9,24 +9,14 @@
 #include <string>
 
 #include "image/auth.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-auth-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 // Sets an environment variable for the scope of a test, restoring the old value.
 class ScopedEnv {

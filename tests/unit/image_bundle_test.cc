@@ -14,6 +14,7 @@
 #include "image/bundle.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -40,12 +41,7 @@ constexpr const char* kGroup =
 
 class TempBundle {
  public:
-  TempBundle() {
-    char tmpl[] = "/tmp/berth-bundle-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-    fs::create_directories(path_ + "/rootfs/etc");
-  }
-  ~TempBundle() { fs::remove_all(path_); }
+  TempBundle() { fs::create_directories(path_ + "/rootfs/etc"); }
   const std::string& path() const { return path_; }
   void Write(const std::string& rel, const std::string& text) const {
     std::ofstream(path_ + "/" + rel) << text;
@@ -56,7 +52,8 @@ class TempBundle {
   }
 
  private:
-  std::string path_;
+  testutil::TempDir dir_{"berth-bundle-test"};
+  const std::string path_ = dir_.path();
 };
 
 ImageConfig NginxLike() {

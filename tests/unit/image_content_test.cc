@@ -22,6 +22,7 @@
 
 #include "image/content.h"
 #include "sys/fs.h"
+#include "test_util.h"
 
 // The file helpers live in sys/fs.h.
 using berth::sys::RemoveTree;
@@ -32,18 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-content-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 ContentStore OpenStore(const std::string& root) {
   auto s = ContentStore::Open(root);
@@ -396,7 +386,7 @@ TEST(ImageContent, CleanIngestsSkipsLiveAndRecentWriters) {
 }
 
 TEST(ImageContent, DiskFullRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  REQUIRE_ROOT("to mount a small tmpfs");
   TempDir t;
   ASSERT_EQ(::mount("tmpfs", t.path().c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
   struct Unmount {

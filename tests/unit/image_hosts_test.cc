@@ -8,6 +8,7 @@
 #include <string>
 
 #include "image/hosts.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -16,12 +17,6 @@ namespace fs = std::filesystem;
 
 class ImageHosts : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-hosts-test-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& registry, const std::string& toml) {
     fs::create_directories(dir_ + "/" + registry);
     std::string file = dir_ + "/" + registry + "/hosts.toml";
@@ -45,7 +40,8 @@ class ImageHosts : public ::testing::Test {
     return eps ? "(no error)" : eps.error().Message();
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_{"berth-hosts-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(ImageHosts, DefaultsWithoutConfig) {

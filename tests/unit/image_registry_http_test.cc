@@ -21,6 +21,7 @@
 
 #include "image/digest.h"
 #include "image/registry.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -444,8 +445,8 @@ TEST(ImageRegistryHttp, MirrorAnswering404FallsThrough) {
     return Respond(404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
   });
   TinyServer upstream([&](const SeenRequest&) { return Respond(200, kManifest, {kOciType}); });
-  char tmpl[] = "/tmp/berth-registry-mirror-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  testutil::TempDir tmp("berth-registry-mirror");
+  const std::string& dir = tmp.path();
   std::filesystem::create_directories(dir + "/registry.test");
   {
     FILE* f = std::fopen((dir + "/registry.test/hosts.toml").c_str(), "w");
@@ -457,7 +458,6 @@ TEST(ImageRegistryHttp, MirrorAnswering404FallsThrough) {
   ASSERT_TRUE(hosts);
   RegistryClient c(std::move(*hosts), {}, Fast());
   auto m = c.FetchManifest(Reference{"registry.test", "library/app", "t", ""});
-  std::filesystem::remove_all(dir);
   ASSERT_TRUE(m) << m.error().Message();
   ASSERT_EQ(mirror.Requests().size(), 1u);
   EXPECT_EQ(mirror.Requests()[0].target, "/v2/library/app/manifests/t?ns=registry.test");

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "image/digest.h"
 #include "image/registry.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -107,8 +109,8 @@ class RegistryProcess {
  public:
   // htpasswd: "" for an open registry, else the htpasswd file content.
   bool Start(const std::string& htpasswd, std::string* why) {
-    char tmpl[] = "/tmp/berth-registry-test-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    tmp_ = std::make_unique<testutil::TempDir>("berth-registry-test");
+    dir_ = tmp_->path();
     port_ = FreePort();
     std::string config =
         "version: 0.1\n"
@@ -161,7 +163,7 @@ class RegistryProcess {
       ::waitpid(pid_, &status, 0);
       pid_ = -1;
     }
-    if (!dir_.empty()) fs::remove_all(dir_);
+    tmp_.reset();
     dir_.clear();
   }
 
@@ -171,6 +173,7 @@ class RegistryProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  std::unique_ptr<testutil::TempDir> tmp_;
   std::string dir_;
 };
 
@@ -271,11 +274,8 @@ class ImageRegistry : public ::testing::Test {
 
   void SetUp() override {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
-    char tmpl[] = "/tmp/berth-registry-hosts-XXXXXX";
-    hosts_dir_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!hosts_dir_.empty()) fs::remove_all(hosts_dir_);
+    hosts_tmp_ = std::make_unique<testutil::TempDir>("berth-registry-hosts");
+    hosts_dir_ = hosts_tmp_->path();
   }
 
   // A client for the open registry, addressed by its own host:port over plain HTTP.
@@ -291,6 +291,7 @@ class ImageRegistry : public ::testing::Test {
   static inline RegistryProcess open_;
   static inline Image image_;
   static inline std::string skip_;
+  std::unique_ptr<testutil::TempDir> hosts_tmp_;
   std::string hosts_dir_;
 };
 

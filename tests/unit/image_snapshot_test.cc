@@ -18,6 +18,7 @@
 #include "image/digest.h"
 #include "image/snapshot.h"
 #include "sys/fs.h"
+#include "test_util.h"
 
 // The file helpers live in sys/fs.h.
 using berth::sys::RemoveTree;
@@ -27,17 +28,10 @@ using berth::sys::ListDir;
 namespace berth::image {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-snap-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// The name's length matters: LongChainsUseShortLinksThenFail needs 100 links under
+// /tmp/berth-snap-test-XXXXXX to overflow a page of mount options.
+struct TempDir : testutil::TempDir {
+  TempDir() : testutil::TempDir("berth-snap-test") {}
 };
 
 // Unmounts target when the test ends, whatever happened.
@@ -304,7 +298,7 @@ TEST(ImageSnapshot, RemoveLayerRefusedWhileUsed) {
 }
 
 TEST(ImageSnapshot, OverlayMountRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount overlayfs";
+  REQUIRE_ROOT("to mount overlayfs");
   TempDir t;
   Snapshotter s = OpenSnap(t.path() + "/snap");
   AddLayer(s, Chain(1), "", {{"base", "from layer 1"}, {"shadowed", "old"}});
@@ -363,7 +357,7 @@ TEST(ImageSnapshot, OverlayMountRoot) {
 }
 
 TEST(ImageSnapshot, OverlayMountLongChainRoot) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount overlayfs";
+  REQUIRE_ROOT("to mount overlayfs");
   TempDir t;
   Snapshotter s = OpenSnap(t.path());
   std::string top = BuildChain(s, 60);

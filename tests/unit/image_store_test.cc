@@ -12,25 +12,12 @@
 #include "image/digest.h"
 #include "image/store.h"
 #include "sys/fs.h"
-
-// The file helpers live in sys/fs.h.
-using berth::sys::RemoveTree;
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-store-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 ImageRecord Record(const std::string& name, const std::string& content) {
   ImageRecord r;

@@ -4,7 +4,6 @@
 // exactly as before (mode, owner, size, mtime, link count, content). Each test runs with
 // openat2 and with the userspace resolution fallback (BERTH_DISABLE_OPENAT2=1).
 #include <fcntl.h>
-#include <ftw.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 
 #include "image/unpack.h"
 #include "image_tar_writer.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -29,8 +29,6 @@ namespace fs = std::filesystem;
 using testing::MemReader;
 using testing::TarEntry;
 using testing::TarWriter;
-
-int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
 std::string ReadAll(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -61,8 +59,7 @@ class ImageUnpackHostile : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (!GetParam()) setenv("BERTH_DISABLE_OPENAT2", "1", 1);
-    char tmpl[] = "/var/tmp/berth-unpack-hostile-XXXXXX";
-    base_ = mkdtemp(tmpl);
+    base_ = tmp_.path();
     root_ = base_ + "/root";
     sentinel_ = base_ + "/sentinel";
     ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
@@ -73,10 +70,7 @@ class ImageUnpackHostile : public ::testing::TestWithParam<bool> {
     esc_ = "berth-escape-" + std::to_string(getpid()) + "-" + std::to_string(rd());
     before_ = Outside();
   }
-  void TearDown() override {
-    unsetenv("BERTH_DISABLE_OPENAT2");
-    if (!base_.empty()) nftw(base_.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  }
+  void TearDown() override { unsetenv("BERTH_DISABLE_OPENAT2"); }
 
   // Everything next to the target, plus host files and places an escape would write.
   std::map<std::string, std::string> Outside() const {
@@ -112,10 +106,11 @@ class ImageUnpackHostile : public ::testing::TestWithParam<bool> {
 
   std::string P(const std::string& rel) const { return root_ + "/" + rel; }
   void ResetRoot() {
-    nftw(root_.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    ASSERT_TRUE(testutil::RemoveTreeOnOneMount(root_));
     ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
   }
 
+  testutil::TempDir tmp_{"berth-unpack-hostile", "/var/tmp"};
   std::string base_, root_, sentinel_, esc_;
   std::map<std::string, std::string> before_;
 };
@@ -337,7 +332,7 @@ TEST_P(ImageUnpackHostile, GzipWithABadCrcFailsEvenAfterTheTarEnded) {
 
 TEST_P(ImageUnpackHostile, WhiteoutsCannotReachOutside) {
   for (bool overlay : {true, false}) {
-    if (overlay && geteuid() != 0) continue;  // mknod needs root
+    if (overlay && !testutil::IsRoot()) continue;  // mknod needs root
     UnpackOptions o;
     o.overlay_whiteouts = overlay;
     ResetRoot();

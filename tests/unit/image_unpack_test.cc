@@ -4,7 +4,6 @@
 // Ownership, device nodes and trusted.* xattrs need root: those tests skip otherwise.
 // The target directory lives under /var/tmp, on a real filesystem (tmpfs may lack user.*).
 #include <fcntl.h>
-#include <ftw.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -19,6 +18,7 @@
 #include "image/digest.h"
 #include "image/unpack.h"
 #include "image_tar_writer.h"
+#include "test_util.h"
 
 namespace berth::image {
 namespace {
@@ -28,19 +28,9 @@ using testing::MemReader;
 using testing::TarEntry;
 using testing::TarWriter;
 
-int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/var/tmp/berth-unpack-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { nftw(path_.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// Under /var/tmp: see the top of the file.
+struct TempDir : testutil::TempDir {
+  TempDir() : testutil::TempDir("berth-unpack-test", "/var/tmp") {}
 };
 
 std::string ReadAll(const std::string& path) {
@@ -97,7 +87,6 @@ std::string Pseudorandom(size_t n, unsigned seed) {
   return s;
 }
 
-bool Root() { return geteuid() == 0; }
 
 class ImageUnpack : public ::testing::Test {
  protected:
@@ -233,7 +222,7 @@ TEST_F(ImageUnpack, EmptyLayersAreEmpty) {
 }
 
 TEST_F(ImageUnpack, EntryTypesModesOwnersAndTimes) {
-  if (!Root()) GTEST_SKIP() << "needs root: chown to other uids, mknod";
+  REQUIRE_ROOT("chown to other uids, mknod");
   TarWriter w;
   w.Add({.name = "./usr/", .type = '5', .mode = 0755, .mtime = 1000000000});
   w.Add({.name = "./usr/bin/", .type = '5', .mode = 0755, .mtime = 1000000001});
@@ -387,7 +376,7 @@ TEST_F(ImageUnpack, GnuSparseFileKeepsItsSizeAndHoles) {
 // xattrs
 
 TEST_F(ImageUnpack, XattrsAreSetAfterOwnershipSoCapabilitiesSurvive) {
-  if (!Root()) GTEST_SKIP() << "needs root: security.capability and trusted.* xattrs";
+  REQUIRE_ROOT("security.capability and trusted.* xattrs");
   // VFS_CAP_REVISION_2 | effective, permitted = CAP_NET_RAW (13): what ping carries.
   unsigned char cap[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00};
   std::string capv(reinterpret_cast<char*>(cap), sizeof(cap));
@@ -469,7 +458,7 @@ TEST_F(ImageUnpack, HardLinkToASymlinkLinksTheSymlink) {
 // Whiteouts
 
 TEST_F(ImageUnpack, OverlayWhiteoutsBecomeDevicesAndOpaqueXattrs) {
-  if (!Root()) GTEST_SKIP() << "needs root: mknod 0/0 and trusted.overlay.opaque";
+  REQUIRE_ROOT("mknod 0/0 and trusted.overlay.opaque");
   TarWriter w;
   w.File("etc/.wh.motd", "");
   w.File("etc/old", "x").File("etc/.wh.old", "");  // replaces an entry of this layer

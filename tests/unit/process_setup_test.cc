@@ -22,6 +22,8 @@
 #include <sstream>
 #include <string>
 
+#include "test_util.h"
+
 namespace berth::runtime {
 namespace {
 
@@ -92,9 +94,6 @@ uint64_t KernelCapMask() {
   f >> last;
   return last >= 63 ? ~uint64_t{0} : (Bit(last + 1) - 1);
 }
-
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root"
 
 // ---------------------------------------------------------------- PrepareProcess errors
 

@@ -6,7 +6,6 @@
 #include "runtime/rootfs.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -26,9 +25,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "sys/mounts.h"
 #include "sys/path.h"
+#include "test_util.h"
 
 namespace berth::runtime {
 namespace {
@@ -45,21 +46,7 @@ int MountinfoLines() {
   return n;
 }
 
-int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
-
-// A temp directory removed (without crossing into mounts) when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-rootfs-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { nftw(path_.c_str(), RemoveEntry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream(path) << content;
@@ -208,9 +195,6 @@ ContainerResult RunContainer(int extra_flags, bool user_ns, const std::function<
   waitpid(pid, &r.status, 0);
   return r;
 }
-
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root"
 
 // Prepare, enter and finalize; the error message on failure.
 std::string SetUpRootfs(const spec::Spec& s, const RootfsOptions& o) {
@@ -570,12 +554,27 @@ TEST_F(RootfsContainerTest, TmpfsCopyUpRoot) {
 }
 
 // /sys/fs/cgroup shows the container's own cgroup, with and without a cgroup namespace. The
-// child is moved into a memory cgroup of the test's own before it unshares.
+// test makes a parent memory cgroup of its own holding two children: the container's, into
+// which the forked child (and only it) is moved before it unshares, and a sibling. Seen from
+// the container, neither the parent nor the sibling may exist: they would if the host's
+// hierarchy (or any cgroup above the container's own) showed through.
 void RunCgroupContainer(bool cgroupns) {
   const std::string memcg = "/sys/fs/cgroup/memory";
   if (!fs::is_directory(memcg)) GTEST_SKIP() << "no cgroup v1 memory hierarchy";
-  std::string mine = memcg + "/berth-rootfs-test-" + std::to_string(getpid());
+  const std::string parent_rel = "/berth-rootfs-test-" + std::to_string(getpid());
+  const std::string parent = memcg + parent_rel, mine = parent + "/ctr",
+                    sibling = parent + "/sibling";
+  ASSERT_EQ(mkdir(parent.c_str(), 0755), 0) << strerror(errno);
+  struct RemoveCgroups {
+    std::vector<std::string> dirs;  // innermost first
+    void Run() {
+      for (const auto& d : dirs)
+        for (int i = 0; i < 50 && rmdir(d.c_str()) != 0 && errno != ENOENT; ++i) usleep(20000);
+    }
+    ~RemoveCgroups() { Run(); }
+  } cleanup{{mine, sibling, parent}};
   ASSERT_EQ(mkdir(mine.c_str(), 0755), 0) << strerror(errno);
+  ASSERT_EQ(mkdir(sibling.c_str(), 0755), 0) << strerror(errno);
   TempDir dir;
   std::string rootfs = MakeBusyboxRootfs(dir);
   spec::Spec s = BaseSpec(rootfs);
@@ -601,15 +600,20 @@ void RunCgroupContainer(bool cgroupns) {
         // Our own memory cgroup is the root of what we see: only our pids, no siblings.
         std::string procs = ReadFile("/sys/fs/cgroup/memory/cgroup.procs");
         c.Expect(procs == "1\n", "memory cgroup.procs is \"" + procs + "\", expected our pid 1");
-        c.Expect(access("/sys/fs/cgroup/memory/process_api", F_OK) != 0 || !cgroupns,
-                 "the host's memory hierarchy is visible");
+        // Where the sibling would be if the view were rooted at the hierarchy's root, or at
+        // the test's parent cgroup.
+        for (const std::string& p : {"/sys/fs/cgroup/memory" + parent_rel + "/sibling",
+                                     std::string("/sys/fs/cgroup/memory/sibling")})
+          c.Expect(access(p.c_str(), F_OK) != 0, "a sibling cgroup is visible: " + p);
         return c.failures;
       },
       [&](pid_t child) { WriteFile(mine + "/cgroup.procs", std::to_string(child)); });
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(r.out.empty()) << r.out;
-  for (int i = 0; i < 50 && rmdir(mine.c_str()) != 0; ++i) usleep(20000);
-  EXPECT_FALSE(fs::exists(mine));
+  // The check above looked for something that exists.
+  EXPECT_TRUE(fs::is_directory(sibling));
+  cleanup.Run();
+  for (const auto& d : cleanup.dirs) EXPECT_FALSE(fs::exists(d)) << d;
 }
 
 TEST_F(RootfsContainerTest, CgroupNamespaceRoot) {

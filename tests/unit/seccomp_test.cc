@@ -18,12 +18,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <string>
 
 #include "runtime/process_setup.h"
 #include "sys/unix_socket.h"
+#include "test_util.h"
 
 namespace berth::runtime {
 namespace {
@@ -60,9 +60,6 @@ ChildResult RunChild(const std::function<int(int out_fd)>& fn) {
 
 void Say(int fd, const std::string& s) { (void)!write(fd, s.data(), s.size()); }
 int ExitCode(const ChildResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
-
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root"
 
 spec::SeccompSyscall Rule(std::vector<std::string> names, std::string action,
                           std::optional<uint32_t> errno_ret = std::nullopt,
@@ -375,14 +372,8 @@ TEST(SeccompApplyTest, WithoutNoNewPrivsProfileMustAllowCapsetRoot) {
 
 TEST(SeccompApplyTest, NotifyListenerRoundTripRoot) {
   REQUIRE_ROOT();
-  auto dir =
-      std::filesystem::temp_directory_path() / ("berth-seccomp-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  struct Cleanup {
-    std::filesystem::path d;
-    ~Cleanup() { std::filesystem::remove_all(d); }
-  } cleanup{dir};
-  std::string sock_path = (dir / "agent.sock").string();
+  testutil::TempDir dir("berth-seccomp-test");
+  std::string sock_path = dir.Sub("agent.sock");
 
   int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(srv, 0);

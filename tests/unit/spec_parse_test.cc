@@ -13,6 +13,7 @@
 #include "spec/default_spec.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
+#include "test_util.h"
 
 namespace berth::spec {
 namespace {
@@ -30,19 +31,7 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
-// A temporary directory removed at scope exit, even when an assertion fails.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-spec-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 std::string ParseError(std::string_view json) {
   auto r = ParseSpec(json);

@@ -13,6 +13,7 @@
 #include "runtime/host_probe.h"
 #include "spec/parse.h"
 #include "spec/validate.h"
+#include "test_util.h"
 
 namespace berth::spec {
 namespace {
@@ -62,18 +63,7 @@ void ExpectInvalid(const std::function<void(Spec&)>& mutate, const std::string& 
   }
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-validate-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 bool HaveCapSysResource() {
   std::ifstream f("/proc/self/status");
