@@ -17,7 +17,7 @@ CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DBERTH_FUZZ=ON -DB
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
 ninja -C build-fuzz -j2 config_fuzz
 mkdir -p build-fuzz/corpus
-cp tests/unit/testdata/spec/*.json build-fuzz/corpus/
+cp tests/unit/testdata/spec/*.json tests/fuzz/corpus/*.json build-fuzz/corpus/
 # A crash input lands in build-fuzz/, not in the source tree.
 build-fuzz/tests/fuzz/config_fuzz -max_total_time="$secs" -artifact_prefix=build-fuzz/ \
   build-fuzz/corpus

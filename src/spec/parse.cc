@@ -9,6 +9,7 @@
 
 #include "base/unique_fd.h"
 #include "spec/json_codec.h"
+#include "spec/validate_internal.h"
 
 namespace berth::spec {
 namespace internal {
@@ -30,7 +31,7 @@ void AppendQuoted(std::string& s, std::string_view key) {
   s += "[\"";
   for (char c : key) {
     if (c == '"' || c == '\\') s += '\\';
-    s += c;
+    internal::AppendEscaped(s, std::string_view(&c, 1));
   }
   s += "\"]";
 }
