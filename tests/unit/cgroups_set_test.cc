@@ -90,7 +90,7 @@ TEST_F(CgroupsV1Set, LimitsReachTheirFiles) {
   EXPECT_EQ(Read("pids", "pids.max"), "50");
 }
 
-TEST_F(CgroupsV1Set, ZeroMeansUnsetAndPidsZeroIsMax) {
+TEST_F(CgroupsV1Set, ZeroMeansUnsetAndPidsMinusOneIsMax) {
   // Configs written by other tools use 0 for "not set" (so do runc and crun).
   spec::LinuxResources res;
   auto& mem = res.memory.emplace();
@@ -107,7 +107,8 @@ TEST_F(CgroupsV1Set, ZeroMeansUnsetAndPidsZeroIsMax) {
     EXPECT_EQ(Read("memory", f), "") << f;
   for (const char* f : {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us"})
     EXPECT_EQ(Read("cpu,cpuacct", f), "") << f;
-  EXPECT_EQ(Read("pids", "pids.max"), "max");
+  // pids 0 is "not set" (Docker writes it; runc leaves the limit alone); -1 is "max".
+  EXPECT_EQ(Read("pids", "pids.max"), "");
   res.pids->limit = -1;
   ASSERT_TRUE(Manager().Set(res));
   EXPECT_EQ(Read("pids", "pids.max"), "max");
@@ -328,7 +329,7 @@ TEST_F(CgroupsV2Set, IoPidsHugetlbAndRdma) {
   auto& io = res.block_io.emplace();
   io.weight = 500;
   io.throttle_read_bps_device.push_back({8, 0, 1000});
-  res.pids.emplace().limit = 0;
+  res.pids.emplace().limit = -1;
   res.hugepage_limits = {{"2MB", 2 << 20}};
   res.rdma["mlx5_0"] = {3, 4};
   ASSERT_TRUE(Manager().Set(res)) << Msg(Manager().Set(res));
