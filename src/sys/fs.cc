@@ -168,14 +168,25 @@ Result<void> MkdirAll(const std::string& path, mode_t mode, std::vector<std::str
   }
 }
 
-Result<std::vector<std::string>> ListDir(const std::string& dir) {
+namespace {
+// The names in dir but "." and ".."; with dirs_only, only those that are directories.
+Result<std::vector<std::string>> ReadNames(const std::string& dir, bool dirs_only) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return Errno("open", dir);
   std::vector<std::string> names;
   errno = 0;
   while (struct dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
+    bool keep = n != "." && n != "..";
+    if (keep && dirs_only) {
+      keep = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN) {  // filesystems without d_type
+        struct stat st;
+        keep = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               S_ISDIR(st.st_mode);
+      }
+    }
+    if (keep) names.emplace_back(n);
     errno = 0;
   }
   int err = errno;
@@ -183,26 +194,12 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
   if (err != 0) return ErrnoCode(err, "readdir", dir);
   return names;
 }
+}  // namespace
+
+Result<std::vector<std::string>> ListDir(const std::string& dir) { return ReadNames(dir, false); }
 
 Result<std::vector<std::string>> ListSubdirs(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Errno("open", dir);
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {  // filesystems without d_type
-      struct stat st;
-      is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-               S_ISDIR(st.st_mode);
-    }
-    if (is_dir && n != "." && n != "..") names.emplace_back(n);
-    errno = 0;
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err != 0) return ErrnoCode(err, "readdir", dir);
+  auto names = BERTH_TRY(ReadNames(dir, true));
   std::sort(names.begin(), names.end());
   return names;
 }

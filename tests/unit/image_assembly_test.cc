@@ -10,6 +10,7 @@
 #include "image/assembly.h"
 #include "image/digest.h"
 #include "sys/fs.h"
+#include "test_util.h"
 
 // The file helpers live in sys/fs.h.
 using berth::sys::RemoveTree;
@@ -18,20 +19,9 @@ using berth::sys::MkdirAll;
 namespace berth::image {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-assembly-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    (void)UnmountAll(path_ + "/bundles/web/rootfs");
-    (void)RemoveTree(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// The shared helper (detaches mounts inside, never crosses one) under this file's name.
+struct TempDir : testutil::TempDir {
+  TempDir() : testutil::TempDir("berth-assembly-test") {}
 };
 
 bool Exists(const std::string& path) {

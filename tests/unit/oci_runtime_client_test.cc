@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "oci/runtime_client.h"
+#include "test_util.h"
 
 namespace berth::oci {
 namespace {
@@ -21,20 +22,9 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-oci-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// The shared helper (detaches mounts inside, never crosses one) under this file's name.
+struct TempDir : testutil::TempDir {
+  TempDir() : testutil::TempDir("berth-oci-test") {}
 };
 
 std::string ReadText(const std::string& path) {

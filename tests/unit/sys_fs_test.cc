@@ -18,21 +18,14 @@
 #include "base/unique_fd.h"
 #include "sys/fs.h"
 #include "sys/path.h"
+#include "test_util.h"
 
 namespace berth::sys {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-sysfs-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// The shared helper (detaches mounts inside, never crosses one) under this file's name.
+struct TempDir : testutil::TempDir {
+  TempDir() : testutil::TempDir("berth-sysfs-test") {}
 };
 
 bool Exists(const std::string& path) {
