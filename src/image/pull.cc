@@ -331,14 +331,18 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   auto r = ParallelFor(manifest.layers.size(), opts.parallel, [&](size_t i) {
     return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i], &unpacked[i]);
   });
-  // Parents first: a layer is visible only once everything below it is.
-  for (size_t i = 0; r && i < unpacked.size(); ++i) {
-    if (unpacked[i].empty()) continue;
-    r = store.snapshots.CommitLayer(unpacked[i], chains[i], i == 0 ? std::string() : chains[i - 1]);
-    if (r) unpacked[i].clear();
+  if (!r) {
+    for (auto& dir : unpacked)
+      if (!dir.empty()) store.snapshots.AbortLayer(dir);
+    return std::unexpected(r.error().Wrap("pull " + what));
   }
-  for (auto& dir : unpacked)
-    if (!dir.empty()) store.snapshots.AbortLayer(dir);
+  // Parents first: a layer is visible only once everything below it is.
+  std::vector<PendingLayer> pending;
+  for (size_t i = 0; i < unpacked.size(); ++i)
+    if (!unpacked[i].empty())
+      pending.push_back({unpacked[i], chains[i], i == 0 ? std::string() : chains[i - 1],
+                         config.diff_ids[i]});
+  r = store.snapshots.CommitLayers(pending);
   if (!r) return std::unexpected(r.error().Wrap("pull " + what));
   if (fetched_child) BERTH_TRYV(store.content.WriteBlob(mdesc.digest, mdesc.size, mbody));
   BERTH_TRYV(store.content.WriteBlob(target.digest, target.size, top.body));
@@ -355,11 +359,8 @@ Result<void> UnpackImage(Store& store, const ResolvedImage& image) {
     const auto& layer = image.manifest.layers[i];
     Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
     auto dir = BERTH_TRY(UnpackFromStore(store, layer, comp, image.config.diff_ids[i]));
-    auto r = store.snapshots.CommitLayer(dir, chain, i == 0 ? std::string() : image.chain_ids[i - 1]);
-    if (!r) {
-      store.snapshots.AbortLayer(dir);
-      return r;
-    }
+    BERTH_TRYV(store.snapshots.CommitLayer(dir, chain, i == 0 ? std::string() : image.chain_ids[i - 1],
+                                           image.config.diff_ids[i]));
   }
   return {};
 }

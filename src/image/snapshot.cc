@@ -1,6 +1,7 @@
 #include "image/snapshot.h"
 
 #include <fcntl.h>
+#include <fts.h>
 #include <sys/file.h>  // LOCK_*
 #include <sys/stat.h>
 #include <signal.h>
@@ -10,7 +11,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <stdexcept>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/unique_fd.h"
@@ -170,35 +175,153 @@ void Snapshotter::AbortLayer(const std::string& tmp_fs) {
   if (auto r = sys::RemoveTree(*dir); !r) log::Warn("abort layer: " + r.error().Message());
 }
 
-Result<void> Snapshotter::CommitLayer(const std::string& tmp_fs, const std::string& chain_id,
-                                      const std::string& parent_chain_id) {
-  std::string dir = BERTH_TRY(TmpDirOf(root_, tmp_fs));
-  BERTH_TRYV(ValidateChain(chain_id));
-  if (!parent_chain_id.empty()) BERTH_TRYV(ValidateChain(parent_chain_id));
-  if (chain_id == parent_chain_id)
-    return InvalidArgument("commit layer", chain_id, "a layer cannot be its own parent");
-  BERTH_TRYV(sys::WriteFileDurable(dir + "/parent", parent_chain_id + "\n", 0644));
+namespace {
+
+constexpr const char* kRecordFile = "layer.json";
+
+std::string RecordJson(const LayerRecord& r) {
+  nlohmann::json j = {{"chain_id", r.chain_id},
+                      {"parent", r.parent},
+                      {"diff_id", r.diff_id},
+                      {"files", r.stats.files},
+                      {"dirs", r.stats.dirs},
+                      {"bytes", r.stats.bytes}};
+  return j.dump() + "\n";
+}
+
+}  // namespace
+
+Result<LayerStats> MeasureTree(const std::string& dir) {
+  char* paths[] = {const_cast<char*>(dir.c_str()), nullptr};
+  FTS* fts = ::fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, nullptr);
+  if (!fts) return Errno("measure layer", dir);
+  LayerStats s;
+  std::set<std::pair<dev_t, ino_t>> linked;  // inodes with more than one name, seen once
+  int err = 0;
+  std::string where;
+  while (FTSENT* e = ::fts_read(fts)) {
+    switch (e->fts_info) {
+      case FTS_D:
+        ++s.dirs;
+        break;
+      case FTS_DP:
+        break;
+      case FTS_DNR:
+      case FTS_ERR:
+      case FTS_NS:
+        if (!err) {
+          err = e->fts_errno;
+          where = e->fts_path;
+        }
+        break;
+      default: {
+        const struct stat* st = e->fts_statp;
+        if (st->st_nlink > 1 && !linked.insert({st->st_dev, st->st_ino}).second) break;
+        ++s.files;
+        if (S_ISREG(st->st_mode)) s.bytes += st->st_size;
+      }
+    }
+  }
+  int read_errno = errno;
+  ::fts_close(fts);
+  if (err) return ErrnoCode(err, "measure layer", where);
+  if (read_errno != 0 && read_errno != ENOENT) return ErrnoCode(read_errno, "measure layer", dir);
+  return s;
+}
+
+std::string LayerStatsText(const LayerStats& s) {
+  return std::to_string(s.files) + " files, " + std::to_string(s.dirs) + " dirs, " +
+         std::to_string(s.bytes) + " bytes";
+}
+
+Result<void> Snapshotter::CommitLayers(const std::vector<PendingLayer>& layers) {
+  size_t done = 0;
+  auto abort_rest = [&] {
+    for (size_t i = done; i < layers.size(); ++i) AbortLayer(layers[i].tmp_fs);
+  };
+  std::vector<std::string> dirs;
+  auto prepared = [&]() -> Result<void> {
+    for (const auto& l : layers) {
+      std::string dir = BERTH_TRY(TmpDirOf(root_, l.tmp_fs));
+      BERTH_TRYV(ValidateChain(l.chain_id));
+      if (!l.parent_chain_id.empty()) BERTH_TRYV(ValidateChain(l.parent_chain_id));
+      if (l.chain_id == l.parent_chain_id)
+        return InvalidArgument("commit layer", l.chain_id, "a layer cannot be its own parent");
+      LayerRecord rec{l.chain_id, l.parent_chain_id, l.diff_id, {}};
+      auto stats = MeasureTree(l.tmp_fs);
+      if (!stats) return std::unexpected(stats.error().Wrap("commit layer " + l.chain_id));
+      rec.stats = *stats;
+      BERTH_TRYV(sys::WriteFileAtomic(dir + "/parent", l.parent_chain_id + "\n", 0644));
+      BERTH_TRYV(sys::WriteFileAtomic(dir + "/" + kRecordFile, RecordJson(rec), 0644));
+      dirs.push_back(std::move(dir));
+    }
+    // One flush of the whole filesystem makes every file of these layers durable before
+    // any of them becomes visible: cheaper than an fsync per file, and a rename cannot
+    // reach the disk before the data it names.
+    UniqueFd root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return Errno("open", root_);
+    if (::syncfs(root.Get()) < 0) return Errno("syncfs", root_, "flushing unpacked layers");
+    return {};
+  }();
+  if (!prepared) {
+    abort_rest();
+    return prepared;
+  }
 
   UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
-  if (!parent_chain_id.empty() && !HasLayer(parent_chain_id))
-    return FailedPrecondition("commit layer", chain_id,
-                "its parent layer " + parent_chain_id + " is not in the snapshotter");
-  std::string hex = Hex(chain_id);
-  std::string target = root_ + "/layers/" + hex;
-  auto r = sys::RenameNoReplace(dir, target);
-  if (!r) {
-    int e = r.error().code;
-    if (e != EEXIST && e != ENOTEMPTY) return r;
-    // Another unpack of the same chain won; its layer is as good as ours.
-    lock.Reset();
-    if (auto rm = sys::RemoveTree(dir); !rm) log::Warn("commit layer: " + rm.error().Message());
-    return {};
+  for (; done < layers.size(); ++done) {
+    const auto& l = layers[done];
+    if (!l.parent_chain_id.empty() && !HasLayer(l.parent_chain_id)) {
+      abort_rest();
+      return FailedPrecondition("commit layer", l.chain_id,
+                  "its parent layer " + l.parent_chain_id + " is not in the snapshotter");
+    }
+    std::string hex = Hex(l.chain_id);
+    auto r = sys::RenameNoReplace(dirs[done], root_ + "/layers/" + hex);
+    if (!r) {
+      int e = r.error().code;
+      if (e != EEXIST && e != ENOTEMPTY) {
+        abort_rest();
+        return r;
+      }
+      // Another unpack of the same chain won; its layer is as good as ours.
+      if (auto rm = sys::RemoveTree(dirs[done]); !rm) log::Warn("commit layer: " + rm.error().Message());
+      continue;
+    }
+    // The short name for long lowerdir lists; checked again at use, so a failure is harmless.
+    (void)::symlink(("../layers/" + hex + "/fs").c_str(),
+                    (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
   }
-  BERTH_TRYV(sys::FsyncDir(root_ + "/layers"));
-  // The short name for long lowerdir lists; checked again at use, so a failure is harmless.
-  (void)::symlink(("../layers/" + hex + "/fs").c_str(),
-                  (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
-  return {};
+  return sys::FsyncDir(root_ + "/layers");
+}
+
+Result<LayerRecord> Snapshotter::ReadLayerRecord(const std::string& chain_id) const {
+  BERTH_TRYV(ValidateChain(chain_id));
+  std::string path = root_ + "/layers/" + Hex(chain_id) + "/" + kRecordFile;
+  auto text = sys::ReadFile(path);
+  if (!text) {
+    if (text.error().code == ENOENT)
+      return NotFound("layer record", chain_id,
+                      HasLayer(chain_id) ? "the layer has no " + std::string(kRecordFile)
+                                         : "not in the snapshotter");
+    return std::unexpected(text.error());
+  }
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  LayerRecord r;
+  try {
+    if (!j.is_object()) throw std::runtime_error("not a JSON object");
+    r.chain_id = j.at("chain_id").get<std::string>();
+    r.parent = j.at("parent").get<std::string>();
+    r.diff_id = j.at("diff_id").get<std::string>();
+    r.stats.files = j.at("files").get<int64_t>();
+    r.stats.dirs = j.at("dirs").get<int64_t>();
+    r.stats.bytes = j.at("bytes").get<int64_t>();
+  } catch (const std::exception& e) {
+    return DataLoss("layer record", path, std::string("unreadable: ") + e.what());
+  }
+  if (r.chain_id != chain_id)
+    return DataLoss("layer record", path, "names chain " + r.chain_id);
+  return r;
 }
 
 Result<std::vector<std::string>> Snapshotter::Layers() const {

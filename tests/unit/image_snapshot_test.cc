@@ -102,6 +102,70 @@ TEST(ImageSnapshot, PrepareAndCommitLayers) {
   EXPECT_TRUE(ListDir(t.path() + "/snap/tmp")->empty());
 }
 
+// The commit record: what fs/ held at commit, a hard-linked inode and a sparse file's
+// length counted once; a batch commits parents first; a record that is missing or names
+// another chain is reported with its kind.
+TEST(ImageSnapshot, CommitWritesTheLayerRecord) {
+  TempDir t;
+  Snapshotter s = OpenSnap(t.path() + "/snap");
+  auto a = s.PrepareLayer();
+  ASSERT_TRUE(a.has_value()) << a.error().Message();
+  WriteText(*a + "/f", "12345");
+  ASSERT_EQ(::link((*a + "/f").c_str(), (*a + "/f2").c_str()), 0);
+  ASSERT_EQ(::mkdir((*a + "/d").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("f", (*a + "/d/l").c_str()), 0);
+  int fd = ::open((*a + "/d/sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, int64_t{1} << 30), 0);  // 1 GiB apparent, no blocks
+  ::close(fd);
+  auto b = s.PrepareLayer();
+  ASSERT_TRUE(b.has_value());
+  WriteText(*b + "/top", "x");
+  ASSERT_TRUE(s.CommitLayers({{*a, Chain(1), "", Sha256Digest("tar 1")},
+                              {*b, Chain(2), Chain(1), Sha256Digest("tar 2")}})
+                  .has_value());
+  auto rec = s.ReadLayerRecord(Chain(1));
+  ASSERT_TRUE(rec.has_value()) << rec.error().Message();
+  EXPECT_EQ(rec->chain_id, Chain(1));
+  EXPECT_EQ(rec->parent, "");
+  EXPECT_EQ(rec->diff_id, Sha256Digest("tar 1"));
+  EXPECT_EQ(rec->stats.files, 3) << "f/f2 once, d/l, d/sparse";
+  EXPECT_EQ(rec->stats.dirs, 2) << "fs/ and d/";
+  EXPECT_EQ(rec->stats.bytes, 5 + (int64_t{1} << 30));
+  EXPECT_EQ(*MeasureTree(s.LayerPath(Chain(1))), rec->stats);
+  auto rec2 = s.ReadLayerRecord(Chain(2));
+  ASSERT_TRUE(rec2.has_value());
+  EXPECT_EQ(rec2->parent, Chain(1));
+  EXPECT_EQ(rec2->stats, (LayerStats{1, 1, 1}));
+
+  std::string path = t.path() + "/snap/layers/" + Hex(Chain(2)) + "/layer.json";
+  WriteText(path, "{\"chain_id\":\"" + Chain(1) + "\"}");
+  auto bad = s.ReadLayerRecord(Chain(2));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().Kind(), ErrorKind::kDataLoss) << bad.error().Message();
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  auto none = s.ReadLayerRecord(Chain(2));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_TRUE(none.error().IsNotFound()) << none.error().Message();
+  EXPECT_NE(none.error().Message().find("has no layer.json"), std::string::npos) << none.error().Message();
+}
+
+// A batch whose second layer names a parent that is nowhere: the first is committed, the
+// second and later ones are removed from tmp/.
+TEST(ImageSnapshot, CommitBatchStopsAtAMissingParent) {
+  TempDir t;
+  Snapshotter s = OpenSnap(t.path() + "/snap");
+  auto a = s.PrepareLayer(), b = s.PrepareLayer(), c = s.PrepareLayer();
+  ASSERT_TRUE(a && b && c);
+  auto r = s.CommitLayers({{*a, Chain(1), "", ""}, {*b, Chain(2), Chain(9), ""}, {*c, Chain(3), Chain(2), ""}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().Kind(), ErrorKind::kFailedPrecondition) << r.error().Message();
+  EXPECT_TRUE(s.HasLayer(Chain(1)));
+  EXPECT_FALSE(s.HasLayer(Chain(2)));
+  EXPECT_FALSE(s.HasLayer(Chain(3)));
+  EXPECT_TRUE(ListDir(t.path() + "/snap/tmp")->empty());
+}
+
 TEST(ImageSnapshot, CommitLayerRejectsBadInput) {
   TempDir t;
   Snapshotter s = OpenSnap(t.path());
