@@ -49,7 +49,7 @@ Result<Assembled> AssembleContainer(Store& store, const ResolvedImage& image,
   BERTH_TRYV(ValidateContainerName(id));
   if (options.bundles_dir.empty())
     return InvalidArgument("assemble container", Quote(id), "no bundles directory given");
-  BERTH_TRYV(UnpackImage(store, image));
+  BERTH_TRYV(UnpackImage(store, image, options.limits));
   BERTH_TRYV(sys::MkdirAll(options.bundles_dir, 0700));
   Assembled a{id, BundleDir(options.bundles_dir, id), BundleDir(options.bundles_dir, id) + "/rootfs"};
   Made made;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "image/limits.h"
 #include "image/bundle.h"
 #include "image/store.h"
 
@@ -22,6 +23,7 @@ Result<void> ValidateContainerName(const std::string& id);
 struct AssembleOptions {
   std::string bundles_dir;  // the parent of every container's bundle (created if missing)
   BundleOptions bundle;     // the config.json's command, env, user, ...
+  Limits limits;            // for layers unpacked from the content store (after import)
 };
 
 struct Assembled {

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/unique_fd.h"
 #include "image/unpack.h"
 
 namespace berth::image {
@@ -97,6 +98,15 @@ struct Ctx {
   const Reference& ref;
   const PullOptions& opts;
   std::mutex progress_mu;
+  ImageBudget budget;
+  UniqueFd root_fd;  // the store's filesystem, for the free-space floor
+
+  UnpackOptions Unpack() {
+    UnpackOptions u;
+    u.limits = &opts.limits;
+    u.image = &budget;
+    return u;
+  }
 
   void Report(const std::string& id, const char* status, int64_t cur, int64_t total) {
     if (!opts.progress) return;
@@ -108,7 +118,11 @@ struct Ctx {
 // Fetches a small blob (config) into the store unless present; returns its bytes.
 Result<std::string> FetchSmallBlob(Ctx& c, const Descriptor& d) {
   if (!c.store.content.Has(d.digest)) {
-    if (d.size > (16 << 20)) return ResourceExhausted("pull", d.digest, "config larger than 16 MiB");
+    int64_t max = c.opts.limits.max_config_size;
+    if (max > 0 && d.size > max)
+      return ResourceExhausted("pull", d.digest,
+                               "the config has " + FormatSize(d.size) +
+                                   ", more than the limit max_config_size = " + FormatSize(max) + " allows");
     std::string body;
     BERTH_TRYV(c.client.FetchBlob(c.ref, d.digest, d.size, 0, [&](const char* p, size_t n) {
       body.append(p, n);
@@ -117,17 +131,18 @@ Result<std::string> FetchSmallBlob(Ctx& c, const Descriptor& d) {
     BERTH_TRYV(c.store.content.WriteBlob(d.digest, d.size, body));
     return body;
   }
-  return c.store.content.ReadBlob(d.digest);
+  int64_t max = c.opts.limits.max_config_size;
+  return c.store.content.ReadBlob(d.digest, max > 0 ? max : INT64_MAX);
 }
 
 // Unpacks a committed blob into a new layer directory, not yet committed: layers unpack
 // in parallel but are committed in order, parents first (see Pull).
 Result<std::string> UnpackFromStore(Store& store, const Descriptor& layer, Compression comp,
-                                    const std::string& diff_id) {
+                                    const std::string& diff_id, const UnpackOptions& uopts) {
   auto fd = BERTH_TRY(store.content.OpenBlob(layer.digest));
   auto dir = BERTH_TRY(store.snapshots.PrepareLayer());
   FdReader in(fd.Get());
-  auto r = UnpackLayer(in, comp, dir);
+  auto r = UnpackLayer(in, comp, dir, uopts);
   if (r && r->diff_id != diff_id)
     r = DataLoss("unpack", layer.digest, "diff_id " + r->diff_id + " does not match the config's " + diff_id);
   if (!r) {
@@ -147,7 +162,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   if (c.store.content.Has(layer.digest)) {
     if (need_unpack) {
       c.Report(id, "extracting", 0, layer.size);
-      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id));
+      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id, c.Unpack()));
     }
     c.Report(id, "exists", layer.size, layer.size);
     return {};
@@ -168,13 +183,15 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   // from the store afterwards: the unpacker needs the stream from byte 0.
   bool stream = need_unpack && offset == 0;
   ChunkQueue queue(8 << 20);
+  UnpackOptions uopts = c.Unpack();
+  SpaceFloor floor(c.opts.limits);
   std::string tmp_dir;
   Result<UnpackResult> unpacked = Internal("unpack", id, "not run");
   std::thread unpacker;
   if (stream) {
     tmp_dir = BERTH_TRY(c.store.snapshots.PrepareLayer());
     unpacker = std::thread([&] {
-      unpacked = UnpackLayer(queue, comp, tmp_dir);
+      unpacked = UnpackLayer(queue, comp, tmp_dir, uopts);
       if (!unpacked) {
         queue.ReaderGone();
         return;
@@ -192,6 +209,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   bool unpacker_stopped = false;
   auto fetched = c.client.FetchBlob(c.ref, layer.digest, layer.size, offset,
                                     [&](const char* p, size_t n) -> Result<void> {
+    if (c.root_fd) BERTH_TRYV(floor.Check(c.root_fd.Get(), static_cast<int64_t>(n), "blob " + id));
     BERTH_TRYV(writer->Write(p, n));
     if (stream && !queue.Push(p, n)) {
       unpacker_stopped = true;
@@ -227,7 +245,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   if (!stream) {
     if (need_unpack) {
       c.Report(id, "extracting", 0, layer.size);
-      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id));
+      *unpacked_dir = BERTH_TRY(UnpackFromStore(c.store, layer, comp, diff_id, c.Unpack()));
     }
     c.Report(id, "done", layer.size, layer.size);
     return {};
@@ -285,7 +303,9 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   // What a killed pull left half-unpacked is removed; its partial blobs stay for resume.
   (void)store.snapshots.CleanTmp();
 
-  Ctx c{store, client, ref, opts, {}};
+  Ctx c{store, client, ref, opts, {}, {}, {}};
+  c.budget.max = opts.limits.max_image_size;
+  c.root_fd.Reset(::open(store.snapshots.Root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   const std::string what = ref.String();
   c.Report(what, "resolving", 0, 0);
   // The registry client's errors already say "pull <ref>: …".
@@ -326,6 +346,9 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
               opts.platform.String());
   auto chains = ChainIds(config.diff_ids);
   for (auto& l : manifest.layers) c.Report(ShortId(l.digest), "waiting", 0, l.size);
+  // Layers already there count towards max_image_size by their records.
+  for (const auto& chain : chains)
+    if (auto rec = store.snapshots.ReadLayerRecord(chain)) c.budget.used += rec->stats.bytes;
 
   std::vector<std::string> unpacked(manifest.layers.size());
   auto r = ParallelFor(manifest.layers.size(), opts.parallel, [&](size_t i) {
@@ -352,13 +375,20 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   return rec;
 }
 
-Result<void> UnpackImage(Store& store, const ResolvedImage& image) {
+Result<void> UnpackImage(Store& store, const ResolvedImage& image, const Limits& limits) {
+  ImageBudget budget;
+  budget.max = limits.max_image_size;
+  for (const auto& chain : image.chain_ids)
+    if (auto rec = store.snapshots.ReadLayerRecord(chain)) budget.used += rec->stats.bytes;
+  UnpackOptions uopts;
+  uopts.limits = &limits;
+  uopts.image = &budget;
   for (size_t i = 0; i < image.manifest.layers.size(); ++i) {
     const auto& chain = image.chain_ids[i];
     if (store.snapshots.HasLayer(chain)) continue;
     const auto& layer = image.manifest.layers[i];
     Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
-    auto dir = BERTH_TRY(UnpackFromStore(store, layer, comp, image.config.diff_ids[i]));
+    auto dir = BERTH_TRY(UnpackFromStore(store, layer, comp, image.config.diff_ids[i], uopts));
     BERTH_TRYV(store.snapshots.CommitLayer(dir, chain, i == 0 ? std::string() : image.chain_ids[i - 1],
                                            image.config.diff_ids[i]));
   }

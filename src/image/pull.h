@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "image/limits.h"
 #include "image/registry.h"
 #include "image/store.h"
 
@@ -26,6 +27,7 @@ struct PullOptions {
   Platform platform = HostPlatform();
   int parallel = 4;  // layers at once
   bool unpack = true;
+  Limits limits;  // image/limits.h: sizes, entries, ratio, the free-space floor
   std::function<void(const PullProgress&)> progress;  // called from several threads, serialised
 };
 
@@ -33,6 +35,6 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
                          const PullOptions& opts = {});
 
 // Unpacks the layers of an image already in the content store (after import).
-Result<void> UnpackImage(Store& store, const ResolvedImage& image);
+Result<void> UnpackImage(Store& store, const ResolvedImage& image, const Limits& limits = {});
 
 }  // namespace berth::image

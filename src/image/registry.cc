@@ -15,7 +15,6 @@ namespace {
 
 // distribution-spec: registries should accept manifests up to 4 MiB; a larger answer is
 // not a manifest worth holding in memory.
-constexpr size_t kMaxManifestBytes = 4 << 20;
 
 const std::string kManifestAccept =
     "Accept: " + std::string(media::kOciIndex) + ", " + std::string(media::kOciManifest) + ", " +
@@ -108,7 +107,9 @@ std::optional<int64_t> RangeStart(std::string_view cr) {
 
 struct RegistryClient::Impl {
   Impl(HostsConfig h, CredentialStore c, RegistryOptions o)
-      : hosts(std::move(h)), session(std::move(c), std::move(o)) {}
+      : hosts(std::move(h)),
+        max_manifest(o.max_manifest_size > 0 ? static_cast<size_t>(o.max_manifest_size) : SIZE_MAX),
+        session(std::move(c), std::move(o)) {}
 
   // The endpoints of ref's registry that may serve this kind of request, in order.
   Result<std::vector<RegistryEndpoint>> Endpoints(const Reference& ref, bool resolve,
@@ -145,6 +146,7 @@ struct RegistryClient::Impl {
                                  const std::string& requested) const;
 
   HostsConfig hosts;
+  size_t max_manifest;
   detail::Session session;
   std::mutex mu;
   std::map<std::string, std::vector<RegistryEndpoint>> endpoints;  // by domain; guarded by mu
@@ -198,7 +200,7 @@ Result<FetchedManifest> RegistryClient::Impl::Manifest(const Reference& ref,
       http::Request q;
       q.url = url;
       q.headers.push_back(kManifestAccept);
-      q.max_body = kMaxManifestBytes;
+      q.max_body = max_manifest;
       return q;
     };
     auto r = session.Exchange(t, make);

@@ -25,6 +25,7 @@ struct RegistryOptions {
   int connect_timeout_s = 15;
   int low_speed_timeout_s = 60;  // abort a transfer below 1 byte/s for this long
   std::string user_agent = "berth/0.1";
+  int64_t max_manifest_size = 4 << 20;  // Limits::max_manifest_size; 0: none
 };
 
 struct FetchedManifest {

@@ -80,14 +80,31 @@ int Depth(const std::string& clean) {
 
 std::string Parent(const std::string& clean) { return sys::SplitPath(clean).first; }
 
+// Counts the compressed bytes the decompressor takes (for the compression ratio).
+class CountingReader : public Reader {
+ public:
+  explicit CountingReader(Reader& in) : in_(in) {}
+  Result<size_t> Read(void* buf, size_t n) override {
+    auto r = in_.Read(buf, n);
+    if (r) bytes_ += static_cast<int64_t>(*r);
+    return r;
+  }
+  int64_t Bytes() const { return bytes_; }
+
+ private:
+  Reader& in_;
+  int64_t bytes_ = 0;
+};
+
 struct ArchiveFree {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
 class Unpacker {
  public:
-  Unpacker(Reader& tar, const UnpackOptions& opts, Hasher hasher)
-      : tar_(tar), opts_(opts), hasher_(std::move(hasher)), buf_(new char[kTarChunk]) {}
+  Unpacker(Reader& tar, const CountingReader& compressed, const UnpackOptions& opts, Hasher hasher)
+      : tar_(tar), compressed_(compressed), opts_(opts), hasher_(std::move(hasher)),
+        buf_(new char[kTarChunk]), floor_(opts.limits ? opts.limits->min_free_bytes : 0, opts.limits ? opts.limits->min_free_percent : 0) {}
 
   Result<UnpackResult> Run(const std::string& dir);
 
@@ -117,14 +134,21 @@ class Unpacker {
   Result<void> ApplyAt(archive_entry* e, int pfd, const std::string& base, const Meta& m,
                        bool chmod, const std::string& shown);
   Result<void> CheckName(std::string_view name, const char* what, const std::string& entry);
+  Result<void> CheckLimits();
+  Result<void> LimitPassed(const char* key, int64_t limit, const std::string& what);
   void Track(const std::string& clean);
 
   Reader& tar_;
+  const CountingReader& compressed_;
   const UnpackOptions& opts_;
   Hasher hasher_;
   std::unique_ptr<char[]> buf_;
   int64_t tar_bytes_ = 0;
   int64_t entries_ = 0;
+  int64_t apparent_ = 0;  // lengths of the regular files so far
+  int64_t charged_ = 0;   // what this layer has added to opts_.image
+  SpaceFloor floor_;
+  std::optional<Error> limit_error_;  // a limit passed: reported as it is, not as a tar error
   std::string last_name_;            // for errors about a header that cannot be parsed
   std::optional<Error> read_error_;  // the decompressor's own error, kept over libarchive's
   bool eof_ = false;
@@ -167,11 +191,17 @@ la_ssize_t Unpacker::ReadCallback(archive* a, void* self_ptr, const void** out) 
   }
   self->hasher_.Update(self->buf_.get(), *n);
   self->tar_bytes_ += static_cast<int64_t>(*n);
+  if (auto lim = self->CheckLimits(); !lim) {
+    self->read_error_ = lim.error();
+    archive_set_error(a, EFBIG, "%s", lim.error().Message().c_str());
+    return -1;
+  }
   *out = self->buf_.get();
   return static_cast<la_ssize_t>(*n);
 }
 
 Error Unpacker::ArchiveError(const std::string& op, const std::string& subject) {
+  if (limit_error_) return *limit_error_;
   if (read_error_) {
     Error e = *read_error_;
     e.Wrap(op + " " + subject);
@@ -210,6 +240,10 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
     if (r == ARCHIVE_WARN && log::DebugEnabled())
       log::Debug("unpack: " + std::string(archive_error_string(a_.get()) ?: ""));
     ++entries_;
+    if (opts_.limits && opts_.limits->max_layer_entries > 0 &&
+        entries_ > opts_.limits->max_layer_entries)
+      return std::unexpected(
+          LimitPassed("max_layer_entries", opts_.limits->max_layer_entries, "entries").error());
     entry_complete_ = archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) == 0;
     const char* name = archive_entry_pathname(e);
     last_name_ = name ? name : "";
@@ -228,6 +262,7 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
     if (*n == 0) break;
     hasher_.Update(buf_.get(), *n);
     tar_bytes_ += static_cast<int64_t>(*n);
+    BERTH_TRYV(CheckLimits());
   }
   BERTH_TRYV(Finish());
 
@@ -236,6 +271,51 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
   res.tar_bytes = tar_bytes_;
   res.entries = entries_;
   return res;
+}
+
+Result<void> Unpacker::LimitPassed(const char* key, int64_t limit, const std::string& what) {
+  bool count = what == "entries";
+  std::string lim = count ? std::to_string(limit) : FormatSize(limit);
+  std::string got = count ? std::to_string(entries_) + " entries"
+                          : FormatSize(std::max(tar_bytes_, apparent_)) + " unpacked";
+  std::string at = last_name_.empty() ? "" : ", at entry " + Quoted(last_name_);
+  limit_error_ = ResourceExhausted("unpack", "layer",
+                                   "more " + what + " than the limit " + key + " = " + lim +
+                                       " allows (stopped after " + got + at + ")").error();
+  return std::unexpected(*limit_error_);
+}
+
+// Called whenever the layer grows: the stream (ReadCallback) or a file's length (File).
+Result<void> Unpacker::CheckLimits() {
+  if (limit_error_) return std::unexpected(*limit_error_);
+  const Limits* l = opts_.limits;
+  if (!l) return {};
+  int64_t size = std::max(tar_bytes_, apparent_);
+  if (l->max_layer_size > 0 && size > l->max_layer_size)
+    return LimitPassed("max_layer_size", l->max_layer_size, "data");
+  if (l->max_compression_ratio > 0 && tar_bytes_ > l->ratio_grace &&
+      tar_bytes_ / std::max<int64_t>(compressed_.Bytes(), 1) > l->max_compression_ratio) {
+    std::string ratio = std::to_string(tar_bytes_ / std::max<int64_t>(compressed_.Bytes(), 1));
+    limit_error_ = ResourceExhausted(
+        "unpack", "layer",
+        FormatSize(compressed_.Bytes()) + " of compressed data unpacked to " + FormatSize(tar_bytes_) +
+            " (" + ratio + ":1), more than the limit max_compression_ratio = " +
+            std::to_string(l->max_compression_ratio) + ":1 allows: a decompression bomb?").error();
+    return std::unexpected(*limit_error_);
+  }
+  if (opts_.image && size > charged_) {
+    int64_t total = opts_.image->used.fetch_add(size - charged_) + (size - charged_);
+    charged_ = size;
+    if (opts_.image->max > 0 && total > opts_.image->max) {
+      limit_error_ = ResourceExhausted(
+          "unpack", "layer",
+          "the image's layers unpack to more than the limit max_image_size = " +
+              FormatSize(opts_.image->max) + " allows (stopped at " + FormatSize(total) +
+              ", this layer " + FormatSize(size) + ")").error();
+      return std::unexpected(*limit_error_);
+    }
+  }
+  return {};
 }
 
 Result<void> Unpacker::CheckName(std::string_view name, const char* what,
@@ -406,6 +486,9 @@ Result<void> Unpacker::File(archive_entry* e, int pfd, const std::string& base,
   }
   if (fd < 0) return Errno("unpack: create", shown);
   UniqueFd f(fd);
+  // A sparse file counts by its length: the limit is on what the layer claims to hold.
+  apparent_ += archive_entry_size(e);
+  BERTH_TRYV(CheckLimits());
 
   // Blocks come with their offset: a sparse file's holes are skipped, not written.
   int64_t end = 0;
@@ -418,6 +501,7 @@ Result<void> Unpacker::File(archive_entry* e, int pfd, const std::string& base,
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
       return std::unexpected(ArchiveError("unpack: read", shown));
     const char* p = static_cast<const char*>(data);
+    BERTH_TRYV(floor_.Check(fd, static_cast<int64_t>(n), shown));
     while (n > 0) {
       ssize_t w = pwrite(fd, p, n, off);
       if (w < 0) {
@@ -605,9 +689,10 @@ Result<void> Unpacker::Finish() {
 
 Result<UnpackResult> UnpackLayer(Reader& in, Compression c, const std::string& dir,
                                  const UnpackOptions& opts) {
-  auto tar = BERTH_TRY(Decompress(in, c));
+  CountingReader counted(in);
+  auto tar = BERTH_TRY(Decompress(counted, c));
   auto hasher = BERTH_TRY(Hasher::New("sha256"));
-  Unpacker u(*tar, opts, std::move(hasher));
+  Unpacker u(*tar, counted, opts, std::move(hasher));
   return u.Run(dir);
 }
 

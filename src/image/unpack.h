@@ -19,6 +19,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "image/limits.h"
 #include "image/manifest.h"
 
 namespace berth::image {
@@ -47,6 +48,10 @@ struct UnpackOptions {
   bool overlay_whiteouts = true;  // false: apply whiteouts by deleting (a flat rootfs)
   bool same_owner = true;         // lchown to the tar's uid/gid (root); else keep ours
   int64_t max_entry_name = 4096;  // longer names are malformed
+  // Size, entry, ratio and free-space limits (nullptr: none); the first one passed stops
+  // the unpack with ResourceExhausted within one 1 MiB buffer of it.
+  const Limits* limits = nullptr;
+  ImageBudget* image = nullptr;  // shared by the layers of one image (max_image_size)
 };
 
 struct UnpackResult {

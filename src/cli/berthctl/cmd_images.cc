@@ -29,7 +29,9 @@ Result<std::unique_ptr<RegistryClient>> NewClient(const Globals& g, const Refere
       return berth::Fail("--user", g.user.substr(0, 64), "expected USER:PASS");
     creds.Set(ref.domain, Credentials{g.user.substr(0, colon), g.user.substr(colon + 1), ""});
   }
-  return std::make_unique<RegistryClient>(std::move(hosts), std::move(creds));
+  RegistryOptions ro;
+  ro.max_manifest_size = g.limits.max_manifest_size;
+  return std::make_unique<RegistryClient>(std::move(hosts), std::move(creds), ro);
 }
 
 Result<Platform> PlatformOrHost(const std::string& text) {
@@ -43,6 +45,7 @@ Result<ImageRecord> PullWithProgress(const Globals& g, Store& store, const Refer
   ProgressDisplay display(out, isatty(fileno(out)), quiet);
   PullOptions opts;
   opts.platform = platform;
+  opts.limits = g.limits;
   opts.progress = [&](const PullProgress& p) { display.Update(p); };
   auto rec = Pull(store, *client, ref, opts);
   display.Finish();

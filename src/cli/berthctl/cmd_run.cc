@@ -98,6 +98,7 @@ int CmdRun(const Globals& g, const RunArgs& a) {
 
   AssembleOptions o;
   o.bundles_dir = BundlesDir(g);
+  o.limits = g.limits;
   o.bundle.args = a.args;
   if (!a.entrypoint.empty()) o.bundle.entrypoint = {a.entrypoint};
   o.bundle.env = a.env;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "image/limits.h"
 #include "image/registry.h"
 #include "image/store.h"
 
@@ -18,6 +19,8 @@ struct Globals {
   std::string auth_file;
   std::vector<std::string> insecure;
   std::string user;  // USER:PASS for the registry of the reference (pull)
+  std::string config = "/etc/berth/berth.toml";  // its [image] table: the limits
+  image::Limits limits;  // from the config, then --max-* flags
 };
 
 int Fail(const Error& e);

@@ -3,7 +3,11 @@
 // runtime's socket (cri_commands.h: version, info, runp, pods, create, ps, exec, logs, ...).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/log.h"
 #include "cli/berthctl/commands.h"
@@ -30,6 +34,18 @@ int Main(int argc, char** argv) {
                  "docker-style config.json with registry credentials");
   app.add_option("--insecure-registry", g.insecure, "use plain HTTP for this registry (repeatable)");
   app.add_option("--log-level", log_level, "debug adds debug messages (info, warn, error: the default)")->capture_default_str();
+  auto* o_config = app.add_option("--config", g.config, "berth.toml; its [image] table sets the limits")
+                       ->capture_default_str();
+  // Image limits (docs/images.md "Limits"): --max-layer-size 8GiB …, 0 turns one off.
+  std::vector<std::pair<std::string, std::string>> limit_flags;
+  for (std::string_view key : image::LimitKeys()) {
+    std::string flag = "--" + std::string(key);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    std::string k(key);
+    app.add_option_function<std::string>(
+        flag, [&limit_flags, k](const std::string& v) { limit_flags.emplace_back(k, v); },
+        "image limit " + k + " (default " + image::LimitDefaultText(k) + ")");
+  }
 
   PullArgs pull;
   auto* c_pull = app.add_subcommand("pull", "pull an image from a registry");
@@ -103,6 +119,10 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   }
   log::Init("", log::Format::kText, log_level == "debug");
+  if (auto r = image::LoadLimits(g.limits, g.config, o_config->count() > 0); !r) return Fail(r.error());
+  for (const auto& [key, value] : limit_flags)
+    if (auto r = image::SetLimit(g.limits, key, value); !r)
+      return Fail(r.error().Wrap("--" + key));
 
   if (*c_pull) return CmdPull(g, pull);
   if (*c_images) return CmdImages(g, images_quiet, digests);
