@@ -202,7 +202,7 @@ Result<void> SpaceFloor::Check(int fd, int64_t n, const std::string& what) {
   int64_t floor = std::max(min_bytes_, size / 100 * min_percent_);
   if (free_bytes - pending >= floor) return {};
   return ResourceExhausted(
-      "unpack", what,
+      "write", what,
       "the store's filesystem would fall below its free-space floor of " + FormatSize(floor) +
           " (min_free_bytes " + FormatSize(min_bytes_) + ", min_free_percent " +
           std::to_string(min_percent_) + "% of " + FormatSize(size) + "); " +

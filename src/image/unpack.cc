@@ -276,12 +276,15 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
 Result<void> Unpacker::LimitPassed(const char* key, int64_t limit, const std::string& what) {
   bool count = what == "entries";
   std::string lim = count ? std::to_string(limit) : FormatSize(limit);
-  std::string got = count ? std::to_string(entries_) + " entries"
-                          : FormatSize(std::max(tar_bytes_, apparent_)) + " unpacked";
+  // A file counts by its length as soon as it begins: a layer is stopped before it writes
+  // the file that would pass the limit.
+  std::string got = count ? "after " + std::to_string(entries_) + " entries"
+                          : "at " + FormatSize(std::max(tar_bytes_, apparent_)) +
+                                ", counting each file by its length";
   std::string at = last_name_.empty() ? "" : ", at entry " + Quoted(last_name_);
   limit_error_ = ResourceExhausted("unpack", "layer",
                                    "more " + what + " than the limit " + key + " = " + lim +
-                                       " allows (stopped after " + got + at + ")").error();
+                                       " allows (stopped " + got + at + ")").error();
   return std::unexpected(*limit_error_);
 }
 

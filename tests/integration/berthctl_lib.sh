@@ -30,8 +30,9 @@ INSECURE=()
 bctl() {
   local insecure=() h
   for h in "${INSECURE[@]}"; do insecure+=(--insecure-registry "$h"); done
+  # --config /dev/null: no host berth.toml changes the limits under test.
   timeout -k 5 "$BCTL_TIMEOUT" "$BERTHCTL" --root "$ROOT" --hosts-dir "$HOSTS_DIR" \
-    --auth-file "$AUTH_FILE" "${insecure[@]}" "$@"
+    --auth-file "$AUTH_FILE" --config /dev/null "${insecure[@]}" "$@"
 }
 bctl_capture() {
   bctl "$@" </dev/null >"$TEST_DIR/.bout" 2>"$TEST_DIR/.berr"

@@ -325,13 +325,27 @@ FULL=$TEST_DIR/full
 mkdir -p "$FULL"
 mount -t tmpfs -o size=8m,mode=755 berth-test-full "$FULL" || die "mount tmpfs on $FULL failed"
 on_exit "umount -l '$FULL'"
-ROOT=$FULL/root bctl_capture pull "$REG_PLAIN/test/big:v1"
+# The free-space floor off: the filesystem itself runs out.
+NOFLOOR=(--min-free-bytes 0 --min-free-percent 0)
+ROOT=$FULL/root bctl_capture "${NOFLOOR[@]}" pull "$REG_PLAIN/test/big:v1"
 expect_error "no space left" "a pull into an 8 MiB filesystem of a 12 MiB image"
 has_blob "$BIG_LAYER" "$FULL/root" && fail "a partial blob is visible" || pass "no partial blob is visible"
 assert_eq 0 "$(layer_count "$FULL/root")" "no layer is committed"
 ROOT=$FULL/root assert_store_clean "after ENOSPC"
 mount -o remount,size=96m "$FULL" || die "remount of $FULL failed"
+# The default floor (1 GiB or 5%, the larger) is more than this filesystem holds.
 ROOT=$FULL/root bctl_capture pull "$REG_PLAIN/test/big:v1"
+expect_error "free-space floor of 1 GiB" "the default free-space floor refuses a 96 MiB filesystem"
+assert_eq 0 "$(layer_count "$FULL/root")" "no layer is committed"
+ROOT=$FULL/root assert_store_clean "after the floor"
+# A floor of 90% of 96 MiB (86 MiB) leaves 10 MiB: the 12 MiB layer stops before it fills it.
+ROOT=$FULL/root bctl_capture --min-free-bytes 0 --min-free-percent 90 pull "$REG_PLAIN/test/big:v1"
+expect_error "min_free_percent 90%" "a 90% floor stops the pull"
+used=$(df --output=used -B1 "$FULL" | tail -n1)
+[ "$used" -lt $((12 << 20)) ] && pass "the floor left the filesystem with room ($used bytes used)" ||
+  fail "the floor let the filesystem fill: $used bytes used"
+ROOT=$FULL/root assert_store_clean "after the 90% floor"
+ROOT=$FULL/root bctl_capture --min-free-bytes 16MiB --min-free-percent 0 pull "$REG_PLAIN/test/big:v1"
 expect_ok "the pull succeeds once there is space"
 assert_contains "$OUT" "Pulled $REG_PLAIN/test/big:v1 $BIG_MANIFEST" "Pulled line after ENOSPC"
 has_blob "$BIG_LAYER" "$FULL/root" && pass "the big layer is committed" || fail "the big layer is committed"

@@ -35,7 +35,8 @@ int Main(int argc, char** argv) {
   app.add_option("--insecure-registry", g.insecure, "use plain HTTP for this registry (repeatable)");
   app.add_option("--log-level", log_level, "debug adds debug messages (info, warn, error: the default)")->capture_default_str();
   auto* o_config = app.add_option("--config", g.config, "berth.toml; its [image] table sets the limits")
-                       ->capture_default_str();
+                       ->capture_default_str()
+                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   // Image limits (docs/images.md "Limits"): --max-layer-size 8GiB …, 0 turns one off.
   std::vector<std::pair<std::string, std::string>> limit_flags;
   for (std::string_view key : image::LimitKeys()) {
