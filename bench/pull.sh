@@ -16,7 +16,9 @@ set -euo pipefail
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
-TOOLS=${TOOLS:-"berth containerd podman skopeo"}
+# BERTHCTL_BASE: a second berthctl (say, built from the commit before a change) run as the
+# tool "berth_base" beside berth, to measure what the change costs.
+TOOLS=${TOOLS:-"berth${BERTHCTL_BASE:+ berth_base} containerd podman skopeo"}
 BENCH_DIRS=${BENCH_DIRS:-"/usr/include /usr/lib/gcc /usr/share/locale /usr/share/doc"}
 CACHE=${CACHE:-/var/tmp/berth-bench-pull}
 WORK=$(mktemp -d /var/tmp/berth-bench-pull-work.XXXXXX)
@@ -144,6 +146,13 @@ run_berth() {
   rm -rf "$WORK/berth"
   sync
   timed berth "$BERTHCTL" --root "$WORK/berth" --insecure-registry "127.0.0.1:$PORT" pull -q "$IMAGE"
+}
+
+run_berth_base() {
+  rm -rf "$WORK/berth_base"
+  sync
+  timed berth_base "$BERTHCTL_BASE" --root "$WORK/berth_base" --insecure-registry "127.0.0.1:$PORT" pull -q "$IMAGE"
+  rm -rf "$WORK/berth_base"
 }
 
 run_containerd() {
