@@ -185,6 +185,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   ChunkQueue queue(8 << 20);
   UnpackOptions uopts = c.Unpack();
   SpaceFloor floor(c.opts.limits);
+  const std::string blob_what = "blob " + id;
   std::string tmp_dir;
   Result<UnpackResult> unpacked = Internal("unpack", id, "not run");
   std::thread unpacker;
@@ -209,7 +210,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   bool unpacker_stopped = false;
   auto fetched = c.client.FetchBlob(c.ref, layer.digest, layer.size, offset,
                                     [&](const char* p, size_t n) -> Result<void> {
-    if (c.root_fd) BERTH_TRYV(floor.Check(c.root_fd.Get(), static_cast<int64_t>(n), "blob " + id));
+    if (c.root_fd) BERTH_TRYV(floor.Check(c.root_fd.Get(), static_cast<int64_t>(n), blob_what));
     BERTH_TRYV(writer->Write(p, n));
     if (stream && !queue.Push(p, n)) {
       unpacker_stopped = true;
