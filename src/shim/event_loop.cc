@@ -56,7 +56,7 @@ uint64_t EventLoop::AddTimer(int64_t at_ms, TimerFn fn) {
 
 void EventLoop::CancelTimer(uint64_t token) { timers_.erase(token); }
 
-Result<void> EventLoop::RunOnce() {
+Result<int> EventLoop::RunOnce() {
   // Cancelled timers leave their entry in timer_order_; drop those first.
   while (!timer_order_.empty() && !timers_.contains(timer_order_.begin()->second))
     timer_order_.erase(timer_order_.begin());
@@ -68,7 +68,7 @@ Result<void> EventLoop::RunOnce() {
   epoll_event evs[32];
   int n = epoll_wait(epfd_.Get(), evs, 32, timeout);
   if (n < 0) {
-    if (errno == EINTR) return {};
+    if (errno == EINTR) return 0;
     return Errno("epoll_wait");
   }
   for (int i = 0; i < n; i++) {
@@ -87,7 +87,7 @@ Result<void> EventLoop::RunOnce() {
     timers_.erase(it);
     fn();
   }
-  return {};
+  return n;
 }
 
 }  // namespace berth::shim

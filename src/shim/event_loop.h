@@ -34,7 +34,8 @@ class EventLoop {
   void CancelTimer(uint64_t token);
 
   // Waits for events (or the next timer) and dispatches them; EINTR returns quietly.
-  Result<void> RunOnce();
+  // Returns how many fd events were handled.
+  Result<int> RunOnce();
 
  private:
   struct Watch {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 
 #include "base/log.h"
 #include "crilog/log_format.h"
@@ -47,6 +46,8 @@ int64_t NowNs() {
 
 std::string FormatTimestamp(int64_t unix_ns) {
   // std::chrono's civil calendar: gmtime_r would read the time zone files for a UTC result.
+  // Digits by hand rather than snprintf: this runs for every log record, and printf's
+  // machinery is a large part of the shim's resident code (docs/shim.md).
   using namespace std::chrono;
   int64_t secs = unix_ns / 1000000000, nanos = unix_ns % 1000000000;
   if (nanos < 0) {
@@ -57,12 +58,18 @@ std::string FormatTimestamp(int64_t unix_ns) {
   const auto day = floor<days>(s);
   const year_month_day ymd{day};
   const hh_mm_ss hms{s - day};
-  char buf[48];
-  snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%09lldZ", int(ymd.year()),
-           unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
-           long(hms.minutes().count()), static_cast<long long>(hms.seconds().count()),
-           static_cast<long long>(nanos));
-  return buf;
+  char buf[32] = "0000-00-00T00:00:00.000000000Z";
+  auto put = [&buf](int pos, int width, int64_t v) {
+    for (int i = pos + width - 1; i >= pos; i--, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, 4, static_cast<int>(ymd.year()));
+  put(5, 2, static_cast<unsigned>(ymd.month()));
+  put(8, 2, static_cast<unsigned>(ymd.day()));
+  put(11, 2, hms.hours().count());
+  put(14, 2, hms.minutes().count());
+  put(17, 2, hms.seconds().count());
+  put(20, 9, nanos);
+  return std::string(buf, 30);
 }
 
 Result<UniqueFd> LogFile::OpenFd(const std::string& path) {

@@ -237,6 +237,15 @@ void Server::OnConnEvent(uint64_t conn_id, uint32_t events) {
 
 void Server::HandleFrame(Conn& c, const std::string& payload) {
   c.busy = true;
+  // Idle means no request for a while (a container's output keeps coming: that code is
+  // small and stays mapped).
+  if (idle_hook_) {
+    loop_.CancelTimer(idle_timer_);
+    idle_timer_ = loop_.AddTimer(MonotonicMs() + idle_delay_ms_, [this] {
+      idle_timer_ = 0;
+      idle_hook_();
+    });
+  }
   const uint64_t id = c.id;
   auto req = ParseMessage(payload);
   if (!req) return ReplyError(id, req.error());

@@ -56,6 +56,11 @@ class Server {
   // Serves until a shutdown request (or SIGTERM) is accepted; then removes shim.sock and
   // shim.pid.
   Result<void> Run();
+  // Runs hook once no request came for delay_ms after one did.
+  void SetIdleHook(std::function<void()> hook, int64_t delay_ms) {
+    idle_hook_ = std::move(hook);
+    idle_delay_ms_ = delay_ms;
+  }
 
  private:
   enum class Status { kCreating, kCreated, kRunning, kStopped };
@@ -187,6 +192,9 @@ class Server {
   std::deque<std::pair<pid_t, int>> unclaimed_;
   int pending_runtime_ = 0;
   bool stopping_ = false;
+  std::function<void()> idle_hook_;
+  int64_t idle_delay_ms_ = 0;
+  uint64_t idle_timer_ = 0;
 };
 
 }  // namespace berth::shim
