@@ -116,6 +116,9 @@ int Raw(const std::string& work_dir, const std::string& kind) {
     auto f = dec.Next();
     if (!f) return Die(f.error());
     if (*f) {
+      auto j = ParseMessage(**f);
+      if (!j) return Die(j.error());
+      if (j->contains("error")) return Die(ErrorFromJson((*j)["error"]));
       printf("%s\n", (*f)->c_str());
       return 0;
     }
