@@ -509,6 +509,8 @@ pid_t Server::RunRuntime(const std::string& command, const std::string& id,
       logged = text->substr(static_cast<size_t>(offset));
     std::string msg = RuntimeMessage(logged);
     if (msg.empty()) msg = RuntimeMessage(cap->text);
+    // berth and runc lead with `<command> "<id>": `, which the error's op and subject say.
+    if (std::string lead = command + " \"" + id + "\": "; msg.starts_with(lead)) msg.erase(0, lead.size());
     std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                       : WIFSIGNALED(status) ? "killed by " + sys::SignalName(WTERMSIG(status))
                                             : "failed";
