@@ -292,6 +292,16 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
     if (fds[1].revents & POLLIN) exited = true;
     if (!pidfd && !err_r) exited = true;  // no pidfd: the launcher's stderr closing is its exit
   }
+  // What the launcher wrote just before it exited (it is the pipe's last writer by then:
+  // the daemon has pointed its stderr at shim.log, or exited).
+  while (exited && err_r) {
+    pollfd p{err_r.Get(), POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) break;
+    char buf[4096];
+    ssize_t n = read(err_r.Get(), buf, sizeof buf);
+    if (n <= 0) break;
+    if (err_text.size() < 16384) err_text.append(buf, static_cast<size_t>(n));
+  }
   std::string log_tail = LogTail(o.work_dir + "/shim.log", 5);
   auto with_output = [&](std::string detail) {
     while (!err_text.empty() && (err_text.back() == '\n' || err_text.back() == ' ')) err_text.pop_back();

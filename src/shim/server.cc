@@ -134,7 +134,9 @@ Result<void> Server::Setup() {
 Result<void> Server::Run() {
   while (!stopping_) BERTH_TRYV(loop_.RunOnce());
   // The shutdown answer (and anything else queued) goes out before the socket disappears.
-  for (int64_t deadline = MonotonicMs() + 1000; MonotonicMs() < deadline;) {
+  const int64_t deadline = MonotonicMs() + 1000;
+  loop_.AddTimer(deadline, [] {});  // wakes the loop even if no client reads
+  while (MonotonicMs() < deadline) {
     bool pending = false;
     for (auto& [id, c] : conns_) pending |= !c->out.empty();
     if (!pending) break;
@@ -217,8 +219,15 @@ void Server::OnConnEvent(uint64_t conn_id, uint32_t events) {
         CloseConn(conn_id);
         return;
       }
+      if (c.subscriber) continue;  // a subscriber has nothing more to ask
       c.decoder.Feed(std::string_view(buf, static_cast<size_t>(n)));
       if (c.decoder.Buffered() > kMaxFrame + 4) break;  // framing below reports it
+    }
+    // A client that keeps sending while its request runs is not buffered without bound.
+    if (c.busy && c.decoder.Buffered() > kMaxFrame + 4) {
+      log::Warn("dropped a connection that sent more than a frame's bound while waiting");
+      CloseConn(conn_id);
+      return;
     }
   }
   // One request at a time per connection: the next waits until this one is answered.

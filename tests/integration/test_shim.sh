@@ -221,6 +221,12 @@ assert_fails_with "NOT_FOUND" ctl state "$id"
 rt state "$id" >/dev/null 2>&1 && fail "the runtime still has $id" || pass "the runtime's state is gone"
 ctl delete "$sig_id" >/dev/null
 ctl delete "$tty_id" >/dev/null
+b=$(make_bundle true)
+cr_id=$(new_id)
+cr_pid=$(field .pid "$(ctl create "$cr_id" --bundle "$b")")
+assert_ok "delete of a created, never started container" ctl delete "$cr_id"
+proc_alive "$cr_pid" && fail "its init $cr_pid is alive" || pass "its init is gone"
+rt state "$cr_id" >/dev/null 2>&1 && fail "the runtime still has $cr_id" || pass "the runtime forgot it"
 
 section "a killed shim's containers, found again"
 b=$(make_bundle sleep 1000)
