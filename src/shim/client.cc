@@ -25,7 +25,8 @@ int LeftMs(bool timed, Clock::time_point deadline) {
   return left > 0 ? static_cast<int>(std::min<int64_t>(left, 1 << 30)) : 0;
 }
 
-Result<void> WaitFd(int fd, short events, bool timed, Clock::time_point deadline, const char* what) {
+Result<void> WaitFd(int fd, short events, bool timed, Clock::time_point deadline,
+                    const char* what) {
   for (;;) {
     pollfd p{fd, events, 0};
     int r = poll(&p, 1, LeftMs(timed, deadline));
@@ -72,9 +73,11 @@ Result<std::string> RecvFrame(int fd, FrameDecoder& dec, bool timed, Clock::time
 // {"result": …} -> result; {"error": …} -> the Error.
 Result<Json> Unwrap(const std::string& payload) {
   Json j = BERTH_TRY(ParseMessage(payload));
-  if (auto e = j.find("error"); e != j.end() && e->is_object()) return std::unexpected(ErrorFromJson(*e));
+  if (auto e = j.find("error"); e != j.end() && e->is_object())
+    return std::unexpected(ErrorFromJson(*e));
   auto r = j.find("result");
-  if (r == j.end()) return DataLoss("receive", "berth-shim", "an answer with neither result nor error");
+  if (r == j.end())
+    return DataLoss("receive", "berth-shim", "an answer with neither result nor error");
   return *r;
 }
 
@@ -124,7 +127,8 @@ Result<Json> ShimClient::Call(const Json& request, std::chrono::milliseconds tim
   const bool timed = timeout.count() > 0;
   const auto deadline = Clock::now() + timeout;
   UniqueFd fd = BERTH_TRY(Dial());
-  std::string frame = BERTH_TRY(EncodeFrame(request.dump(-1, ' ', false, Json::error_handler_t::replace)));
+  std::string frame =
+      BERTH_TRY(EncodeFrame(request.dump(-1, ' ', false, Json::error_handler_t::replace)));
   BERTH_TRYV(SendAll(fd.Get(), frame, timed, deadline));
   FrameDecoder dec;
   std::string payload = BERTH_TRY(RecvFrame(fd.Get(), dec, timed, deadline));
@@ -150,22 +154,26 @@ Result<ShimClient> ShimClient::Connect(const std::string& work_dir, Options opti
 }
 
 Result<ContainerStatus> ShimClient::Create(const CreateRequest& r) const {
-  Json req = {{"op", "create"}, {"id", r.id},   {"bundle", r.bundle}, {"log_path", r.log_path},
-              {"tty", r.tty},   {"stdin", r.stdin}, {"stdin_once", r.stdin_once}};
+  Json req = {
+      {"op", "create"}, {"id", r.id},       {"bundle", r.bundle},        {"log_path", r.log_path},
+      {"tty", r.tty},   {"stdin", r.stdin}, {"stdin_once", r.stdin_once}};
   return ContainerStatusFromJson(BERTH_TRY(Call(req, options_.call_timeout)));
 }
 
 Result<ContainerStatus> ShimClient::Start(const std::string& id) const {
-  return ContainerStatusFromJson(BERTH_TRY(Call({{"op", "start"}, {"id", id}}, options_.call_timeout)));
+  return ContainerStatusFromJson(
+      BERTH_TRY(Call({{"op", "start"}, {"id", id}}, options_.call_timeout)));
 }
 
 Result<void> ShimClient::Kill(const std::string& id, int signal, bool all) const {
-  BERTH_TRYV(Call({{"op", "kill"}, {"id", id}, {"signal", signal}, {"all", all}}, options_.call_timeout));
+  BERTH_TRYV(
+      Call({{"op", "kill"}, {"id", id}, {"signal", signal}, {"all", all}}, options_.call_timeout));
   return {};
 }
 
 Result<ContainerStatus> ShimClient::State(const std::string& id) const {
-  return ContainerStatusFromJson(BERTH_TRY(Call({{"op", "state"}, {"id", id}}, options_.call_timeout)));
+  return ContainerStatusFromJson(
+      BERTH_TRY(Call({{"op", "state"}, {"id", id}}, options_.call_timeout)));
 }
 
 Result<std::vector<ContainerStatus>> ShimClient::List() const {
@@ -177,11 +185,17 @@ Result<std::vector<ContainerStatus>> ShimClient::List() const {
 }
 
 Result<ExecResult> ShimClient::ExecSync(const ExecRequest& r) const {
-  Json req = {{"op", "exec_sync"}, {"id", r.id},   {"args", r.args},
-              {"env", r.env},      {"cwd", r.cwd}, {"user", r.user},
-              {"timeout_ms", r.timeout.count()},   {"max_output_bytes", r.max_output_bytes}};
+  Json req = {{"op", "exec_sync"},
+              {"id", r.id},
+              {"args", r.args},
+              {"env", r.env},
+              {"cwd", r.cwd},
+              {"user", r.user},
+              {"timeout_ms", r.timeout.count()},
+              {"max_output_bytes", r.max_output_bytes}};
   // No client deadline for an exec without one (CRI: timeout 0 waits for ever).
-  auto limit = r.timeout.count() > 0 ? r.timeout + options_.call_timeout : std::chrono::milliseconds(0);
+  auto limit =
+      r.timeout.count() > 0 ? r.timeout + options_.call_timeout : std::chrono::milliseconds(0);
   Json j = BERTH_TRY(Call(req, limit));
   ExecResult x;
   x.exit_code = Get(j, "exit_code", 0);
@@ -203,7 +217,8 @@ Result<void> ShimClient::Delete(const std::string& id, bool force) const {
   return {};
 }
 
-Result<ContainerStatus> ShimClient::Wait(const std::string& id, std::chrono::milliseconds timeout) const {
+Result<ContainerStatus> ShimClient::Wait(const std::string& id,
+                                         std::chrono::milliseconds timeout) const {
   return ContainerStatusFromJson(BERTH_TRY(Call({{"op", "wait"}, {"id", id}}, timeout)));
 }
 
@@ -215,7 +230,8 @@ Result<void> ShimClient::Shutdown() const {
 Result<EventStream> ShimClient::Subscribe() const {
   const auto deadline = Clock::now() + options_.call_timeout;
   UniqueFd fd = BERTH_TRY(Dial());
-  BERTH_TRYV(SendAll(fd.Get(), BERTH_TRY(EncodeFrame(Json{{"op", "subscribe"}}.dump())), true, deadline));
+  BERTH_TRYV(
+      SendAll(fd.Get(), BERTH_TRY(EncodeFrame(Json{{"op", "subscribe"}}.dump())), true, deadline));
   EventStream s(std::move(fd));
   BERTH_TRYV(Unwrap(BERTH_TRY(RecvFrame(s.fd_.Get(), s.decoder_, true, deadline))));
   return s;
@@ -260,9 +276,10 @@ std::string LogTail(const std::string& path, size_t lines) {
 }  // namespace
 
 Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
-  std::vector<std::string> argv = {o.shim_binary, "--namespace", o.ns, "--id", o.id,
-                                   "--work-dir", o.work_dir, "--address", o.address,
-                                   "--runtime", o.runtime, "--runtime-root", o.runtime_root};
+  std::vector<std::string> argv = {o.shim_binary, "--namespace", o.ns,       "--id",
+                                   o.id,          "--work-dir",  o.work_dir, "--address",
+                                   o.address,     "--runtime",   o.runtime,  "--runtime-root",
+                                   o.runtime_root};
   if (!o.log_level.empty()) {
     argv.push_back("--log-level");
     argv.push_back(o.log_level);
@@ -304,7 +321,8 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
   }
   std::string log_tail = LogTail(o.work_dir + "/shim.log", 5);
   auto with_output = [&](std::string detail) {
-    while (!err_text.empty() && (err_text.back() == '\n' || err_text.back() == ' ')) err_text.pop_back();
+    while (!err_text.empty() && (err_text.back() == '\n' || err_text.back() == ' '))
+      err_text.pop_back();
     if (!err_text.empty()) detail += ": " + err_text;
     if (!log_tail.empty()) detail += " (shim.log: " + log_tail + ")";
     return detail;
@@ -312,8 +330,9 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
   if (!exited) {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    return DeadlineExceeded(what, o.work_dir,
-                            with_output("not serving after " + std::to_string(o.timeout.count()) + " ms"));
+    return DeadlineExceeded(
+        what, o.work_dir,
+        with_output("not serving after " + std::to_string(o.timeout.count()) + " ms"));
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -329,7 +348,8 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
   }
   auto text = sys::ReadFile(o.work_dir + "/shim.pid");
   pid_t daemon = text ? static_cast<pid_t>(atoi(text->c_str())) : 0;
-  if (daemon <= 0) return Internal(what, o.work_dir + "/shim.pid", with_output("no pid in shim.pid"));
+  if (daemon <= 0)
+    return Internal(what, o.work_dir + "/shim.pid", with_output("no pid in shim.pid"));
   return daemon;
 }
 

@@ -29,7 +29,7 @@ struct ContainerStatus {
   pid_t pid = 0;
   std::string bundle, log_path;
   bool tty = false;
-  bool adopted = false;  // found on disk by a restarted shim
+  bool adopted = false;                                   // found on disk by a restarted shim
   int64_t created_at = 0, started_at = 0, exited_at = 0;  // ns since the epoch
   int exit_code = 0;
   int signal = 0;
@@ -48,10 +48,10 @@ struct CreateRequest {
 struct ExecRequest {
   std::string id;
   std::vector<std::string> args;
-  std::vector<std::string> env;  // KEY=VALUE, over the container's own
-  std::string cwd;               // "" keeps the container's
-  std::string user;              // "uid[:gid]", "" keeps the container's
-  std::chrono::milliseconds timeout{0};  // 0: none
+  std::vector<std::string> env;                  // KEY=VALUE, over the container's own
+  std::string cwd;                               // "" keeps the container's
+  std::string user;                              // "uid[:gid]", "" keeps the container's
+  std::chrono::milliseconds timeout{0};          // 0: none
   size_t max_output_bytes = kDefaultExecOutput;  // per stream
 };
 
@@ -96,7 +96,9 @@ class ShimClient {
 
   // Checks that a shim answers on <work_dir>/shim.sock (kUnavailable when none listens).
   static Result<ShimClient> Connect(const std::string& work_dir, Options options);
-  static Result<ShimClient> Connect(const std::string& work_dir) { return Connect(work_dir, Options{}); }
+  static Result<ShimClient> Connect(const std::string& work_dir) {
+    return Connect(work_dir, Options{});
+  }
 
   const ShimInfo& Info() const { return info_; }
   Result<ContainerStatus> Create(const CreateRequest& r) const;
@@ -130,7 +132,7 @@ ContainerStatus ContainerStatusFromJson(const Json& j);
 struct SpawnShimOptions {
   std::string shim_binary;  // berth-shim's path
   std::string ns, id, work_dir, address, runtime, runtime_root;
-  std::string log_level;    // "" or "debug", "info", …
+  std::string log_level;                     // "" or "debug", "info", …
   std::chrono::milliseconds timeout{10000};  // for the shim to serve
 };
 

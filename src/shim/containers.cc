@@ -31,10 +31,14 @@ std::string Quote(const std::string& id) { return "\"" + id + "\""; }
 
 const char* StatusName(int s) {
   switch (s) {
-    case 0: return "creating";
-    case 1: return "created";
-    case 2: return "running";
-    default: return "stopped";
+    case 0:
+      return "creating";
+    case 1:
+      return "created";
+    case 2:
+      return "running";
+    default:
+      return "stopped";
   }
 }
 
@@ -77,7 +81,8 @@ Result<UniqueFd> ReceiveMaster(const ConsoleSocket& cs) {
   }
   UniqueFd master = BERTH_TRY(sys::RecvFd(conn.Get(), "console socket"));
   int fl = fcntl(master.Get(), F_GETFL);
-  if (fl < 0 || fcntl(master.Get(), F_SETFL, fl | O_NONBLOCK) < 0) return Errno("fcntl", "pty master");
+  if (fl < 0 || fcntl(master.Get(), F_SETFL, fl | O_NONBLOCK) < 0)
+    return Errno("fcntl", "pty master");
   return master;
 }
 
@@ -86,7 +91,8 @@ Result<void> Pipe(UniqueFd& r, UniqueFd& w, bool nonblock_read) {
   if (pipe2(p, O_CLOEXEC) < 0) return Errno("pipe2");
   r.Reset(p[0]);
   w.Reset(p[1]);
-  if (nonblock_read && fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) return Errno("fcntl O_NONBLOCK", "pipe");
+  if (nonblock_read && fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+    return Errno("fcntl O_NONBLOCK", "pipe");
   return {};
 }
 
@@ -116,9 +122,12 @@ Json Server::Info(const Container& c) const {
 }
 
 void Server::AddStream(Stream& s, std::function<void()> on_data) {
-  auto token = loop_.Add(s.fd.Get(), EPOLLIN, [on_data = std::move(on_data)](uint32_t) { on_data(); });
-  if (token) s.token = *token;
-  else log::Warn("watch output: " + token.error().Message());
+  auto token =
+      loop_.Add(s.fd.Get(), EPOLLIN, [on_data = std::move(on_data)](uint32_t) { on_data(); });
+  if (token)
+    s.token = *token;
+  else
+    log::Warn("watch output: " + token.error().Message());
 }
 
 void Server::CloseStream(Stream& s) {
@@ -161,17 +170,24 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
   if (!in) return fail(in.error());
   if (!once) return fail(once.error());
   if (bundle->empty() || (*bundle)[0] != '/')
-    return fail(InvalidArgument("create " + Quote(*id), "bundle", "must be an absolute path").error());
+    return fail(
+        InvalidArgument("create " + Quote(*id), "bundle", "must be an absolute path").error());
   if (!log_path->empty() && (*log_path)[0] != '/')
-    return fail(InvalidArgument("create " + Quote(*id), "log_path", "must be an absolute path").error());
+    return fail(
+        InvalidArgument("create " + Quote(*id), "log_path", "must be an absolute path").error());
   if (access((*bundle + "/config.json").c_str(), R_OK) != 0)
-    return fail(Errno("create " + Quote(*id), *bundle + "/config.json", "the bundle has no readable config.json").error());
-  if (containers_.contains(*id))
-    return fail(AlreadyExists("create", Quote(*id), "this shim already has a container with this id").error());
-  if (access((opt_.runtime_root + "/" + *id).c_str(), F_OK) == 0)
-    return fail(AlreadyExists("create", Quote(*id),
-                              "the runtime already has a container with this id under " + opt_.runtime_root)
+    return fail(Errno("create " + Quote(*id), *bundle + "/config.json",
+                      "the bundle has no readable config.json")
                     .error());
+  if (containers_.contains(*id))
+    return fail(
+        AlreadyExists("create", Quote(*id), "this shim already has a container with this id")
+            .error());
+  if (access((opt_.runtime_root + "/" + *id).c_str(), F_OK) == 0)
+    return fail(
+        AlreadyExists("create", Quote(*id),
+                      "the runtime already has a container with this id under " + opt_.runtime_root)
+            .error());
 
   auto c = std::make_unique<Container>();
   c->dir = opt_.work_dir + "/" + *id;
@@ -233,11 +249,13 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
   const std::string cid = *id;
   if (ref.out.fd)
     AddStream(ref.out, [this, cid] {
-      if (auto it = containers_.find(cid); it != containers_.end()) DrainLog(*it->second, it->second->out);
+      if (auto it = containers_.find(cid); it != containers_.end())
+        DrainLog(*it->second, it->second->out);
     });
   if (ref.err.fd)
     AddStream(ref.err, [this, cid] {
-      if (auto it = containers_.find(cid); it != containers_.end()) DrainLog(*it->second, it->second->err);
+      if (auto it = containers_.find(cid); it != containers_.end())
+        DrainLog(*it->second, it->second->err);
     });
   RunRuntime("create", cid, std::move(args), in_r ? in_r.Get() : -1, out_w ? out_w.Get() : -1,
              err_w ? err_w.Get() : -1, ref.dir + "/runtime.log",
@@ -256,10 +274,11 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
     // Whatever the runtime made of it goes too (berth and runc clean up after a failed
     // create themselves; this covers a create killed at its timeout).
     if (access((opt_.runtime_root + "/" + id).c_str(), F_OK) == 0)
-      RunRuntime("delete", id, {"--force", id}, -1, -1, -1, c.dir + "/runtime.log",
-                 [id](Result<void> d) {
-                   if (!d) log::Warn("clean up after a failed create of " + id + ": " + d.error().Message());
-                 });
+      RunRuntime(
+          "delete", id, {"--force", id}, -1, -1, -1, c.dir + "/runtime.log", [id](Result<void> d) {
+            if (!d)
+              log::Warn("clean up after a failed create of " + id + ": " + d.error().Message());
+          });
     CloseStream(c.out);
     CloseStream(c.err);
     if (c.log_created) unlink(c.rec.log_path.c_str());
@@ -274,7 +293,8 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
     if (!master) return abandon(master.error().Wrap("create " + Quote(id)));
     c.out.fd = std::move(*master);
     AddStream(c.out, [this, id] {
-      if (auto it = containers_.find(id); it != containers_.end()) DrainLog(*it->second, it->second->out);
+      if (auto it = containers_.find(id); it != containers_.end())
+        DrainLog(*it->second, it->second->out);
     });
   }
   RemoveConsole(*console);
@@ -282,13 +302,15 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
   pid_t pid = 0;
   if (text) pid = static_cast<pid_t>(atoi(text->c_str()));
   if (pid <= 0)
-    return abandon(Internal("create " + Quote(id), c.dir + "/init.pid",
-                            "the runtime wrote no pid file").error());
+    return abandon(
+        Internal("create " + Quote(id), c.dir + "/init.pid", "the runtime wrote no pid file")
+            .error());
   c.rec.pid = pid;
   if (auto st = sys::ReadProcStat(pid)) c.rec.pid_start_time = st->start_time;
   c.rec.oom_file = FindOomFile(pid);
   c.rec.oom_kills_at_start = ReadOomKills(c.rec.oom_file);
-  if (auto w = WriteContainerRecord(c.dir, c.rec); !w) return abandon(w.error().Wrap("create " + Quote(id)));
+  if (auto w = WriteContainerRecord(c.dir, c.rec); !w)
+    return abandon(w.error().Wrap("create " + Quote(id)));
   c.status = Status::kCreated;
   log::Info("created " + Quote(id) + " pid " + std::to_string(pid));
   Json info = Info(c);
@@ -302,12 +324,16 @@ void Server::OpStart(uint64_t conn, const Json& req) {
   auto found = Find(*id, "start");
   if (!found) return ReplyError(conn, found.error());
   Container& c = **found;
-  if (c.busy) return ReplyError(conn, FailedPrecondition("start", Quote(*id), "another operation on it is running").error());
+  if (c.busy)
+    return ReplyError(
+        conn,
+        FailedPrecondition("start", Quote(*id), "another operation on it is running").error());
   if (c.status != Status::kCreated)
-    return ReplyError(conn, FailedPrecondition("start", Quote(*id),
-                                               std::string("container is ") + StatusName(static_cast<int>(c.status)) +
-                                                   ", not created")
-                                .error());
+    return ReplyError(
+        conn, FailedPrecondition("start", Quote(*id),
+                                 std::string("container is ") +
+                                     StatusName(static_cast<int>(c.status)) + ", not created")
+                  .error());
   c.busy = true;
   // Taken before the runtime runs: the container may exit before start's answer is read,
   // and exited_at must not come before started_at.
@@ -333,10 +359,13 @@ void Server::OpKill(uint64_t conn, const Json& req) {
   int sig = SIGTERM;
   if (auto it = req.find("signal"); it != req.end() && !it->is_null()) {
     Result<int> s = it->is_string() ? sys::ParseSignal(it->get<std::string>())
-                    : it->is_number_integer() ? Result<int>(it->get<int>())
-                                              : InvalidArgument("request", "signal", "must be a number or a name");
+                    : it->is_number_integer()
+                        ? Result<int>(it->get<int>())
+                        : InvalidArgument("request", "signal", "must be a number or a name");
     if (!s) return ReplyError(conn, s.error());
-    if (*s <= 0 || *s >= 65) return ReplyError(conn, InvalidArgument("kill", "signal", std::to_string(*s) + " is not a signal").error());
+    if (*s <= 0 || *s >= 65)
+      return ReplyError(
+          conn, InvalidArgument("kill", "signal", std::to_string(*s) + " is not a signal").error());
     sig = *s;
   }
   auto all = GetBool(req, "all");
@@ -346,7 +375,8 @@ void Server::OpKill(uint64_t conn, const Json& req) {
   Container& c = **found;
   if (c.status == Status::kCreating || c.status == Status::kStopped)
     return ReplyError(conn, FailedPrecondition("kill", Quote(*id),
-                                               std::string("container is ") + StatusName(static_cast<int>(c.status)))
+                                               std::string("container is ") +
+                                                   StatusName(static_cast<int>(c.status)))
                                 .error());
   if (*all) {
     RunRuntime("kill", *id, {"--all", *id, std::to_string(sig)}, -1, -1, -1, c.dir + "/runtime.log",
@@ -358,7 +388,10 @@ void Server::OpKill(uint64_t conn, const Json& req) {
   }
   // Through the init's pidfd: never a recycled pid, and no runtime process per signal.
   if (!SignalChild(c.rec.pid, sig))
-    return ReplyError(conn, Errno("kill", Quote(*id), "signal " + sys::SignalName(sig) + " to pid " + std::to_string(c.rec.pid)).error());
+    return ReplyError(
+        conn, Errno("kill", Quote(*id),
+                    "signal " + sys::SignalName(sig) + " to pid " + std::to_string(c.rec.pid))
+                  .error());
   ReplyResult(conn, Json::object());
 }
 
@@ -371,11 +404,14 @@ void Server::OpDelete(uint64_t conn, const Json& req) {
   if (!found) return ReplyError(conn, found.error());
   Container& c = **found;
   if (c.busy || c.status == Status::kCreating)
-    return ReplyError(conn, FailedPrecondition("delete", Quote(*id), "another operation on it is running").error());
+    return ReplyError(
+        conn,
+        FailedPrecondition("delete", Quote(*id), "another operation on it is running").error());
   if (c.status == Status::kRunning && !*force)
-    return ReplyError(conn, FailedPrecondition("delete", Quote(*id),
-                                               "container is running: kill it first, or delete with force")
-                                .error());
+    return ReplyError(
+        conn, FailedPrecondition("delete", Quote(*id),
+                                 "container is running: kill it first, or delete with force")
+                  .error());
   c.busy = true;
   const std::string cid = *id;
   std::vector<std::string> args;
@@ -397,7 +433,8 @@ void Server::OpDelete(uint64_t conn, const Json& req) {
                // is written before the container goes.
                c.on_exit = [this, conn, cid] { FinishDelete(conn, cid); };
                c.delete_timer = loop_.AddTimer(MonotonicMs() + 10000, [this, conn, cid] {
-                 log::Warn("delete " + Quote(cid) + ": the init did not exit within 10 s of the runtime's delete");
+                 log::Warn("delete " + Quote(cid) +
+                           ": the init did not exit within 10 s of the runtime's delete");
                  FinishDelete(conn, cid);
                });
              });
@@ -412,14 +449,17 @@ void Server::FinishDelete(uint64_t conn, const std::string& id) {
   DrainLog(c, c.out);
   DrainLog(c, c.err);
   auto sink = [&c](bool is_err) {
-    return [&c, is_err](std::string_view content, bool partial) { c.log.Write(is_err, content, partial); };
+    return [&c, is_err](std::string_view content, bool partial) {
+      c.log.Write(is_err, content, partial);
+    };
   };
   // Streams still held open by a leftover process: what they held is flushed.
   c.out.splitter.Finish(sink(false));
   c.err.splitter.Finish(sink(true));
   CloseStream(c.out);
   CloseStream(c.err);
-  if (auto r = sys::RemoveTree(c.dir); !r) log::Warn("delete " + Quote(id) + ": " + r.error().Message());
+  if (auto r = sys::RemoveTree(c.dir); !r)
+    log::Warn("delete " + Quote(id) + ": " + r.error().Message());
   containers_.erase(it);
   log::Info("deleted " + Quote(id));
   ReplyResult(conn, Json::object());
@@ -444,7 +484,8 @@ void Server::OpReopenLog(uint64_t conn, const Json& req) {
   // What is read already goes to the old file; the rest to the new one.
   DrainLog(c, c.out);
   DrainLog(c, c.err);
-  if (auto r = c.log.Reopen(); !r) return ReplyError(conn, r.error().Wrap("reopen_log " + Quote(*id)));
+  if (auto r = c.log.Reopen(); !r)
+    return ReplyError(conn, r.error().Wrap("reopen_log " + Quote(*id)));
   ReplyResult(conn, Json::object());
 }
 
@@ -468,7 +509,8 @@ void Server::OnContainerExit(const std::string& id, int status) {
   // Everything it wrote before it exited is in the pipes: logged before anyone hears of it.
   DrainLog(c, c.out);
   DrainLog(c, c.err);
-  if (auto r = WriteExitRecord(c.dir, e); !r) log::Error("exit record of " + Quote(id) + ": " + r.error().Message());
+  if (auto r = WriteExitRecord(c.dir, e); !r)
+    log::Error("exit record of " + Quote(id) + ": " + r.error().Message());
   c.status = Status::kStopped;
   c.stdin_w.Reset();
   log::Info("container " + Quote(id) + " pid " + std::to_string(e.pid) + " exited: code " +

@@ -80,17 +80,21 @@ Result<Json> ExecProcess(const std::string& bundle, const Json& req) {
     // uid[:gid], numeric: names are berthd's to resolve in the image's /etc/passwd.
     size_t colon = user.find(':');
     auto num = [&](std::string_view s) -> Result<uint32_t> {
-      if (s.empty() || s.size() > 10) return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
+      if (s.empty() || s.size() > 10)
+        return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
       uint64_t v = 0;
       for (char ch : s) {
-        if (ch < '0' || ch > '9') return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
+        if (ch < '0' || ch > '9')
+          return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
         v = v * 10 + static_cast<uint64_t>(ch - '0');
       }
-      if (v > 0xffffffffu) return InvalidArgument("exec_sync", "user", "\"" + user + "\" is out of range");
+      if (v > 0xffffffffu)
+        return InvalidArgument("exec_sync", "user", "\"" + user + "\" is out of range");
       return static_cast<uint32_t>(v);
     };
     uint32_t uid = BERTH_TRY(num(std::string_view(user).substr(0, colon)));
-    uint32_t gid = colon == std::string::npos ? uid : BERTH_TRY(num(std::string_view(user).substr(colon + 1)));
+    uint32_t gid =
+        colon == std::string::npos ? uid : BERTH_TRY(num(std::string_view(user).substr(colon + 1)));
     p["user"]["uid"] = uid;
     p["user"]["gid"] = gid;
   }
@@ -106,18 +110,24 @@ void Server::OpExecSync(uint64_t conn, const Json& req) {
   if (!timeout) return ReplyError(conn, timeout.error());
   auto max_out = GetInt(req, "max_output_bytes", static_cast<int64_t>(kDefaultExecOutput));
   if (!max_out) return ReplyError(conn, max_out.error());
-  if (*timeout < 0) return ReplyError(conn, InvalidArgument("exec_sync", "timeout_ms", "must not be negative").error());
+  if (*timeout < 0)
+    return ReplyError(conn,
+                      InvalidArgument("exec_sync", "timeout_ms", "must not be negative").error());
   if (*max_out < 0 || static_cast<uint64_t>(*max_out) > kMaxExecOutput)
     return ReplyError(conn, InvalidArgument("exec_sync", "max_output_bytes",
-                                            "must be 0-" + std::to_string(kMaxExecOutput)).error());
+                                            "must be 0-" + std::to_string(kMaxExecOutput))
+                                .error());
   auto found = Find(*id, "exec_sync");
   if (!found) return ReplyError(conn, found.error());
   Container& c = **found;
   if (c.status != Status::kRunning)
-    return ReplyError(conn, FailedPrecondition("exec_sync", Quote(*id), "container is not running").error());
+    return ReplyError(
+        conn, FailedPrecondition("exec_sync", Quote(*id), "container is not running").error());
   if (execs_.size() >= kMaxExecs)
-    return ReplyError(conn, ResourceExhausted("exec_sync", Quote(*id),
-                                              std::to_string(kMaxExecs) + " execs are running in this shim").error());
+    return ReplyError(
+        conn, ResourceExhausted("exec_sync", Quote(*id),
+                                std::to_string(kMaxExecs) + " execs are running in this shim")
+                  .error());
   auto process = ExecProcess(c.rec.bundle, req);
   if (!process) return ReplyError(conn, process.error().Wrap("exec_sync " + Quote(*id)));
 
@@ -146,10 +156,12 @@ void Server::OpExecSync(uint64_t conn, const Json& req) {
   Exec& ref = *e;
   execs_[xid] = std::move(e);
   AddStream(ref.out, [this, xid] {
-    if (auto it = execs_.find(xid); it != execs_.end()) DrainExec(*it->second, it->second->out, it->second->out_buf);
+    if (auto it = execs_.find(xid); it != execs_.end())
+      DrainExec(*it->second, it->second->out, it->second->out_buf);
   });
   AddStream(ref.err, [this, xid] {
-    if (auto it = execs_.find(xid); it != execs_.end()) DrainExec(*it->second, it->second->err, it->second->err_buf);
+    if (auto it = execs_.find(xid); it != execs_.end())
+      DrainExec(*it->second, it->second->err, it->second->err_buf);
   });
   if (*timeout > 0) {
     ref.timer = loop_.AddTimer(MonotonicMs() + *timeout, [this, xid] {
@@ -174,7 +186,9 @@ void Server::OpExecSync(uint64_t conn, const Json& req) {
         auto text = sys::ReadFile(x.pid_file);
         pid_t pid = text ? static_cast<pid_t>(atoi(text->c_str())) : 0;
         if (pid <= 0) {
-          Error e = Internal("exec_sync " + Quote(x.container), x.pid_file, "the runtime wrote no pid file").error();
+          Error e = Internal("exec_sync " + Quote(x.container), x.pid_file,
+                             "the runtime wrote no pid file")
+                        .error();
           return FinishExec(xid, 0, &e);
         }
         x.pid = pid;
@@ -190,7 +204,8 @@ void Server::DrainExec(Exec& e, Stream& s, std::string& buf) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) return CloseStream(s);
-    size_t keep = std::min(static_cast<size_t>(n), e.max_output - std::min(e.max_output, buf.size()));
+    size_t keep =
+        std::min(static_cast<size_t>(n), e.max_output - std::min(e.max_output, buf.size()));
     buf.append(chunk, keep);
     if (keep < static_cast<size_t>(n)) e.truncated = true;
   }
@@ -212,9 +227,11 @@ void Server::FinishExec(uint64_t exec_id, int status, const Error* error) {
   unlink(e->pid_file.c_str());
   if (error) {
     if (e->timed_out)
-      return ReplyError(e->conn, DeadlineExceeded("exec_sync", Quote(e->container),
-                                                  "the runtime did not start the process before the timeout (killed)")
-                                     .error());
+      return ReplyError(
+          e->conn,
+          DeadlineExceeded("exec_sync", Quote(e->container),
+                           "the runtime did not start the process before the timeout (killed)")
+              .error());
     return ReplyError(e->conn, *error);
   }
   int code = 255, sig = 0;

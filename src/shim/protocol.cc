@@ -67,8 +67,8 @@ ErrorKind KindFromName(std::string_view name) {
 }
 
 Json ErrorToJson(const Error& e) {
-  Json j = {{"kind", KindName(e.Kind())}, {"op", e.op}, {"subject", e.subject},
-            {"detail", e.detail}};
+  Json j = {
+      {"kind", KindName(e.Kind())}, {"op", e.op}, {"subject", e.subject}, {"detail", e.detail}};
   if (!e.context_.empty()) j["context"] = e.context_;
   if (e.code != 0) j["errno"] = e.code;
   return j;

@@ -18,8 +18,8 @@ namespace berth::shim {
 
 struct ExitRecord {
   pid_t pid = 0;
-  int exit_code = 0;      // the exit status, or 128 + signal
-  int signal = 0;         // the signal that killed it, 0 when it exited
+  int exit_code = 0;  // the exit status, or 128 + signal
+  int signal = 0;     // the signal that killed it, 0 when it exited
   bool oom_killed = false;
   int64_t exited_at = 0;  // ns since the epoch
 };
@@ -43,7 +43,7 @@ struct ContainerRecord {
   uint64_t pid_start_time = 0;  // /proc/<pid>/stat field 22: guards against pid reuse
   int64_t created_at = 0;
   int64_t started_at = 0;
-  std::string oom_file;          // memory.events (v2) or memory.oom_control (v1); "" unknown
+  std::string oom_file;  // memory.events (v2) or memory.oom_control (v1); "" unknown
   uint64_t oom_kills_at_start = 0;
 };
 

@@ -1,8 +1,7 @@
 #include "shim/runtime_message.h"
 
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace berth::shim {
 
@@ -11,8 +10,10 @@ namespace {
 constexpr size_t kMaxMessage = 2048;
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -40,7 +41,8 @@ std::string RuntimeMessage(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
-    std::string_view line = Trim(text.substr(pos, eol == std::string_view::npos ? text.npos : eol - pos));
+    std::string_view line =
+        Trim(text.substr(pos, eol == std::string_view::npos ? text.npos : eol - pos));
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     if (line.empty()) continue;
     if (line.front() == '{') {
@@ -60,7 +62,8 @@ std::string RuntimeMessage(std::string_view text) {
       if (std::string m = TextMsg(line); !m.empty()) errors.push_back(m);
       continue;
     }
-    if (line.find("level=") != std::string_view::npos && line.find("msg=") != std::string_view::npos)
+    if (line.find("level=") != std::string_view::npos &&
+        line.find("msg=") != std::string_view::npos)
       continue;
     others.emplace_back(line);
   }

@@ -55,14 +55,15 @@ Result<void> ValidateOptions(const ShimOptions& o) {
   BERTH_TRYV(ValidateId(o.ns, "--namespace"));
   BERTH_TRYV(ValidateId(o.id, "--id"));
   if (o.work_dir[0] != '/') return InvalidArgument("--work-dir", o.work_dir, "must be absolute");
-  if (o.runtime[0] != '/') return InvalidArgument("--runtime", o.runtime, "must be an absolute path");
+  if (o.runtime[0] != '/')
+    return InvalidArgument("--runtime", o.runtime, "must be an absolute path");
   if (o.runtime_root[0] != '/')
     return InvalidArgument("--runtime-root", o.runtime_root, "must be absolute");
   if (access(o.runtime.c_str(), X_OK) != 0) return Errno("--runtime", o.runtime);
   if ((o.work_dir + "/shim.sock").size() >= sizeof(sockaddr_un::sun_path))
-    return InvalidArgument("--work-dir", o.work_dir,
-                           "too long for a unix socket path (" + o.work_dir +
-                               "/shim.sock must be under 108 bytes)");
+    return InvalidArgument(
+        "--work-dir", o.work_dir,
+        "too long for a unix socket path (" + o.work_dir + "/shim.sock must be under 108 bytes)");
   return {};
 }
 
@@ -82,10 +83,10 @@ Result<void> Server::Setup() {
   if (!lock) {
     if (lock.error().code != EWOULDBLOCK) return std::unexpected(lock.error());
     auto pid = sys::ReadFile(wd + "/shim.pid");
-    return AlreadyExists("berth-shim", wd,
-                         "another shim serves this work dir" +
-                             (pid ? " (pid " + std::string(pid->substr(0, pid->find('\n'))) + ")"
-                                  : std::string()));
+    return AlreadyExists(
+        "berth-shim", wd,
+        "another shim serves this work dir" +
+            (pid ? " (pid " + std::string(pid->substr(0, pid->find('\n'))) + ")" : std::string()));
   }
   lock_ = std::move(*lock);
   BERTH_TRYV(loop_.Init());
@@ -119,9 +120,12 @@ Result<void> Server::Setup() {
   if (listen(listener_.Get(), 64) < 0) return Errno("listen", sock);
   BERTH_TRYV(loop_.Add(listener_.Get(), EPOLLIN, [this](uint32_t) { OnAccept(); }));
 
-  Json info = {{"namespace", opt_.ns},   {"id", opt_.id},
-               {"address", opt_.address}, {"runtime", opt_.runtime},
-               {"runtime_root", opt_.runtime_root}, {"pid", getpid()},
+  Json info = {{"namespace", opt_.ns},
+               {"id", opt_.id},
+               {"address", opt_.address},
+               {"runtime", opt_.runtime},
+               {"runtime_root", opt_.runtime_root},
+               {"pid", getpid()},
                {"version", kProtocolVersion}};
   BERTH_TRYV(sys::WriteFileAtomic(wd + "/shim.json", info.dump() + "\n", 0600));
   LoadContainers();
@@ -215,7 +219,8 @@ void Server::OnConnEvent(uint64_t conn_id, uint32_t events) {
       if (n < 0 && errno == EAGAIN) break;
       if (n <= 0) {
         // The client went away (or was killed): whatever it asked for goes on without it.
-        if (auto r = c.decoder.Finish(); !r) log::Debug("connection closed: " + r.error().Message());
+        if (auto r = c.decoder.Finish(); !r)
+          log::Debug("connection closed: " + r.error().Message());
         CloseConn(conn_id);
         return;
       }
@@ -262,9 +267,14 @@ void Server::HandleFrame(Conn& c, const std::string& payload) {
   if (!op) return ReplyError(id, op.error());
   log::Debug("request " + *op);
   if (*op == "hello") {
-    ReplyResult(id, {{"version", kProtocolVersion}, {"namespace", opt_.ns}, {"id", opt_.id},
-                     {"pid", getpid()}, {"work_dir", opt_.work_dir}, {"address", opt_.address},
-                     {"runtime", opt_.runtime}, {"runtime_root", opt_.runtime_root},
+    ReplyResult(id, {{"version", kProtocolVersion},
+                     {"namespace", opt_.ns},
+                     {"id", opt_.id},
+                     {"pid", getpid()},
+                     {"work_dir", opt_.work_dir},
+                     {"address", opt_.address},
+                     {"runtime", opt_.runtime},
+                     {"runtime_root", opt_.runtime_root},
                      {"containers", containers_.size()}});
   } else if (*op == "create") {
     OpCreate(id, *req);
@@ -296,8 +306,8 @@ void Server::HandleFrame(Conn& c, const std::string& payload) {
   } else if (*op == "shutdown") {
     std::string what;
     if (AnythingRunning(&what))
-      return ReplyError(id, FailedPrecondition("shutdown", opt_.id, what + "; the shim stays")
-                                .error());
+      return ReplyError(id,
+                        FailedPrecondition("shutdown", opt_.id, what + "; the shim stays").error());
     ReplyResult(id, Json::object());
     stopping_ = true;
   } else {
@@ -343,7 +353,8 @@ void Server::CloseConn(uint64_t conn_id) {
 }
 
 void Server::Publish(const Json& event) {
-  const std::string body = Json{{"event", event}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string body =
+      Json{{"event", event}}.dump(-1, ' ', false, Json::error_handler_t::replace);
   std::vector<uint64_t> slow;
   for (auto& [id, c] : conns_) {
     if (!c->subscriber) continue;
@@ -370,7 +381,8 @@ void Server::OnSignal() {
     } else {
       std::string what;
       if (AnythingRunning(&what)) {
-        log::Warn("signal " + sys::SignalName(static_cast<int>(si.ssi_signo)) + " ignored: " + what);
+        log::Warn("signal " + sys::SignalName(static_cast<int>(si.ssi_signo)) +
+                  " ignored: " + what);
       } else {
         log::Info("signal " + sys::SignalName(static_cast<int>(si.ssi_signo)) + ": shutting down");
         stopping_ = true;
@@ -449,11 +461,12 @@ bool Server::SignalChild(pid_t pid, int sig) {
 pid_t Server::RunRuntime(const std::string& command, const std::string& id,
                          std::vector<std::string> args, int in, int out, int err,
                          const std::string& log_file, std::function<void(Result<void>)> done) {
-  std::vector<std::string> argv = {opt_.runtime, "--root", opt_.runtime_root, "--log", log_file,
-                                   "--log-format", "json", command};
+  std::vector<std::string> argv = {opt_.runtime, "--root", opt_.runtime_root,
+                                   "--log",      log_file, "--log-format",
+                                   "json",       command};
   argv.insert(argv.end(), std::make_move_iterator(args.begin()),
               std::make_move_iterator(args.end()));
-  struct stat st{};
+  struct stat st {};
   off_t offset = stat(log_file.c_str(), &st) == 0 ? st.st_size : 0;
 
   // Commands whose stderr is not the container's get it captured for their error text.
@@ -510,20 +523,23 @@ pid_t Server::RunRuntime(const std::string& command, const std::string& id,
     if (status == 0) return done({});
     std::string runtime_name = opt_.runtime.substr(opt_.runtime.rfind('/') + 1);
     if (cap->timed_out)
-      return done(DeadlineExceeded(runtime_name + " " + command, "\"" + id + "\"",
-                                   "did not finish within " +
-                                       std::to_string(opt_.runtime_timeout_ms) + " ms (killed)"));
+      return done(DeadlineExceeded(
+          runtime_name + " " + command, "\"" + id + "\"",
+          "did not finish within " + std::to_string(opt_.runtime_timeout_ms) + " ms (killed)"));
     std::string logged;
     if (auto text = sys::ReadFile(log_file); text && static_cast<size_t>(offset) <= text->size())
       logged = text->substr(static_cast<size_t>(offset));
     std::string msg = RuntimeMessage(logged);
     if (msg.empty()) msg = RuntimeMessage(cap->text);
     // berth and runc lead with `<command> "<id>": `, which the error's op and subject say.
-    if (std::string lead = command + " \"" + id + "\": "; msg.starts_with(lead)) msg.erase(0, lead.size());
-    std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+    if (std::string lead = command + " \"" + id + "\": "; msg.starts_with(lead))
+      msg.erase(0, lead.size());
+    std::string how = WIFEXITED(status)     ? "exit status " + std::to_string(WEXITSTATUS(status))
                       : WIFSIGNALED(status) ? "killed by " + sys::SignalName(WTERMSIG(status))
                                             : "failed";
-    Error e = Fail(runtime_name + " " + command, "\"" + id + "\"", msg.empty() ? how : msg + " (" + how + ")").error();
+    Error e = Fail(runtime_name + " " + command, "\"" + id + "\"",
+                   msg.empty() ? how : msg + " (" + how + ")")
+                  .error();
     done(std::unexpected(std::move(e)));
   });
   return rpid;

@@ -31,13 +31,13 @@ namespace berth::shim {
 struct ConsoleSocket;  // containers.cc
 
 struct ShimOptions {
-  std::string ns;            // --namespace
-  std::string id;            // --id: the pod (or container) this shim serves
-  std::string work_dir;      // --work-dir
-  std::string address;       // --address: berthd's, recorded only
-  std::string runtime;       // --runtime: the OCI runtime binary
-  std::string runtime_root;  // --runtime-root
-  bool debug = false;        // --log-level debug
+  std::string ns;                      // --namespace
+  std::string id;                      // --id: the pod (or container) this shim serves
+  std::string work_dir;                // --work-dir
+  std::string address;                 // --address: berthd's, recorded only
+  std::string runtime;                 // --runtime: the OCI runtime binary
+  std::string runtime_root;            // --runtime-root
+  bool debug = false;                  // --log-level debug
   int64_t runtime_timeout_ms = 60000;  // a runtime command running longer is killed
 };
 
@@ -80,11 +80,11 @@ class Server {
     ExitRecord exit;
     LogFile log;
     Stream out, err;
-    UniqueFd stdin_w;         // kept open: the container's stdin reaches EOF only at delete
-    bool busy = false;        // a start/kill --all/delete runs
+    UniqueFd stdin_w;   // kept open: the container's stdin reaches EOF only at delete
+    bool busy = false;  // a start/kill --all/delete runs
     bool deleting = false;
-    bool adopted = false;     // found on disk at start-up, not our child
-    bool log_created = false; // create made the log file (removed if create fails)
+    bool adopted = false;           // found on disk at start-up, not our child
+    bool log_created = false;       // create made the log file (removed if create fails)
     std::vector<uint64_t> waiters;  // connections waiting for the exit
     std::function<void()> on_exit;  // a pending delete waiting for the init's exit
     uint64_t delete_timer = 0;
@@ -133,7 +133,9 @@ class Server {
   void HandleFrame(Conn& c, const std::string& payload);
   void Reply(uint64_t conn_id, const std::string& body);
   void ReplyError(uint64_t conn_id, const Error& e) { Reply(conn_id, ErrorResponse(e)); }
-  void ReplyResult(uint64_t conn_id, Json result) { Reply(conn_id, ResultResponse(std::move(result))); }
+  void ReplyResult(uint64_t conn_id, Json result) {
+    Reply(conn_id, ResultResponse(std::move(result)));
+  }
   void SendFrame(Conn& c, const std::string& body);
   void FlushConn(Conn& c);
   void CloseConn(uint64_t conn_id);

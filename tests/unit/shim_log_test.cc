@@ -1,7 +1,5 @@
 // berth-shim's CRI log writer: how a stream is cut into F and P records (kubelet's reader
 // and containerd's writer agree on it), the timestamp, and the file with reopen.
-#include "shim/log_writer.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "crilog/log_format.h"
+#include "shim/log_writer.h"
 #include "sys/fs.h"
 #include "test_util.h"
 
@@ -32,7 +31,8 @@ TEST(ShimLineSplitter, WholeLinesAreFullRecords) {
   LineSplitter s;
   Collect c;
   s.Feed("one\ntwo\n\nthree\n", c.Sink());
-  EXPECT_EQ((std::vector<Rec>{{"one", false}, {"two", false}, {"", false}, {"three", false}}), c.recs);
+  EXPECT_EQ((std::vector<Rec>{{"one", false}, {"two", false}, {"", false}, {"three", false}}),
+            c.recs);
   EXPECT_EQ(0u, s.Held());
 }
 
@@ -135,7 +135,7 @@ TEST(ShimLogFile, WritesRecordsKubeletParsesForBothStreams) {
   f->Write(true, "to stderr", false);
   f->Write(false, "part", true);
   f->Write(false, "", false);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(0, stat(path.c_str(), &st));
   EXPECT_EQ(0640u, st.st_mode & 0777);
 

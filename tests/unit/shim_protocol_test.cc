@@ -1,9 +1,8 @@
 // berth-shim's wire protocol: frames (bounds, truncation), messages, errors with kinds,
 // base64, and the runtime's error text.
-#include "shim/protocol.h"
-
 #include <gtest/gtest.h>
 
+#include "shim/protocol.h"
 #include "shim/runtime_message.h"
 
 namespace berth::shim {
@@ -78,7 +77,8 @@ TEST(ShimFrame, TruncatedFrameIsDataLossAtEof) {
   auto b = body.Finish();
   ASSERT_FALSE(b);
   EXPECT_TRUE(b.error().Is(ErrorKind::kDataLoss));
-  EXPECT_NE(std::string::npos, b.error().Message().find("after 5 of 10 bytes")) << b.error().Message();
+  EXPECT_NE(std::string::npos, b.error().Message().find("after 5 of 10 bytes"))
+      << b.error().Message();
 }
 
 TEST(ShimFrame, EncodeRefusesEmptyAndOversize) {
@@ -91,7 +91,8 @@ TEST(ShimMessage, BadJsonAndNonObjectsAreInvalidArgument) {
   auto bad = ParseMessage("{not json");
   ASSERT_FALSE(bad);
   EXPECT_TRUE(bad.error().IsInvalidArgument());
-  EXPECT_NE(std::string::npos, bad.error().Message().find("not valid JSON")) << bad.error().Message();
+  EXPECT_NE(std::string::npos, bad.error().Message().find("not valid JSON"))
+      << bad.error().Message();
   auto arr = ParseMessage("[1,2]");
   ASSERT_FALSE(arr);
   EXPECT_TRUE(arr.error().IsInvalidArgument());
@@ -156,13 +157,21 @@ TEST(ShimBase64, KnownVectorsAndBinary) {
 }
 
 TEST(ShimRuntimeMessage, TakesErrorLinesOfEachForm) {
-  EXPECT_EQ("container \"x\" does not exist",
-            RuntimeMessage("{\"level\":\"info\",\"msg\":\"starting\"}\n"
-                           "{\"level\":\"error\",\"msg\":\"container \\\"x\\\" does not exist\",\"time\":\"t\"}\n"));
-  EXPECT_EQ("no such file",
-            RuntimeMessage("time=\"t\" level=warning msg=\"w\"\ntime=\"t\" level=error msg=\"no such file\"\n"));
-  EXPECT_EQ("berth: kill \"x\": not running; second", RuntimeMessage("berth: kill \"x\": not running\n\nsecond\n"));
-  EXPECT_EQ("once", RuntimeMessage("{\"level\":\"error\",\"msg\":\"once\"}\n{\"level\":\"error\",\"msg\":\"once\"}\n"));
+  EXPECT_EQ(
+      "container \"x\" does not exist",
+      RuntimeMessage(
+          "{\"level\":\"info\",\"msg\":\"starting\"}\n"
+          "{\"level\":\"error\",\"msg\":\"container \\\"x\\\" does not exist\",\"time\":\"t\"}\n"));
+  EXPECT_EQ(
+      "no such file",
+      RuntimeMessage(
+          "time=\"t\" level=warning msg=\"w\"\ntime=\"t\" level=error msg=\"no such file\"\n"));
+  EXPECT_EQ("berth: kill \"x\": not running; second",
+            RuntimeMessage("berth: kill \"x\": not running\n\nsecond\n"));
+  EXPECT_EQ(
+      "once",
+      RuntimeMessage(
+          "{\"level\":\"error\",\"msg\":\"once\"}\n{\"level\":\"error\",\"msg\":\"once\"}\n"));
   EXPECT_EQ("", RuntimeMessage(""));
   EXPECT_EQ("", RuntimeMessage("{\"level\":\"info\",\"msg\":\"all fine\"}\n"));
 }

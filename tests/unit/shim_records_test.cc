@@ -1,10 +1,9 @@
 // berth-shim's records on disk: exit.json and container.json round trips, torn files, and
 // the OOM counter of v1 memory.oom_control and v2 memory.events.
-#include "shim/records.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "shim/records.h"
 #include "sys/fs.h"
 #include "test_util.h"
 
@@ -23,7 +22,7 @@ TEST(ShimExitRecord, RoundTripsThroughJsonAndDisk) {
 
   testutil::TempDir dir("shim-records");
   ASSERT_TRUE(WriteExitRecord(dir.path(), r));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(0, stat(dir.Sub("exit.json").c_str(), &st));
   EXPECT_EQ(0600u, st.st_mode & 0777);
   auto read = ReadExitRecord(dir.path());
@@ -48,12 +47,14 @@ TEST(ShimExitRecord, MissingTornAndIncompleteRecordsAreErrorsWithKinds) {
   EXPECT_TRUE(torn.error().Is(ErrorKind::kDataLoss)) << torn.error().Message();
   EXPECT_NE(std::string::npos, torn.error().Message().find(dir.path())) << torn.error().Message();
 
-  auto partial = ExitRecordFromJson(R"({"pid": 1, "exit_code": 0, "signal": 0, "oom_killed": false})");
+  auto partial =
+      ExitRecordFromJson(R"({"pid": 1, "exit_code": 0, "signal": 0, "oom_killed": false})");
   ASSERT_FALSE(partial);
   EXPECT_TRUE(partial.error().Is(ErrorKind::kDataLoss));
   EXPECT_NE(std::string::npos, partial.error().Message().find("exited_at"));
 
-  auto wrong = ExitRecordFromJson(R"({"pid": "x", "exit_code": 0, "signal": 0, "oom_killed": false, "exited_at": 1})");
+  auto wrong = ExitRecordFromJson(
+      R"({"pid": "x", "exit_code": 0, "signal": 0, "oom_killed": false, "exited_at": 1})");
   ASSERT_FALSE(wrong);
   EXPECT_NE(std::string::npos, wrong.error().Message().find("pid"));
 
@@ -94,8 +95,9 @@ TEST(ShimContainerRecord, RoundTrips) {
 }
 
 TEST(ShimOom, ParsesTheCounterOfBothHierarchies) {
-  EXPECT_EQ(2u, ParseOomKills("low 0\nhigh 0\nmax 5\noom 3\noom_kill 2\noom_group_kill 0\n"));  // v2
-  EXPECT_EQ(7u, ParseOomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 7\n"));                // v1
+  EXPECT_EQ(2u,
+            ParseOomKills("low 0\nhigh 0\nmax 5\noom 3\noom_kill 2\noom_group_kill 0\n"));  // v2
+  EXPECT_EQ(7u, ParseOomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 7\n"));            // v1
   EXPECT_EQ(0u, ParseOomKills("oom_kill_disable 1\nunder_oom 0\n"));  // a kernel before 4.13
   EXPECT_EQ(0u, ReadOomKills(""));
   EXPECT_EQ(0u, ReadOomKills("/nonexistent/memory.events"));

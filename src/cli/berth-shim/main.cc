@@ -74,7 +74,8 @@ int Launcher(int ready_r, pid_t child) {
   int code = text.empty() ? 1 : atoi(text.c_str());
   if (code == 0 && !text.empty()) return 0;  // the daemon serves; it is not ours to wait for
   size_t sp = text.find(' ');
-  std::string msg = sp == std::string::npos ? "the shim exited before it was ready" : text.substr(sp + 1);
+  std::string msg =
+      sp == std::string::npos ? "the shim exited before it was ready" : text.substr(sp + 1);
   fprintf(stderr, "berth-shim: %s\n", msg.c_str());
   waitpid(child, nullptr, 0);
   return code;
@@ -104,14 +105,22 @@ int main(int argc, char** argv) {
     } else {
       return Usage(a + ": needs a value");
     }
-    if (a == "--namespace") o.ns = v;
-    else if (a == "--id") o.id = v;
-    else if (a == "--work-dir") o.work_dir = v;
-    else if (a == "--address") o.address = v;
-    else if (a == "--runtime") o.runtime = v;
-    else if (a == "--runtime-root") o.runtime_root = v;
-    else if (a == "--log-level") level = v;
-    else return Usage("unknown flag " + a);
+    if (a == "--namespace")
+      o.ns = v;
+    else if (a == "--id")
+      o.id = v;
+    else if (a == "--work-dir")
+      o.work_dir = v;
+    else if (a == "--address")
+      o.address = v;
+    else if (a == "--runtime")
+      o.runtime = v;
+    else if (a == "--runtime-root")
+      o.runtime_root = v;
+    else if (a == "--log-level")
+      level = v;
+    else
+      return Usage("unknown flag " + a);
   }
   if (level != "debug" && level != "info" && level != "warn" && level != "error")
     return Usage("--log-level: \"" + level + "\" is not debug, info, warn or error");
@@ -143,8 +152,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string log_path = o.work_dir + "/shim.log";
-  if (!foreground) berth::log::Init(log_path, berth::log::Format::kText, o.debug);
-  else berth::log::Init("", berth::log::Format::kText, o.debug);
+  if (!foreground)
+    berth::log::Init(log_path, berth::log::Format::kText, o.debug);
+  else
+    berth::log::Init("", berth::log::Format::kText, o.debug);
 
   auto server = berth::shim::Server::Start(o);
   if (!server) {

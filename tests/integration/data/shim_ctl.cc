@@ -42,13 +42,23 @@ int Usage(const std::string& m) {
   return 2;
 }
 
-void Print(const Json& j) { printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()); }
+void Print(const Json& j) {
+  printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+}
 
 Json StatusJson(const ContainerStatus& s) {
-  return {{"id", s.id},           {"status", s.status},       {"pid", s.pid},
-          {"bundle", s.bundle},   {"log_path", s.log_path},   {"tty", s.tty},
-          {"adopted", s.adopted}, {"created_at", s.created_at}, {"started_at", s.started_at},
-          {"exited_at", s.exited_at}, {"exit_code", s.exit_code}, {"signal", s.signal},
+  return {{"id", s.id},
+          {"status", s.status},
+          {"pid", s.pid},
+          {"bundle", s.bundle},
+          {"log_path", s.log_path},
+          {"tty", s.tty},
+          {"adopted", s.adopted},
+          {"created_at", s.created_at},
+          {"started_at", s.started_at},
+          {"exited_at", s.exited_at},
+          {"exit_code", s.exit_code},
+          {"signal", s.signal},
           {"oom_killed", s.oom_killed}};
 }
 
@@ -86,8 +96,10 @@ Args Parse(int argc, char** argv, int from) {
     if (s.starts_with("--")) {
       bool is_bool = false;
       for (auto* b : kBool) is_bool |= s == b;
-      if (is_bool || i + 1 >= argc) a.flags.emplace_back(s, "");
-      else a.flags.emplace_back(s, argv[++i]);
+      if (is_bool || i + 1 >= argc)
+        a.flags.emplace_back(s, "");
+      else
+        a.flags.emplace_back(s, argv[++i]);
     } else {
       a.pos.push_back(s);
     }
@@ -95,17 +107,24 @@ Args Parse(int argc, char** argv, int from) {
   return a;
 }
 
-milliseconds Ms(const Args& a, int64_t def) { return milliseconds(std::stoll(a.Get("--timeout-ms", std::to_string(def)))); }
+milliseconds Ms(const Args& a, int64_t def) {
+  return milliseconds(std::stoll(a.Get("--timeout-ms", std::to_string(def))));
+}
 
 int Raw(const std::string& work_dir, const std::string& kind) {
   auto fd = sys::ConnectUnix(work_dir + "/shim.sock", "shim.sock");
   if (!fd) return Die(fd.error());
   std::string bytes;
-  if (kind == "oversize") bytes = std::string("\xff\xff\xff\xff", 4);
-  else if (kind == "garbage") bytes = *EncodeFrame("{not json");
-  else if (kind == "truncated") bytes = std::string("\x00\x00\x01\x00{\"op\"", 9);
-  else return Usage("raw: oversize, garbage or truncated");
-  if (send(fd->Get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return Die(Errno("send").error());
+  if (kind == "oversize")
+    bytes = std::string("\xff\xff\xff\xff", 4);
+  else if (kind == "garbage")
+    bytes = *EncodeFrame("{not json");
+  else if (kind == "truncated")
+    bytes = std::string("\x00\x00\x01\x00{\"op\"", 9);
+  else
+    return Usage("raw: oversize, garbage or truncated");
+  if (send(fd->Get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0)
+    return Die(Errno("send").error());
   if (kind == "truncated") return 0;  // and close: the shim must carry on
   FrameDecoder dec;
   char buf[4096];
@@ -159,8 +178,13 @@ int main(int argc, char** argv) {
 
   if (cmd == "hello") {
     const ShimInfo& i = c.Info();
-    Print({{"version", i.version}, {"namespace", i.ns}, {"id", i.id}, {"pid", i.pid},
-           {"work_dir", i.work_dir}, {"address", i.address}, {"runtime", i.runtime},
+    Print({{"version", i.version},
+           {"namespace", i.ns},
+           {"id", i.id},
+           {"pid", i.pid},
+           {"work_dir", i.work_dir},
+           {"address", i.address},
+           {"runtime", i.runtime},
            {"runtime_root", i.runtime_root}});
     return 0;
   }
@@ -186,15 +210,20 @@ int main(int argc, char** argv) {
     for (int k = 0; k < count; k++) {
       auto e = s->WaitEvent(Ms(a, 30000));
       if (!e) return Die(e.error());
-      Print({{"id", e->id}, {"pid", e->pid}, {"exit_code", e->exit_code}, {"signal", e->signal},
-             {"oom_killed", e->oom_killed}, {"exited_at", e->exited_at}});
+      Print({{"id", e->id},
+             {"pid", e->pid},
+             {"exit_code", e->exit_code},
+             {"signal", e->signal},
+             {"oom_killed", e->oom_killed},
+             {"exited_at", e->exited_at}});
       fflush(stdout);
     }
     return 0;
   }
   if (id().empty()) return Usage(cmd + ": needs a container id");
   if (cmd == "create") {
-    CreateRequest r{id(), a.Get("--bundle"), a.Get("--log-path"), a.Has("--tty"), a.Has("--stdin"), false};
+    CreateRequest r{id(),           a.Get("--bundle"), a.Get("--log-path"),
+                    a.Has("--tty"), a.Has("--stdin"),  false};
     auto s = c.Create(r);
     if (!s) return Die(s.error());
     Print(StatusJson(*s));
@@ -241,8 +270,12 @@ int main(int argc, char** argv) {
     if (a.Has("--max-output")) r.max_output_bytes = std::stoull(a.Get("--max-output"));
     auto x = c.ExecSync(r);
     if (!x) return Die(x.error());
-    Print({{"exit_code", x->exit_code}, {"signal", x->signal}, {"timed_out", x->timed_out},
-           {"truncated", x->truncated}, {"stdout", x->out}, {"stderr", x->err}});
+    Print({{"exit_code", x->exit_code},
+           {"signal", x->signal},
+           {"timed_out", x->timed_out},
+           {"truncated", x->truncated},
+           {"stdout", x->out},
+           {"stderr", x->err}});
     return 0;
   }
   return Usage("unknown command " + cmd);
