@@ -1,0 +1,145 @@
+// The client of berth-shim, for berthd (threaded) and tools: blocking calls with a deadline,
+// one connection per call (so any number of threads may call at once, and a call never
+// waits behind another one's slow exec), never a fork. SpawnShim starts a shim with
+// posix_spawn and returns once it serves.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "shim/protocol.h"
+
+namespace berth::shim {
+
+struct ShimInfo {
+  uint32_t version = 0;
+  std::string ns, id, work_dir, address, runtime, runtime_root;
+  pid_t pid = 0;
+};
+
+struct ContainerStatus {
+  std::string id;
+  std::string status;  // "creating", "created", "running", "stopped"
+  pid_t pid = 0;
+  std::string bundle, log_path;
+  bool tty = false;
+  bool adopted = false;                                   // found on disk by a restarted shim
+  int64_t created_at = 0, started_at = 0, exited_at = 0;  // ns since the epoch
+  int exit_code = 0;
+  int signal = 0;
+  bool oom_killed = false;
+};
+
+struct CreateRequest {
+  std::string id;
+  std::string bundle;    // absolute
+  std::string log_path;  // absolute; "" discards the output
+  bool tty = false;
+  bool stdin = false;
+  bool stdin_once = false;
+};
+
+struct ExecRequest {
+  std::string id;
+  std::vector<std::string> args;
+  std::vector<std::string> env;                  // KEY=VALUE, over the container's own
+  std::string cwd;                               // "" keeps the container's
+  std::string user;                              // "uid[:gid]", "" keeps the container's
+  std::chrono::milliseconds timeout{0};          // 0: none
+  size_t max_output_bytes = kDefaultExecOutput;  // per stream
+};
+
+struct ExecResult {
+  int exit_code = 0;  // or 128 + signal
+  int signal = 0;
+  bool timed_out = false;  // killed at the timeout
+  bool truncated = false;  // output beyond max_output_bytes was dropped
+  std::string out, err;
+};
+
+struct ExitEvent {
+  std::string id;
+  pid_t pid = 0;
+  int exit_code = 0;
+  int signal = 0;
+  bool oom_killed = false;
+  int64_t exited_at = 0;
+};
+
+// A connection subscribed to the shim's exit events.
+class EventStream {
+ public:
+  // The next exit; kDeadlineExceeded when none came within timeout, kUnavailable when the
+  // shim closed the connection.
+  Result<ExitEvent> WaitEvent(std::chrono::milliseconds timeout);
+
+ private:
+  friend class ShimClient;
+  explicit EventStream(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  FrameDecoder decoder_;
+};
+
+class ShimClient {
+ public:
+  struct Options {
+    // The limit of every call but ExecSync (its own timeout plus this) and Wait. The shim
+    // bounds each runtime command at 60 s, so this only catches a hung shim.
+    std::chrono::milliseconds call_timeout{90000};
+  };
+
+  // Checks that a shim answers on <work_dir>/shim.sock (kUnavailable when none listens).
+  static Result<ShimClient> Connect(const std::string& work_dir, Options options);
+  static Result<ShimClient> Connect(const std::string& work_dir) {
+    return Connect(work_dir, Options{});
+  }
+
+  const ShimInfo& Info() const { return info_; }
+  Result<ContainerStatus> Create(const CreateRequest& r) const;
+  Result<ContainerStatus> Start(const std::string& id) const;
+  Result<void> Kill(const std::string& id, int signal, bool all = false) const;
+  Result<ContainerStatus> State(const std::string& id) const;
+  Result<std::vector<ContainerStatus>> List() const;
+  Result<ExecResult> ExecSync(const ExecRequest& r) const;
+  Result<void> ReopenLog(const std::string& id) const;
+  // force: kill a running container first.
+  Result<void> Delete(const std::string& id, bool force = false) const;
+  // Until the container has exited (at once when it has); kDeadlineExceeded at timeout.
+  Result<ContainerStatus> Wait(const std::string& id, std::chrono::milliseconds timeout) const;
+  // Refused (kFailedPrecondition) while a container or exec runs.
+  Result<void> Shutdown() const;
+  Result<EventStream> Subscribe() const;
+
+  // One request, its result object (the error as an Error). timeout 0: none.
+  Result<Json> Call(const Json& request, std::chrono::milliseconds timeout) const;
+
+ private:
+  ShimClient(std::string socket, Options options) : socket_(std::move(socket)), options_(options) {}
+  Result<UniqueFd> Dial() const;
+  std::string socket_;
+  Options options_;
+  ShimInfo info_;
+};
+
+ContainerStatus ContainerStatusFromJson(const Json& j);
+
+struct SpawnShimOptions {
+  std::string shim_binary;  // berth-shim's path
+  std::string ns, id, work_dir, address, runtime, runtime_root;
+  std::string log_level;                     // "" or "debug", "info", …
+  std::chrono::milliseconds timeout{10000};  // for the shim to serve
+};
+
+// Starts `berth-shim …` (posix_spawn, its own session) and waits until it serves. The shim
+// daemonises: the process spawned exits once the daemon listens, and the daemon is
+// reparented away from the caller. Returns the daemon's pid (from shim.pid). A shim that
+// fails to start is a clear error with what it printed and the tail of its shim.log.
+Result<pid_t> SpawnShim(const SpawnShimOptions& options);
+
+}  // namespace berth::shim

@@ -1,0 +1,28 @@
+// posix_spawn for the shim (the runtime binary) and its client (the shim itself, from a
+// threaded berthd: posix_spawn needs none of the parent's locks). The shim cannot use
+// berth_oci's Spawn: it links base, sys and cri_log only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace berth::shim {
+
+struct SpawnOptions {
+  // The child's fds 0-2: a caller's fd (dup'ed) or -1 for /dev/null. Every other fd of
+  // the caller must be close-on-exec (the shim opens all of its fds so).
+  int in = -1, out = -1, err = -1;
+  bool setsid = false;  // POSIX_SPAWN_SETSID: a session of its own
+};
+
+// Starts binary (a path, no PATH search) with argv and the caller's environment; the child
+// gets an empty signal mask and default dispositions. An exec failure comes back as the
+// child's errno (ENOENT, EACCES, ENOEXEC).
+Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::string>& argv,
+                           const SpawnOptions& options);
+
+}  // namespace berth::shim
