@@ -33,6 +33,8 @@ namespace {
 // Decompressed bytes handed to libarchive per read; tar data blocks are returned as
 // pointers into this buffer, so file contents are written straight from it.
 constexpr size_t kTarChunk = 1 << 20;
+// Written file data is handed to writeback (sync_file_range) at least this often.
+constexpr int64_t kWritebackChunk = 8 << 20;
 
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
@@ -495,6 +497,7 @@ Result<void> Unpacker::File(archive_entry* e, int pfd, const std::string& base,
 
   // Blocks come with their offset: a sparse file's holes are skipped, not written.
   int64_t end = 0;
+  int64_t written_back = 0;  // start of what has not been handed to writeback yet
   for (;;) {
     const void* data;
     size_t n;
@@ -517,9 +520,17 @@ Result<void> Unpacker::File(archive_entry* e, int pfd, const std::string& base,
     }
     end = std::max<int64_t>(end, off);
     if (end >= archive_entry_size(e)) entry_complete_ = true;
+    // Writeback starts now, in this thread and overlapping the download, instead of all
+    // at the commit's syncfs (snapshot.h): a big file every kWritebackChunk.
+    if (end - written_back >= kWritebackChunk) {
+      (void)sync_file_range(fd, written_back, end - written_back, SYNC_FILE_RANGE_WRITE);
+      written_back = end;
+    }
   }
   int64_t size = archive_entry_size(e);
   if (end < size && ftruncate(fd, size) < 0) return Errno("unpack: truncate", shown);
+  if (end > written_back)
+    (void)sync_file_range(fd, written_back, end - written_back, SYNC_FILE_RANGE_WRITE);
   return ApplyFd(e, fd, MetaOf(e), shown);
 }
 
