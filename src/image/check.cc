@@ -174,6 +174,16 @@ class Checker {
           bytes = st.st_size;
         }
       }
+      // "sha256-<hex>": an ingest of a blob already committed resumes nothing.
+      std::string digest = name;
+      if (size_t dash = digest.find('-'); dash != std::string::npos) digest[dash] = ':';
+      if (ValidateDigest(digest) && s_.content.Has(digest)) {
+        size_t i = Add("leftover", dir, "the ingest of a blob that is committed (its writer was killed)",
+                       Severity::kNote);
+        if (opts_.repair) Done(i, sys::RemoveTree(dir), "removed");
+        else F(i).action = "gc (after 24 h) or --repair removes it";
+        continue;
+      }
       bool old = now - newest >= kStaleIngestSeconds;
       size_t i = Add("leftover", dir,
                      old ? "a download interrupted more than 24 h ago (" + Size(bytes) + ")"

@@ -441,24 +441,30 @@ TEST(ImageCheck, CrashLeftoversAreNotesAndRepairRemovesThem) {
   std::string ingest = f.store.content.Root() + "/ingest/sha256-" + std::string(64, 'a');
   ASSERT_TRUE(sys::MkdirAll(ingest, 0700));
   std::ofstream(ingest + "/data") << "partial";
+  // The ingest of a blob that got committed: a writer killed between rename and cleanup.
+  std::string done_ingest = f.store.content.Root() + "/ingest/sha256-" + std::string(DigestHex(f.a.config));
+  ASSERT_TRUE(sys::MkdirAll(done_ingest, 0700));
+  std::ofstream(done_ingest + "/lock") << "";
   std::string import = f.store.root + "/import-Xy12Ab";
   ASSERT_TRUE(sys::MkdirAll(import + "/blobs", 0700));
 
   auto r = Check(f.store);
   EXPECT_TRUE(r.Clean()) << Text(r);
-  EXPECT_EQ(r.Notes(), 4) << Text(r);  // not the live tmp dir
+  EXPECT_EQ(r.Notes(), 5) << Text(r);  // not the live tmp dir
   std::string text = Text(r);
-  for (const auto& p : {tmp, json_tmp, ingest, import}) EXPECT_NE(text.find(p), std::string::npos) << p << "\n" << text;
+  for (const auto& p : {tmp, json_tmp, ingest, import, done_ingest}) EXPECT_NE(text.find(p), std::string::npos) << p << "\n" << text;
   EXPECT_EQ(text.find(live), std::string::npos) << text;
   EXPECT_NE(text.find("left by process " + std::to_string(dead) + " (gone)"), std::string::npos) << text;
   EXPECT_NE(text.find("the next pull of the blob resumes it"), std::string::npos) << text;
+  EXPECT_NE(text.find("the ingest of a blob that is committed"), std::string::npos) << text;
 
   auto fixed = Check(f.store, true);
-  EXPECT_EQ(fixed.Repaired(), 3) << Text(fixed);  // a young ingest stays for resume
+  EXPECT_EQ(fixed.Repaired(), 4) << Text(fixed);  // a young ingest stays for resume
   struct stat st;
   EXPECT_NE(::lstat(tmp.c_str(), &st), 0);
   EXPECT_NE(::lstat(json_tmp.c_str(), &st), 0);
   EXPECT_NE(::lstat(import.c_str(), &st), 0);
+  EXPECT_NE(::lstat(done_ingest.c_str(), &st), 0);
   EXPECT_EQ(::lstat(ingest.c_str(), &st), 0);
   EXPECT_EQ(::lstat(live.c_str(), &st), 0) << "work in progress is not touched";
   EXPECT_TRUE(Check(f.store).Clean());
