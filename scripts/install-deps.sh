@@ -13,7 +13,7 @@ PACKAGES="
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
   libtomlplusplus-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  docker-registry skopeo umoci apache2-utils python3 zstd
+  docker-registry skopeo umoci apache2-utils python3 zstd e2fsprogs
 "
 # busybox-static: the test rootfs (scripts/make-bundle.sh).
 # jq: builds/edits config.json in tests. iproute2: `ip netns` in the namespace tests.
@@ -39,14 +39,20 @@ PACKAGES="
 # docker-registry, skopeo, umoci, apache2-utils (htpasswd), python3 (the tests' token
 # server and connection-cutting proxy), zstd: tests/integration/test_images*.sh run a real
 # registry on 127.0.0.1 and fill it with images made by berth's tests and by skopeo/umoci.
+# e2fsprogs (mkfs.ext4): the guest disk of tests/integration/test_images_powercut.sh.
 
 # The guest's kernel: Debian's linux-image-amd64, whose vmlinuz (and brd.ko, the guest's
 # only block device) are extracted from the .deb into a cache dir instead of installing
 # the package, which would run initramfs-tools and fill /boot. Skipped when a Debian amd64
-# kernel is already in /boot or in the cache.
+# kernel is already in /boot or in the cache. The power-cut test also needs the modules of
+# a virtio disk and NIC and of ext4 (GUEST_MODULES): a cache without them is refreshed.
 GUEST_KERNEL_DIR=${BERTH_GUEST_KERNEL_DIR:-/var/cache/berth/guest-kernel}
+GUEST_MODULES="drivers/block/brd.ko drivers/block/virtio_blk.ko drivers/virtio/*.ko
+  drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko fs/ext4/ext4.ko
+  fs/jbd2/jbd2.ko fs/mbcache.ko lib/crc16.ko crypto/crc32c_generic.ko lib/libcrc32c.ko"
 have_guest_kernel() {
-  ls /boot/vmlinuz-*-amd64 "$GUEST_KERNEL_DIR"/boot/vmlinuz-*-amd64 >/dev/null 2>&1
+  ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 ||
+    ls "$GUEST_KERNEL_DIR"/lib/modules/*/kernel/drivers/block/virtio_blk.ko >/dev/null 2>&1
 }
 kernel_pkg() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}'
@@ -68,8 +74,14 @@ install_guest_kernel() {
   fi
   mkdir -p "$GUEST_KERNEL_DIR"
   rc=0
-  dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$GUEST_KERNEL_DIR" --wildcards \
-    './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/block/brd.ko' || rc=$?
+  deb=$(ls "$tmp"/*.deb)
+  set -f  # the module patterns are tar's wildcards, not the shell's
+  globs=""
+  for m in $GUEST_MODULES; do globs="$globs ./lib/modules/*/kernel/$m"; done
+  # shellcheck disable=SC2086
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$GUEST_KERNEL_DIR" --wildcards \
+    './boot/vmlinuz-*' $globs || rc=$?
+  set +f
   rm -rf "$tmp"
   return $rc
 }

@@ -48,6 +48,12 @@ int CmdImport(const Globals& g, const std::string& path, const std::string& name
 int CmdExport(const Globals& g, const std::vector<std::string>& refs, const std::string& out,
               const std::string& format, const std::string& platform);
 
+struct CheckArgs {
+  bool repair = false, quick = false;
+  std::string output;  // "" / "text" or "json"
+};
+int CmdCheck(const Globals& g, const CheckArgs& a);
+
 struct RunArgs {
   std::string image, name, workdir, user, entrypoint, runtime, platform, hostname;
   std::vector<std::string> env, args;

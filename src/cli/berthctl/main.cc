@@ -73,6 +73,12 @@ int Main(int argc, char** argv) {
   auto* c_gc = app.add_subcommand("gc", "remove unreferenced blobs and layers");
   c_gc->alias("prune");
 
+  CheckArgs check;
+  auto* c_check = app.add_subcommand("check", "verify the store (blobs, layers, images); --repair removes what is broken");
+  c_check->add_flag("--repair", check.repair, "remove what cannot be trusted, unpack layers again from good blobs");
+  c_check->add_flag("--quick", check.quick, "do not re-hash blobs");
+  c_check->add_option("-o,--output", check.output, "json for a machine-readable report");
+
   std::string import_path, import_name;
   auto* c_import = app.add_subcommand("import", "import an OCI layout or docker-save archive");
   c_import->add_option("--name", import_name, "name for images the archive does not name");
@@ -130,6 +136,7 @@ int Main(int argc, char** argv) {
   if (*c_rmi) return CmdRmi(g, rmi_refs);
   if (*c_inspect) return CmdInspect(g, inspect_ref, inspect_platform);
   if (*c_gc) return CmdGc(g);
+  if (*c_check) return CmdCheck(g, check);
   if (*c_import) return CmdImport(g, import_path, import_name);
   if (*c_export) return CmdExport(g, export_refs, export_out, export_format, export_platform);
   if (*c_run) {
