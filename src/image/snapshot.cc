@@ -230,8 +230,11 @@ Result<LayerStats> MeasureTree(const std::string& dir) {
 }
 
 std::string LayerStatsText(const LayerStats& s) {
-  return std::to_string(s.files) + " files, " + std::to_string(s.dirs) + " dirs, " +
-         std::to_string(s.bytes) + " bytes";
+  auto n = [](int64_t v, const char* one, const char* many) {
+    return std::to_string(v) + " " + (v == 1 ? one : many);
+  };
+  return n(s.files, "file", "files") + ", " + n(s.dirs, "dir", "dirs") + ", " +
+         n(s.bytes, "byte", "bytes");
 }
 
 Result<void> Snapshotter::CommitLayers(const std::vector<PendingLayer>& layers) {

@@ -232,7 +232,7 @@ void LayerDamage(const std::function<void(Fixture&, const std::string& fs)>& dam
 
 TEST(ImageCheck, TruncatedLayerFile) {
   LayerDamage([](Fixture&, const std::string& fs) { ASSERT_EQ(::truncate((fs + "/etc/app").c_str(), 3), 0); },
-              "fs/ holds 1 files, 2 dirs, 3 bytes, its commit record says 1 files, 2 dirs, 12 bytes");
+              "fs/ holds 1 file, 2 dirs, 3 bytes, its commit record says 1 file, 2 dirs, 12 bytes");
 }
 
 TEST(ImageCheck, EmptiedFileInTheBottomLayerTakesTheLayersBuiltOnIt) {
