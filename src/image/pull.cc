@@ -154,11 +154,13 @@ Result<std::string> UnpackFromStore(Store& store, const Descriptor& layer, Compr
 
 // Fetches one layer into the content store and, when its snapshot is missing, unpacks it
 // into *unpacked (a tmp dir the caller commits).
+// `may_unpack` false: another pull has claimed the chain; only the blob is fetched.
 Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_id,
-                       const std::string& chain, std::string* unpacked_dir) {
+                       const std::string& chain, bool may_unpack, std::string* unpacked_dir) {
   const std::string id = ShortId(layer.digest);
   Compression comp = BERTH_TRY(LayerCompression(layer.media_type));
-  bool need_unpack = c.opts.unpack && !c.store.snapshots.HasLayer(chain);
+  bool need_unpack = may_unpack && c.opts.unpack && !c.store.snapshots.HasLayer(chain);
+  if (need_unpack) log::Debug("layer " + id + ": unpacking chain " + chain);
   if (c.store.content.Has(layer.digest)) {
     if (need_unpack) {
       c.Report(id, "extracting", 0, layer.size);
@@ -174,7 +176,7 @@ Result<void> PullLayer(Ctx& c, const Descriptor& layer, const std::string& diff_
   auto writer = BERTH_TRY(c.store.content.Writer(layer.digest, layer.size));
   if (writer->Exists()) {
     writer.reset();
-    return PullLayer(c, layer, diff_id, chain, unpacked_dir);
+    return PullLayer(c, layer, diff_id, chain, may_unpack, unpacked_dir);
   }
   int64_t offset = writer->Offset();
   c.Report(id, "downloading", offset, layer.size);
@@ -351,10 +353,59 @@ Result<ImageRecord> Pull(Store& store, RegistryClient& client, const Reference& 
   for (const auto& chain : chains)
     if (auto rec = store.snapshots.ReadLayerRecord(chain)) c.budget.used += rec->stats.bytes;
 
+  // Two pulls of images sharing layers unpack each shared chain once: a pull claims the
+  // chains it will unpack (Snapshotter::TryClaimChains, one pull at a time) and holds the
+  // claims until its commit; a chain another pull has claimed is only downloaded here, and
+  // after our own layers are done we wait for that claim, and unpack the chain ourselves
+  // only if its holder did not commit it. No deadlock: a claim held while waiting is one
+  // taken in the batch, and a pull waits only for pulls whose batch came before its own;
+  // the claims waited for are dropped at once (never held while waiting).
+  std::vector<UniqueFd> claims;
+  std::vector<std::string> wanted;
+  if (opts.unpack) {
+    for (const auto& chain : chains)
+      if (!store.snapshots.HasLayer(chain)) wanted.push_back(chain);
+    claims = BERTH_TRY(store.snapshots.TryClaimChains(wanted));
+  }
+  auto claimed_elsewhere = [&](const std::string& chain) {
+    for (size_t k = 0; k < wanted.size(); ++k)
+      if (wanted[k] == chain) return !claims[k];
+    return false;
+  };
   std::vector<std::string> unpacked(manifest.layers.size());
   auto r = ParallelFor(manifest.layers.size(), opts.parallel, [&](size_t i) {
-    return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i], &unpacked[i]);
+    return PullLayer(c, manifest.layers[i], config.diff_ids[i], chains[i],
+                     !claimed_elsewhere(chains[i]), &unpacked[i]);
   });
+  for (size_t i = 0; r && i < chains.size(); ++i) {
+    if (!claimed_elsewhere(chains[i])) continue;
+    auto wait = store.snapshots.ClaimChain(chains[i]);
+    if (!wait) {
+      r = std::unexpected(wait.error());
+      break;
+    }
+    wait->Reset();
+    if (store.snapshots.HasLayer(chains[i])) {
+      log::Debug("layer " + ShortId(manifest.layers[i].digest) + ": chain " + chains[i] +
+                 " was unpacked by another pull");
+      continue;
+    }
+    // Its holder failed: unpack it here, unclaimed (a second copy would be discarded at
+    // commit, never nested).
+    log::Debug("layer " + ShortId(manifest.layers[i].digest) + ": unpacking chain " + chains[i] +
+               " (the pull that claimed it did not commit it)");
+    auto comp = LayerCompression(manifest.layers[i].media_type);
+    if (!comp) {
+      r = std::unexpected(comp.error());
+      break;
+    }
+    auto dir = UnpackFromStore(store, manifest.layers[i], *comp, config.diff_ids[i], c.Unpack());
+    if (!dir) {
+      r = std::unexpected(dir.error());
+      break;
+    }
+    unpacked[i] = *dir;
+  }
   if (!r) {
     for (auto& dir : unpacked)
       if (!dir.empty()) store.snapshots.AbortLayer(dir);

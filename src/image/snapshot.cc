@@ -107,7 +107,7 @@ Result<Snapshotter> Snapshotter::Open(std::string root) {
   if (abs.find_first_of(",:") != std::string::npos)
     return InvalidArgument("open snapshots", abs, "the path must not contain ',' or ':' (overlay options)");
   BERTH_TRYV(sys::MkdirAll(abs, 0700));
-  for (const char* sub : {"/layers", "/active", "/tmp", "/l"})
+  for (const char* sub : {"/layers", "/active", "/tmp", "/l", "/locks"})
     BERTH_TRYV(sys::MkdirAll(abs + sub, 0700));
   return Snapshotter(std::move(abs));
 }
@@ -296,6 +296,44 @@ Result<void> Snapshotter::CommitLayers(const std::vector<PendingLayer>& layers) 
                     (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
   }
   return sys::FsyncDir(root_ + "/layers");
+}
+
+namespace {
+
+Result<UniqueFd> OpenClaim(const std::string& root, const std::string& chain_id) {
+  BERTH_TRYV(ValidateChain(chain_id));
+  std::string path = root + "/locks/" + Hex(chain_id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Errno("open", path, "unpack claim");
+  return fd;
+}
+
+}  // namespace
+
+Result<UniqueFd> Snapshotter::ClaimChain(const std::string& chain_id) const {
+  UniqueFd fd = BERTH_TRY(OpenClaim(root_, chain_id));
+  BERTH_TRYV(sys::Flock(fd.Get(), LOCK_EX, root_ + "/locks/" + Hex(chain_id)));
+  return fd;
+}
+
+Result<std::vector<UniqueFd>> Snapshotter::TryClaimChains(const std::vector<std::string>& chain_ids) const {
+  UniqueFd batch = BERTH_TRY(sys::LockFile(root_ + "/locks/.acquire", LOCK_EX));
+  std::vector<UniqueFd> out;
+  for (const auto& chain : chain_ids) {
+    UniqueFd fd = BERTH_TRY(OpenClaim(root_, chain));
+    if (::flock(fd.Get(), LOCK_EX | LOCK_NB) < 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) return Errno("flock", root_ + "/locks/" + Hex(chain));
+      fd.Reset();
+    }
+    out.push_back(std::move(fd));
+  }
+  return out;
+}
+
+Result<void> Snapshotter::CleanClaims() const {
+  for (const auto& name : BERTH_TRY(sys::ListDir(root_ + "/locks")))
+    if (!name.starts_with(".")) (void)::unlink((root_ + "/locks/" + name).c_str());
+  return {};
 }
 
 Result<LayerRecord> Snapshotter::ReadLayerRecord(const std::string& chain_id) const {

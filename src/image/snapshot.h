@@ -7,6 +7,7 @@
 //   <root>/tmp/<random>/fs             a layer being unpacked
 //   <root>/l/<12 hex>                  short symlink -> ../layers/<chain-hex>/fs
 //   <root>/lock                        flock: layer removal (exclusive) vs. use (shared)
+//   <root>/locks/<chain-hex>           flock: a pull is unpacking this chain (see pull.cc)
 // A layer is unpacked into tmp/ and renamed into layers/ only when complete, so a
 // crashed unpack leaves nothing visible. Before the rename the layer is measured into its
 // commit record and the filesystem is synced (one syncfs(2) per batch of layers), so after
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace berth::image {
 
@@ -86,6 +88,14 @@ class Snapshotter {
   // records existed, or not a layer), DataLoss when it cannot be parsed or names another
   // chain.
   Result<LayerRecord> ReadLayerRecord(const std::string& chain_id) const;
+  // Unpack claims, so two pulls sharing a layer unpack it once: a flock on
+  // locks/<chain-hex>. TryClaimChain does not wait: an invalid fd means another process
+  // holds the claim. ClaimChains takes locks/.acquire around a batch of tries, so claims
+  // are made one pull at a time (pull.cc explains why that cannot deadlock).
+  Result<UniqueFd> ClaimChain(const std::string& chain_id) const;  // waits
+  Result<std::vector<UniqueFd>> TryClaimChains(const std::vector<std::string>& chain_ids) const;
+  // Removes the claim files; only while no pull can run (gc.lock held exclusively).
+  Result<void> CleanClaims() const;
   // Removes a tmp dir from PrepareLayer (failed unpack).
   void AbortLayer(const std::string& tmp_fs);
   // Removes what crashed processes left in tmp/ (unpacks, prepares, removals): entries

@@ -208,6 +208,7 @@ Result<GcStats> CollectGarbage(Store& store) {
   }
   (void)store.content.CleanIngests(24 * 3600);
   (void)store.snapshots.CleanTmp();
+  (void)store.snapshots.CleanClaims();  // no pull runs: they hold gc.lock shared
   return st;
 }
 

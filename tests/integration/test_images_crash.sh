@@ -88,9 +88,10 @@ insecure_args() {
 }
 mapfile -t INSECURE_ARGS < <(insecure_args)
 # pull_bg ROOT REF — a pull in the background (no timeout wrapper: the kill must hit berthctl).
+PULL_BG_ARGS=()
 pull_bg() {
   "$BERTHCTL" --root "$1" --hosts-dir "$HOSTS_DIR" --auth-file "$AUTH_FILE" "${INSECURE_ARGS[@]}" \
-    pull -q "$2" </dev/null >>"$TEST_DIR/pull-bg.log" 2>&1 &
+    --config /dev/null "${PULL_BG_ARGS[@]}" pull -q "$2" </dev/null >>"$TEST_DIR/pull-bg.log" 2>&1 &
   BG_PID=$!
 }
 
@@ -159,6 +160,7 @@ INSECURE+=("$PROXY_LOG")
 mapfile -t INSECURE_ARGS < <(insecure_args)
 ROOT_TWO=$TEST_DIR/store-two
 : >"$TEST_DIR/pull-bg.log"
+PULL_BG_ARGS=(--log-level debug)  # "unpacking chain …" for each unpack
 pull_bg "$ROOT_TWO" "$PROXY_LOG/test/share-a:v1"
 pid_a=$BG_PID
 pull_bg "$ROOT_TWO" "$PROXY_LOG/test/share-b:v1"
@@ -178,6 +180,14 @@ want=$( (chain_ids "$BASE_DIFF" "$SHARED_DIFF" "$ONLY_A_DIFF"; chain_ids "$BASE_
   sed 's/^sha256://' | sort -u)
 assert_eq "$want" "$(ls "$ROOT_TWO/snapshots/layers" | sort)" "the layers are the 4 chains, each once"
 assert_eq "" "$(ls -A "$ROOT_TWO/snapshots/tmp")" "no unpack is left in tmp/"
+unpacks=""
+for c in $(chain_ids "$BASE_DIFF" "$SHARED_DIFF"); do
+  unpacks+="$(grep -c "unpacking chain $c" "$TEST_DIR/pull-bg.log") "
+done
+assert_eq "1 1 " "$unpacks" "each shared chain is unpacked once (by one of the pulls)"
+grep -q "was unpacked by another pull" "$TEST_DIR/pull-bg.log" &&
+  echo "  (the pulls overlapped: one waited for the other's unpack)"
+PULL_BG_ARGS=()
 check_store "after the two pulls" "$ROOT_TWO"
 for x in a b; do
   ROOT=$ROOT_TWO bctl_capture "${RUN[@]}" "$PROXY_LOG/test/share-$x:v1"
