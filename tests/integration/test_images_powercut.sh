@@ -103,11 +103,13 @@ fi
 ip link set lo up
 ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
 echo "GUEST: mode $mode, disk mounted, $(ls /mnt/store/snapshots/layers 2>/dev/null | wc -l) layers"
+# The guest's disk (1 GiB) is below the default free-space floor (1 GiB or 5%): a small one.
+FLOOR="--min-free-bytes 16MiB --min-free-percent 0"
 bctl() {
   if [ -n "$NOSYNC" ]; then
-    LD_PRELOAD=/lib/nosync.so berthctl --hosts-dir /etc/berth-hosts --auth-file /etc/no-auth.json --insecure-registry "$REG" "$@"
+    LD_PRELOAD=/lib/nosync.so berthctl --hosts-dir /etc/berth-hosts --auth-file /etc/no-auth.json --insecure-registry "$REG" $FLOOR "$@"
   else
-    berthctl --hosts-dir /etc/berth-hosts --auth-file /etc/no-auth.json --insecure-registry "$REG" "$@"
+    berthctl --hosts-dir /etc/berth-hosts --auth-file /etc/no-auth.json --insecure-registry "$REG" $FLOOR "$@"
   fi
 }
 ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
