@@ -3,15 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <utility>
 
 #include "sys/process.h"
-
-extern char** environ;
+#include "sys/spawn.h"
 
 namespace berth::oci {
 
@@ -76,64 +74,9 @@ Result<void> Process::Signal(int sig) const {
   return {};
 }
 
-namespace {
-
-// Owns posix_spawn's two argument objects for one call.
-struct SpawnArgs {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnArgs() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnArgs() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-};
-
-}  // namespace
-
 Result<Process> Spawn(const std::string& binary, const std::vector<std::string>& argv,
                       const Stdio& stdio) {
-  if (argv.empty()) return InvalidArgument("spawn", binary, "empty argv");
-  // The dup2s run in order: a source among 0..2 could be overwritten by an earlier one
-  // (out=0 after in=5 -> 0), so such sources are first copied above 2.
-  int src[3] = {stdio.in, stdio.out, stdio.err};
-  UniqueFd copies[3];
-  for (int i = 0; i < 3; i++) {
-    if (src[i] >= 0 && src[i] <= 2 && src[i] != i) {
-      int d = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
-      if (d < 0) return Errno("fcntl F_DUPFD_CLOEXEC", "fd " + std::to_string(src[i]));
-      copies[i].Reset(d);
-      src[i] = d;
-    }
-  }
-  SpawnArgs a;
-  for (int i = 0; i < 3; i++) {
-    int rc = src[i] < 0 ? posix_spawn_file_actions_addopen(&a.actions, i, "/dev/null",
-                                                           i == 0 ? O_RDONLY : O_WRONLY, 0)
-                        // dup2 onto itself clears FD_CLOEXEC (POSIX), passing the fd on.
-                        : posix_spawn_file_actions_adddup2(&a.actions, src[i], i);
-    if (rc != 0) return ErrnoCode(rc, "posix_spawn_file_actions", binary);
-  }
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&a.attr, &none);
-  posix_spawnattr_setsigdefault(&a.attr, &all);
-  posix_spawnattr_setflags(&a.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  // glibc reports the child's exec failure as the return value (CLONE_VFORK waits for it).
-  int rc = posix_spawn(&pid, binary.c_str(), &a.actions, &a.attr, args.data(), environ);
-  if (rc != 0) return ErrnoCode(rc, "spawn", binary);
+  pid_t pid = BERTH_TRY(sys::SpawnProcess(binary, argv, {stdio.in, stdio.out, stdio.err, false}));
   auto pidfd = sys::PidfdOpen(pid);
   return Process(pid, pidfd ? std::move(*pidfd) : UniqueFd());
 }

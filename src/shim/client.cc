@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shim/spawn.h"
+#include "sys/spawn.h"
 #include "sys/fs.h"
 #include "sys/process.h"
 #include "sys/unix_socket.h"
@@ -287,7 +287,7 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return Errno("pipe2", "spawn berth-shim");
   UniqueFd err_r(p[0]), err_w(p[1]);
-  pid_t pid = BERTH_TRY(SpawnProcess(o.shim_binary, argv, {-1, -1, err_w.Get(), true}));
+  pid_t pid = BERTH_TRY(sys::SpawnProcess(o.shim_binary, argv, {-1, -1, err_w.Get(), true}));
   err_w.Reset();
   auto pidfd = sys::PidfdOpen(pid);
   const auto deadline = Clock::now() + o.timeout;

@@ -15,7 +15,7 @@
 
 #include "base/log.h"
 #include "shim/runtime_message.h"
-#include "shim/spawn.h"
+#include "sys/spawn.h"
 #include "sys/fs.h"
 #include "sys/process.h"
 
@@ -495,7 +495,7 @@ pid_t Server::RunRuntime(const std::string& command, const std::string& id,
     }
   }
   log::Debug("run " + command + " " + id);
-  auto pid = SpawnProcess(opt_.runtime, argv, {in, out, err, false});
+  auto pid = sys::SpawnProcess(opt_.runtime, argv, {in, out, err, false});
   err_w.Reset();
   if (!pid) {
     loop_.Remove(cap->token);

@@ -1,6 +1,6 @@
-// posix_spawn for the shim (the runtime binary) and its client (the shim itself, from a
-// threaded berthd: posix_spawn needs none of the parent's locks). The shim cannot use
-// berth_oci's Spawn: it links base, sys and cri_log only.
+// posix_spawn with the child's stdio given as fds: for threaded callers (berthd, berth_oci's
+// runtime client: posix_spawn needs none of the parent's locks) and for the shim, which
+// links base, sys and cri_log only.
 #pragma once
 
 #include <sys/types.h>
@@ -10,11 +10,11 @@
 
 #include "base/error.h"
 
-namespace berth::shim {
+namespace berth::sys {
 
 struct SpawnOptions {
   // The child's fds 0-2: a caller's fd (dup'ed) or -1 for /dev/null. Every other fd of
-  // the caller must be close-on-exec (the shim opens all of its fds so).
+  // the caller must be close-on-exec (the shim and berthd open all of theirs so).
   int in = -1, out = -1, err = -1;
   bool setsid = false;  // POSIX_SPAWN_SETSID: a session of its own
 };
@@ -25,4 +25,4 @@ struct SpawnOptions {
 Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::string>& argv,
                            const SpawnOptions& options);
 
-}  // namespace berth::shim
+}  // namespace berth::sys

@@ -1,4 +1,4 @@
-#include "shim/spawn.h"
+#include "sys/spawn.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +12,7 @@ extern char** environ;
 #define POSIX_SPAWN_SETSID 0x80  // glibc 2.26+
 #endif
 
-namespace berth::shim {
+namespace berth::sys {
 
 Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::string>& argv,
                            const SpawnOptions& options) {
@@ -69,4 +69,4 @@ Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::str
   return pid;
 }
 
-}  // namespace berth::shim
+}  // namespace berth::sys
