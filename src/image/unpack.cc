@@ -137,7 +137,8 @@ class Unpacker {
                        bool chmod, const std::string& shown);
   Result<void> CheckName(std::string_view name, const char* what, const std::string& entry);
   Result<void> CheckLimits();
-  Result<void> LimitPassed(const char* key, int64_t limit, const std::string& what);
+  enum class Counted { kEntries, kData };
+  Result<void> LimitPassed(const char* key, int64_t limit, Counted what);
   void Track(const std::string& clean);
 
   Reader& tar_;
@@ -245,7 +246,7 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
     if (opts_.limits && opts_.limits->max_layer_entries > 0 &&
         entries_ > opts_.limits->max_layer_entries)
       return std::unexpected(
-          LimitPassed("max_layer_entries", opts_.limits->max_layer_entries, "entries").error());
+          LimitPassed("max_layer_entries", opts_.limits->max_layer_entries, Counted::kEntries).error());
     entry_complete_ = archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) == 0;
     const char* name = archive_entry_pathname(e);
     last_name_ = name ? name : "";
@@ -275,8 +276,8 @@ Result<UnpackResult> Unpacker::Run(const std::string& dir) {
   return res;
 }
 
-Result<void> Unpacker::LimitPassed(const char* key, int64_t limit, const std::string& what) {
-  bool count = what == "entries";
+Result<void> Unpacker::LimitPassed(const char* key, int64_t limit, Counted what) {
+  bool count = what == Counted::kEntries;
   std::string lim = count ? std::to_string(limit) : FormatSize(limit);
   // A file counts by its length as soon as it begins: a layer is stopped before it writes
   // the file that would pass the limit.
@@ -285,7 +286,8 @@ Result<void> Unpacker::LimitPassed(const char* key, int64_t limit, const std::st
                                 ", counting each file by its length";
   std::string at = last_name_.empty() ? "" : ", at entry " + Quoted(last_name_);
   limit_error_ = ResourceExhausted("unpack", "layer",
-                                   "more " + what + " than the limit " + key + " = " + lim +
+                                   std::string("more ") + (count ? "entries" : "data") +
+                                       " than the limit " + key + " = " + lim +
                                        " allows (stopped " + got + at + ")").error();
   return std::unexpected(*limit_error_);
 }
@@ -297,7 +299,7 @@ Result<void> Unpacker::CheckLimits() {
   if (!l) return {};
   int64_t size = std::max(tar_bytes_, apparent_);
   if (l->max_layer_size > 0 && size > l->max_layer_size)
-    return LimitPassed("max_layer_size", l->max_layer_size, "data");
+    return LimitPassed("max_layer_size", l->max_layer_size, Counted::kData);
   if (l->max_compression_ratio > 0 && tar_bytes_ > l->ratio_grace &&
       tar_bytes_ / std::max<int64_t>(compressed_.Bytes(), 1) > l->max_compression_ratio) {
     std::string ratio = std::to_string(tar_bytes_ / std::max<int64_t>(compressed_.Bytes(), 1));
