@@ -1,0 +1,113 @@
+// Exit events from the shims, the cached container status, and GetContainerEvents.
+// One thread per shim holds its subscription; an exit updates memory and is published.
+#include "base/log.h"
+#include "daemon/daemon.h"
+
+namespace berth::daemon {
+
+void Daemon::UpdateStatus(Container& c, const shim::ContainerStatus& s) {
+  std::lock_guard lock(c.mu);
+  // The exit event may overtake the reply of the call that started the container.
+  if (c.status.exited_at != 0 && s.exited_at == 0) return;
+  c.status = s;
+}
+
+void Daemon::OnExit(const std::string& ns, const shim::ExitEvent& e) {
+  std::shared_ptr<Container> c;
+  {
+    std::lock_guard lock(mu_);
+    auto& cs = Ns(ns).containers;
+    if (auto it = cs.find(e.id); it != cs.end()) c = it->second;
+  }
+  if (!c) return;  // an exec's or a container being created: the call itself handles it
+  {
+    std::lock_guard lock(c->mu);
+    if (c->status.exited_at != 0) return;
+    c->status.status = "stopped";
+    c->status.exit_code = e.exit_code;
+    c->status.signal = e.signal;
+    c->status.oom_killed = e.oom_killed;
+    c->status.exited_at = e.exited_at;
+  }
+  log::Info("container " + e.id + " exited " + std::to_string(e.exit_code) +
+            (e.oom_killed ? " (OOM killed)" : ""));
+  PublishContainerEvent(*c, v1::CONTAINER_STOPPED_EVENT);
+}
+
+void Daemon::WatchShim(std::shared_ptr<Sandbox> pod) {
+  std::string ns = pod->rec.ns, id = pod->rec.id, dir = pod->shim_dir;
+  std::lock_guard lock(watch_mu_);
+  if (stopping_ || watchers_.contains(id)) return;
+  watchers_[id] = std::thread([this, ns, id, dir] {
+    int failures = 0;
+    while (!stopping_) {
+      auto client = shim::ShimClient::Connect(dir);
+      auto stream = client ? client->Subscribe() : Result<shim::EventStream>(std::unexpected(client.error()));
+      if (!stream) {
+        // Gone for good (removed pod) or not up yet: retry a few times, then stop.
+        if (++failures > 20) {
+          log::Debug("shim of pod " + id + " not reachable: " + stream.error().Message());
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
+      failures = 0;
+      // Exits that happened while nobody listened (berthd down) come from the shim's list.
+      if (auto list = client->List()) {
+        for (const auto& s : *list) {
+          if (s.exited_at == 0) continue;
+          OnExit(ns, shim::ExitEvent{s.id, s.pid, s.exit_code, s.signal, s.oom_killed, s.exited_at});
+        }
+      }
+      while (!stopping_) {
+        auto e = stream->WaitEvent(std::chrono::milliseconds(500));
+        if (e) {
+          OnExit(ns, *e);
+          continue;
+        }
+        if (e.error().IsDeadlineExceeded()) continue;
+        break;  // the shim closed the stream (shutdown, or it died)
+      }
+    }
+  });
+}
+
+namespace {
+
+v1::ContainerEventResponse Event(const std::string& id, v1::ContainerEventType type) {
+  v1::ContainerEventResponse e;
+  e.set_container_id(id);
+  e.set_container_event_type(type);
+  e.set_created_at(NowNs());
+  return e;
+}
+
+}  // namespace
+
+void Daemon::PublishContainerEvent(const Container& c, v1::ContainerEventType type) {
+  auto e = Event(c.rec.id, type);
+  // Evented PLEG reads the pod's status and all its containers' from the event.
+  v1::PodSandboxStatusRequest preq;
+  preq.set_pod_sandbox_id(c.rec.pod_id);
+  if (auto ps = PodSandboxStatus(c.rec.ns, preq)) *e.mutable_pod_sandbox_status() = ps->status();
+  for (auto& other : PodContainers(c.rec.ns, c.rec.pod_id)) {
+    v1::ContainerStatusRequest creq;
+    creq.set_container_id(other->rec.id);
+    if (auto cs = ContainerStatus(c.rec.ns, creq)) *e.add_containers_statuses() = cs->status();
+  }
+  if (type == v1::CONTAINER_DELETED_EVENT) {
+    // The removed container is no longer listed: its last status goes with the event.
+  }
+  events_.Publish(e);
+}
+
+void Daemon::PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type) {
+  auto e = Event(pod.rec.id, type);
+  v1::PodSandboxStatusRequest preq;
+  preq.set_pod_sandbox_id(pod.rec.id);
+  if (auto ps = PodSandboxStatus(pod.rec.ns, preq)) *e.mutable_pod_sandbox_status() = ps->status();
+  events_.Publish(e);
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,89 @@
+#include "daemon/pinned_ns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "sys/fs.h"
+
+namespace berth::daemon {
+
+namespace {
+
+Result<void> Unpin(const std::string& file) {
+  if (file.empty()) return {};
+  if (::umount2(file.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    return Errno("unmount namespace", file);
+  if (::unlink(file.c_str()) < 0 && errno != ENOENT) return Errno("remove", file);
+  return {};
+}
+
+Result<void> Pin(const std::string& type, const std::string& file) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) return Errno("create", file);
+  ::close(fd);
+  std::string src = "/proc/thread-self/ns/" + type;
+  if (::mount(src.c_str(), file.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+    Error e = Errno("bind mount", src, "onto " + file).error();
+    ::unlink(file.c_str());
+    return std::unexpected(e);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
+                                       const std::string& hostname) {
+  PinnedNamespaces out;
+  if (!net && !ipc && !uts) return out;
+  BERTH_TRYV(sys::MkdirAll(dir, 0700));
+  Result<void> result;
+  // The thread's namespaces die with it unless pinned; it does nothing else.
+  std::thread t([&] {
+    int flags = (net ? CLONE_NEWNET : 0) | (ipc ? CLONE_NEWIPC : 0) | (uts ? CLONE_NEWUTS : 0);
+    if (::unshare(flags) < 0) {
+      result = Errno("unshare", "pod namespaces");
+      return;
+    }
+    if (uts && !hostname.empty() && ::sethostname(hostname.data(), hostname.size()) < 0) {
+      result = Errno("sethostname", hostname);
+      return;
+    }
+    struct Want {
+      bool on;
+      const char* type;
+      std::string* file;
+    } wants[] = {{net, "net", &out.net}, {ipc, "ipc", &out.ipc}, {uts, "uts", &out.uts}};
+    for (auto& w : wants) {
+      if (!w.on) continue;
+      std::string file = dir + "/" + w.type;
+      auto r = Pin(w.type, file);
+      if (!r) {
+        result = r;
+        return;
+      }
+      *w.file = file;
+    }
+  });
+  t.join();
+  if (!result) {
+    (void)UnpinNamespaces(out);
+    return std::unexpected(result.error());
+  }
+  return out;
+}
+
+Result<void> UnpinNamespaces(const PinnedNamespaces& ns) {
+  Result<void> first;
+  for (const std::string* f : {&ns.net, &ns.ipc, &ns.uts}) {
+    auto r = Unpin(*f);
+    if (!r && first) first = r;
+  }
+  return first;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,26 @@
+// Pod namespaces held without a process (the idea of CRI-O's pinns): a short-lived thread
+// of berthd unshares net/ipc/uts, sets the pod's hostname, and bind-mounts its
+// /proc/thread-self/ns/<type> onto files in the pod's dir; the thread then ends and the
+// mounts keep the namespaces alive. No pause container, no runtime create/start, no shim
+// process per pod for it. unshare(2) of these three types affects only the calling thread,
+// which is why a threaded daemon may do it (CLONE_NEWNS or CLONE_NEWUSER it could not).
+// A pod-shared PID namespace still needs a process (pid 1 of the namespace): not here.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace berth::daemon {
+
+struct PinnedNamespaces {
+  std::string net, ipc, uts;  // files, "" when not pinned (the host's is used)
+};
+
+// Pins the types asked for under dir (dir/net, dir/ipc, dir/uts). On failure nothing stays.
+Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
+                                       const std::string& hostname);
+// Unmounts and removes each pinned file; absent files are fine (idempotent).
+Result<void> UnpinNamespaces(const PinnedNamespaces& ns);
+
+}  // namespace berth::daemon

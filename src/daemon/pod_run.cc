@@ -1,0 +1,223 @@
+// RunPodSandbox, and the pod's set-up/tear-down that Stop, Remove and recovery share.
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "daemon/daemon.h"
+#include "daemon/network.h"
+#include "daemon/pinned_ns.h"
+#include "sys/fs.h"
+
+namespace berth::daemon {
+
+namespace {
+
+// kubelet's own retry comes after 2 minutes: a joined retry waits less than that.
+constexpr std::chrono::seconds kJoinWait{100};
+
+Result<void> ValidateMetadata(const v1::PodSandboxMetadata& m) {
+  if (m.name().empty()) return InvalidArgument("run pod sandbox", "metadata.name", "empty");
+  if (m.namespace_().empty())
+    return InvalidArgument("run pod sandbox", "metadata.namespace", "empty");
+  if (m.uid().empty()) return InvalidArgument("run pod sandbox", "metadata.uid", "empty");
+  for (const std::string* s : {&m.name(), &m.namespace_(), &m.uid()})
+    if (s->find('_') != std::string::npos || s->find('/') != std::string::npos)
+      return InvalidArgument("run pod sandbox", "metadata", "\"" + *s + "\" has '_' or '/'");
+  return {};
+}
+
+std::string ResolvConf(const v1::DNSConfig& dns) {
+  std::string out;
+  if (!dns.searches().empty()) {
+    out += "search";
+    for (const auto& s : dns.searches()) out += " " + s;
+    out += "\n";
+  }
+  for (const auto& s : dns.servers()) out += "nameserver " + s + "\n";
+  if (!dns.options().empty()) {
+    out += "options";
+    for (const auto& o : dns.options()) out += " " + o;
+    out += "\n";
+  }
+  return out;
+}
+
+bool HostNetwork(const v1::PodSandboxConfig& c) {
+  return c.linux().security_context().namespace_options().network() == v1::NODE;
+}
+bool HostIpc(const v1::PodSandboxConfig& c) {
+  return c.linux().security_context().namespace_options().ipc() == v1::NODE;
+}
+
+}  // namespace
+
+std::string PodName(const v1::PodSandboxMetadata& m) {
+  return m.name() + "_" + m.namespace_() + "_" + m.uid() + "_" + std::to_string(m.attempt());
+}
+
+Result<void> Daemon::SetUpPod(Sandbox& pod) {
+  const v1::PodSandboxConfig& cfg = pod.config;
+  const auto& nso = cfg.linux().security_context().namespace_options();
+  if (nso.pid() == v1::POD)
+    return Unimplemented("run pod sandbox", "linux.security_context.namespace_options.pid",
+                         "a pod-shared PID namespace (shareProcessNamespace) needs a process "
+                         "holding it, which berthd does not make yet; use CONTAINER or NODE");
+  bool host_net = HostNetwork(cfg), host_ipc = HostIpc(cfg);
+  BERTH_TRYV(sys::MkdirAll(pod.pod_dir, 0711));
+  std::string hostname = cfg.hostname();
+  if (host_net) {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    hostname = buf;
+  }
+  // UTS goes with the network, as containerd does: a host-network pod has the host's name.
+  auto pinned = PinNamespaces(pod.pod_dir + "/ns", !host_net, !host_ipc, !host_net, hostname);
+  if (!pinned) return std::unexpected(pinned.error().Wrap("run pod sandbox"));
+  pod.rec.net_ns = pinned->net;
+  pod.rec.ipc_ns = pinned->ipc;
+  pod.rec.uts_ns = pinned->uts;
+
+  // Files every container of the pod gets.
+  std::string resolv;
+  if (cfg.has_dns_config() && (cfg.dns_config().servers_size() || cfg.dns_config().searches_size()))
+    resolv = ResolvConf(cfg.dns_config());
+  else if (auto host = sys::ReadFile("/etc/resolv.conf"))
+    resolv = *host;
+  BERTH_TRYV(sys::WriteFileAtomic(pod.pod_dir + "/resolv.conf", resolv, 0644));
+  BERTH_TRYV(sys::WriteFileAtomic(pod.pod_dir + "/hostname", hostname + "\n", 0644));
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  if (host_net) {
+    if (auto h = sys::ReadFile("/etc/hosts")) hosts = *h;
+  }
+  BERTH_TRYV(sys::WriteFileAtomic(pod.pod_dir + "/hosts", hosts, 0644));
+  if (!host_ipc) {
+    std::string shm = pod.pod_dir + "/shm";
+    BERTH_TRYV(sys::MkdirAll(shm, 0755));
+    if (::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=1777,size=65536k") < 0)
+      return Errno("mount", shm, "the pod's /dev/shm");
+  }
+
+  if (!host_net) {
+    auto net = SetUpNetwork(config_, pod.rec.id, pod.rec.ns, cfg, pod.rec.net_ns,
+                            config_.root + "/cni");
+    if (!net) return std::unexpected(net.error().Wrap("run pod sandbox: network"));
+    pod.rec.network_set_up = true;
+    pod.rec.ip = net->ip;
+    pod.rec.additional_ips = net->additional_ips;
+  }
+
+  shim::SpawnShimOptions so;
+  so.shim_binary = shim_binary_;
+  so.ns = pod.rec.ns;
+  so.id = pod.rec.id;
+  so.work_dir = pod.shim_dir;
+  so.address = config_.listen;
+  so.runtime = pod.runtime_binary;
+  so.runtime_root = pod.runtime_root;
+  so.log_level = config_.log_level == "debug" ? "debug" : "";
+  auto pid = shim::SpawnShim(so);
+  if (!pid) return std::unexpected(pid.error().Wrap("run pod sandbox"));
+  return {};
+}
+
+void Daemon::TearDownPod(Sandbox& pod, bool remove) {
+  auto warn = [&](const char* what, const Result<void>& r) {
+    if (!r) log::Warn("pod " + pod.rec.id + ": " + what + ": " + r.error().Message());
+  };
+  if (pod.rec.network_set_up) {
+    auto r = TearDownNetwork(config_, pod.rec.id, pod.rec.ns, pod.config, pod.rec.net_ns,
+                             config_.root + "/cni");
+    warn("network teardown", r);
+    if (r) pod.rec.network_set_up = false;
+  }
+  std::string shm = pod.pod_dir + "/shm";
+  if (::umount2(shm.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    warn("unmount shm", Errno("umount", shm));
+  warn("unpin namespaces", UnpinNamespaces({pod.rec.net_ns, pod.rec.ipc_ns, pod.rec.uts_ns}));
+  if (!remove) return;
+  if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
+    warn("shim shutdown", shim->Shutdown());
+  }
+  {
+    std::lock_guard lock(watch_mu_);
+    if (auto it = watchers_.find(pod.rec.id); it != watchers_.end()) {
+      if (it->second.joinable()) it->second.detach();  // it ends when the shim's stream closes
+      watchers_.erase(it);
+    }
+  }
+  warn("remove pod dir", sys::RemoveTree(pod.pod_dir));
+  warn("remove shim dir", sys::RemoveTree(pod.shim_dir));
+}
+
+Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
+                                                        const v1::RunPodSandboxRequest& req) {
+  const v1::PodSandboxConfig& cfg = req.config();
+  BERTH_TRYV(ValidateMetadata(cfg.metadata()));
+  std::string handler = req.runtime_handler().empty() ? config_.default_runtime
+                                                      : req.runtime_handler();
+  auto binary = RuntimeBinary(handler);
+  if (!binary)
+    return std::unexpected(binary.error().WithKind(ErrorKind::kInvalidArgument).Wrap(
+        "run pod sandbox: runtime_handler"));
+  std::string name = PodName(cfg.metadata());
+  NameRegistry* names;
+  {
+    std::lock_guard lock(mu_);
+    names = &Ns(ns).pod_names;
+  }
+  auto claim = names->Reserve(name, DigestOf(req), "pod sandbox", kJoinWait);
+  if (!claim) return std::unexpected(claim.error());
+  v1::RunPodSandboxResponse resp;
+  if (!claim->owner) {
+    log::Info("RunPodSandbox " + name + ": the same request again, answered with " + claim->id);
+    resp.set_pod_sandbox_id(claim->id);
+    return resp;
+  }
+
+  auto pod = std::make_shared<Sandbox>();
+  pod->config = cfg;
+  pod->rec.id = NewId();
+  pod->rec.ns = ns;
+  pod->rec.name = name;
+  pod->rec.digest = DigestOf(req);
+  pod->rec.state = "creating";
+  pod->rec.created_at = NowNs();
+  pod->rec.config_json = MessageToJson(cfg);
+  pod->rec.runtime_handler = handler;
+  pod->rec.cgroup_parent = cfg.linux().cgroup_parent();
+  pod->pod_dir = config_.state + "/pods/" + ns + "/" + pod->rec.id;
+  pod->shim_dir = config_.state + "/shims/" + ns + "/" + pod->rec.id;
+  pod->runtime_binary = *binary;
+  pod->runtime_root = RuntimeRoot(handler, ns);
+
+  auto fail = [&](Error e) -> Result<v1::RunPodSandboxResponse> {
+    TearDownPod(*pod, true);
+    (void)meta_.RemovePod(ns, pod->rec.id);
+    names->Release(name);
+    return std::unexpected(e);
+  };
+  // The record first: a crash from here on leaves a "creating" record that recovery undoes.
+  if (auto r = meta_.Save(pod->rec); !r) {
+    names->Release(name);
+    return std::unexpected(r.error().Wrap("run pod sandbox").WithKind(
+        r.error().Kind() == ErrorKind::kUnknown ? ErrorKind::kInternal : r.error().Kind()));
+  }
+  if (auto r = SetUpPod(*pod); !r) return fail(r.error());
+  pod->rec.state = "ready";
+  if (auto r = meta_.Save(pod->rec); !r) return fail(r.error().Wrap("run pod sandbox"));
+  {
+    std::lock_guard lock(mu_);
+    Ns(ns).pods[pod->rec.id] = pod;
+  }
+  names->Commit(name, pod->rec.id);
+  WatchShim(pod);
+  PublishPodEvent(*pod, v1::CONTAINER_CREATED_EVENT);
+  PublishPodEvent(*pod, v1::CONTAINER_STARTED_EVENT);
+  log::Info("RunPodSandbox " + name + " = " + pod->rec.id +
+            (pod->rec.ip.empty() ? "" : " ip " + pod->rec.ip));
+  resp.set_pod_sandbox_id(pod->rec.id);
+  return resp;
+}
+
+}  // namespace berth::daemon
