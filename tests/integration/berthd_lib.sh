@@ -1,0 +1,127 @@
+#!/bin/bash
+# A private berthd for the tests that drive it through berthctl's CRI commands
+# (test_berthd*.sh). Sourced after lib.sh and registry_lib.sh.
+#
+#   berthd_init NAME      sets BD (root, state, socket, logs under $TEST_DIR), SOCK, ENDPOINT,
+#                         CG_PARENT (the pods' cgroup parent, this test's own), BERTHD, BERTHCTL,
+#                         and registers berthd_cleanup
+#   berthd_start [ARGS]   starts berthd on them (BERTHD_PID), waits until it serves
+#   berthd_kill9          SIGKILL, as a crash; its shims and containers keep running
+#   berthd_stop           SIGTERM, waits (containers keep running)
+#   berthd_image          a busybox image pushed to a local registry: IMAGE (its reference)
+#   pod_json NAME [NETWORK]  a PodSandboxConfig (crictl's JSON) under $CG_PARENT
+#   ctr_json NAME LOG SCRIPT  a ContainerConfig running `sh -c SCRIPT` in $IMAGE
+#   b ARGS                berthctl against this berthd
+#   shims_of_berthd       pids of the berth-shims whose --address is this berthd's
+
+berthd_init() {
+  BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
+  BERTHCTL=${BERTHCTL:-$BERTH_BUILD_DIR/berthctl}
+  BERTHD=${BERTHD:-$BERTH_BUILD_DIR/berthd}
+  for f in "$BERTHCTL" "$BERTHD" "$BERTH_BUILD_DIR/berth-shim"; do
+    [ -x "$f" ] || die "$f not found (build it)"
+  done
+  BD=$TEST_DIR/berthd
+  SOCK=$BD/berth.sock
+  ENDPOINT=unix://$SOCK
+  CG_PARENT=berth-$1-it-$$
+  BERTHD_PID=""
+  mkdir -p "$BD/root" "$BD/state" "$BD/cni" "$TEST_DIR/logs"
+  on_exit berthd_cleanup
+}
+
+b() { timeout -k 5 60 "$BERTHCTL" --config /dev/null --runtime-endpoint "$ENDPOINT" --timeout 30 "$@"; }
+
+berthd_start() {
+  # The berth next to berthd is the default handler; berth-shim is found beside berthd too.
+  "$BERTHD" --config /dev/null --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
+    --cni-conf-dir "$BD/cni" --log-level debug "$@" >>"$BD/berthd.log" 2>&1 &
+  BERTHD_PID=$!
+  track_pid "$BERTHD_PID"
+  local i
+  for i in $(seq 100); do
+    grep -q "berthd serving" "$BD/berthd.log" 2>/dev/null && [ -S "$SOCK" ] && return 0
+    kill -0 "$BERTHD_PID" 2>/dev/null || die "berthd exited: $(tail -n 20 "$BD/berthd.log")"
+    sleep 0.1
+  done
+  die "berthd did not serve in 10 s: $(tail -n 20 "$BD/berthd.log")"
+}
+
+berthd_kill9() {
+  kill -KILL "$BERTHD_PID" 2>/dev/null
+  wait "$BERTHD_PID" 2>/dev/null
+  BERTHD_PID=""
+}
+
+berthd_stop() {
+  [ -n "$BERTHD_PID" ] || return 0
+  kill -TERM "$BERTHD_PID" 2>/dev/null
+  local i
+  for i in $(seq 50); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$BERTHD_PID" 2>/dev/null
+  wait "$BERTHD_PID" 2>/dev/null
+  BERTHD_PID=""
+}
+
+shims_of_berthd() { pgrep -f "berth-shim .*--address $ENDPOINT" | tr '\n' ' ' | sed 's/ $//'; }
+
+# Everything this berthd made: pods removed through the API first where possible, then
+# by force (shims by pid, mounts under its state, its cgroups).
+berthd_cleanup() {
+  if [ -n "$BERTHD_PID" ] && kill -0 "$BERTHD_PID" 2>/dev/null; then
+    local p
+    for p in $(b pods -q 2>/dev/null); do b rmp -f "$p" >/dev/null 2>&1; done
+  fi
+  berthd_stop
+  local pid
+  for pid in $(shims_of_berthd); do kill -KILL "$pid" 2>/dev/null; done
+  # Containers the shims ran: their runtime state is under the berthd's state dir.
+  local root id
+  for root in "$BD"/state/runtime/*/*; do
+    [ -d "$root" ] || continue
+    for id in $("$BERTH" --root "$root" list -q 2>/dev/null); do
+      "$BERTH" --root "$root" delete -f "$id" >/dev/null 2>&1
+    done
+  done
+  awk -v d="$BD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null; done
+  find /sys/fs/cgroup -depth -type d -name "$CG_PARENT" 2>/dev/null |
+    while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
+}
+
+# berthd_image — busybox (static) as a one-layer image in a local registry: IMAGE.
+berthd_image() {
+  start_registry bd none
+  local L=$TEST_DIR/bd-layout cfg
+  busybox_rootfs "$TEST_DIR/bd-rootfs"
+  oci_init "$L"
+  oci_layer "$L" gzip "$TEST_DIR/bd-rootfs"
+  cfg=$(image_config "$HOST_ARCH" "[\"$LAYER_DIFF_ID\"]" \
+    '{"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "StopSignal": "SIGTERM"}')
+  oci_manifest "$L" "$cfg" "$LAYER_DESC"
+  IMAGE_CONFIG=$CONFIG_DIGEST
+  push_raw "$L" "$MANIFEST_DIGEST" "$REG_bd/test/busybox:v1"
+  IMAGE=$REG_bd/test/busybox:v1
+}
+
+pod_json() {
+  mkdir -p "$TEST_DIR/logs/$1"
+  cat <<JSON
+{
+  "metadata": {"name": "$1", "namespace": "berth-it", "uid": "uid-$1-$$", "attempt": 0},
+  "hostname": "$1-host",
+  "log_directory": "$TEST_DIR/logs/$1",
+  "labels": {"app": "$1"},
+  "linux": {
+    "cgroup_parent": "/$CG_PARENT",
+    "security_context": {"namespace_options": {"network": "${2:-NODE}"}}
+  }
+}
+JSON
+}
+
+ctr_json() {
+  jq -n --arg n "$1" --arg log "$2" --arg img "$IMAGE" --arg script "$3" \
+    '{metadata: {name: $n}, image: {image: $img}, command: ["sh", "-c", $script], log_path: $log,
+      labels: {ctr: $n}}'
+}
