@@ -3,10 +3,13 @@
 //
 // BuildContainerSpec turns a CreateContainerRequest's ContainerConfig, the pod's
 // PodSandboxConfig, the image's config and what berthd prepared for the pod (namespace
-// paths, cgroup parent, resolv.conf/hostname/hosts files) into a spec::Spec. It is pure: no
-// syscall but reading the rootfs's /etc/passwd and /etc/group (user names, supplemental
-// groups), so it is unit-tested on its own. Every refusal is kInvalidArgument naming the
-// CRI field ("linux.security_context.seccomp.localhost_ref") and why.
+// paths, cgroup parent, resolv.conf/hostname/hosts files) into a spec::Spec. It changes
+// nothing on the host: it only reads the rootfs's /etc/passwd and /etc/group (user names,
+// supplemental groups), a Localhost seccomp profile, stat(2)s the host paths of mounts and
+// devices, and for a privileged container lists the host's /dev; so it is unit-tested on
+// its own. Every refusal is kInvalidArgument naming the CRI field
+// ("linux.security_context.seccomp.localhost_ref") and why; a file that cannot be read for
+// another reason than absence keeps its errno's kind.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +33,17 @@ struct HostFeatures {
   bool cgroup_v2 = true;
   std::vector<std::string> hugepage_sizes;  // "2MB", "1GB" (from /sys/kernel/mm/hugepages)
   int min_oom_score_adj = -1000;            // berthd's own oom_score_adj: never go below it
+  // Added for the spec: the capabilities berthd holds (its bounding set, /proc/self/status
+  // CapBnd). "ALL" and privileged grant these, as containerd grants its current set (a
+  // capability the runtime lacks cannot be given: capset(2) would fail). Empty: every
+  // capability of spec::kCapabilityNames, and add_capabilities is not checked against it.
+  std::vector<std::string> capabilities;
+  // Added: the AppArmor profile runtime/default maps to when host.apparmor: "docker-default"
+  // when berthd finds it loaded (/sys/kernel/security/apparmor/profiles), else "" (none).
+  std::string apparmor_default_profile;
+  // Added: swap is accounted (cgroup v1 memory.memsw.*, v2 memory.swap.max). Then, as
+  // containerd does, a memory limit without a swap limit gets swap = limit (no swapping).
+  bool swap_accounting = false;
 };
 
 // What berthd made for the pod before any container of it is created.
@@ -56,8 +70,10 @@ struct ContainerInputs {
 };
 
 // The spec config.json gets. `base` is `berth spec`'s defaults (spec/default_spec.h):
-// mounts, masked/readonly paths, default capabilities and devices are taken from there and
-// modified as the CRI fields say.
+// mounts, masked/readonly paths and the device cgroup's deny-all are taken from there and
+// modified as the CRI fields say. Capabilities start from containerd's default set
+// (image::DefaultCapabilities(), not runc's three of the template) and rlimits are cleared
+// (a container inherits berthd's, as under containerd).
 Result<spec::Spec> BuildContainerSpec(const spec::Spec& base, const v1::ContainerConfig& config,
                                       const v1::PodSandboxConfig& sandbox,
                                       const image::ImageConfig& image,

@@ -23,6 +23,9 @@ struct BundleOptions {
   bool readonly_rootfs = false;
 };
 
+// What Docker and containerd grant a container by default (bounding, effective, permitted).
+const std::vector<std::string>& DefaultCapabilities();
+
 // Writes <bundle>/config.json for a rootfs already at <bundle>/rootfs.
 Result<void> WriteBundleConfig(const std::string& bundle, const ImageConfig& config,
                                const BundleOptions& opts);
