@@ -109,6 +109,7 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   pin.net_ns_path = pod->rec.net_ns;
   pin.ipc_ns_path = pod->rec.ipc_ns;
   pin.uts_ns_path = pod->rec.uts_ns;
+  pin.pid_ns_path = pod->rec.pid_ns;
   pin.cgroup_parent = pod->rec.cgroup_parent;
   pin.resolv_conf_path = pod->pod_dir + "/resolv.conf";
   pin.hostname_path = pod->pod_dir + "/hostname";

@@ -149,6 +149,12 @@ class Daemon {
   // Handlers: name → binary, runtime root per namespace.
   Result<std::string> RuntimeBinary(const std::string& handler) const;
   std::string RuntimeRoot(const std::string& handler, const std::string& ns) const;
+  // <state>/shims/<the pod id's first 20 hex digits>: the shim's socket path must stay under
+  // 108 bytes (ids are random, so 80 bits keep them apart; the shim's --namespace and --id
+  // flags say the whole name).
+  std::string ShimDir(const std::string& pod_id) const {
+    return config_.state + "/shims/" + pod_id.substr(0, 20);
+  }
 
   // Pieces of the pod lifecycle (pod_*.cc).
   Result<void> SetUpPod(Sandbox& pod);   // namespaces, files, network, shim

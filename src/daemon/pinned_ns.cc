@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include "sys/fs.h"
+#include "sys/process.h"
+#include "sys/spawn.h"
 
 namespace berth::daemon {
 
@@ -75,6 +79,47 @@ Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ip
     return std::unexpected(result.error());
   }
   return out;
+}
+
+Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binary,
+                                                   const std::string& dir) {
+  BERTH_TRYV(sys::MkdirAll(dir, 0700));
+  std::string pid_file = dir + "/pause.pid";
+  auto child = sys::SpawnProcess(shim_binary, {shim_binary, "pause", pid_file}, {});
+  if (!child) return std::unexpected(child.error().Wrap("start the pod's PID namespace holder"));
+  auto status = sys::WaitExit(*child);
+  if (!status) return std::unexpected(status.error());
+  if (*status != 0)
+    return Internal("start the pod's PID namespace holder", shim_binary + " pause",
+                    "exited " + std::to_string(*status));
+  auto text = BERTH_TRY(sys::ReadFile(pid_file));
+  int pid = std::atoi(text.c_str());
+  ::unlink(pid_file.c_str());
+  std::string file = dir + "/pid";
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) {
+    ::kill(pid, SIGKILL);
+    return Errno("create", file);
+  }
+  ::close(fd);
+  std::string src = "/proc/" + std::to_string(pid) + "/ns/pid";
+  if (::mount(src.c_str(), file.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+    Error e = Errno("bind mount", src, "onto " + file).error();
+    ::unlink(file.c_str());
+    ::kill(pid, SIGKILL);
+    return std::unexpected(e);
+  }
+  return std::pair{file, pid};
+}
+
+Result<void> StopPidHolder(const std::string& file, int pid) {
+  if (file.empty()) return {};
+  struct stat pinned, live;
+  if (pid > 0 && ::stat(file.c_str(), &pinned) == 0 &&
+      ::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &live) == 0 &&
+      pinned.st_ino == live.st_ino && pinned.st_dev == live.st_dev)
+    ::kill(pid, SIGKILL);
+  return Unpin(file);
 }
 
 Result<void> UnpinNamespaces(const PinnedNamespaces& ns) {

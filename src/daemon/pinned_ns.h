@@ -20,6 +20,14 @@ struct PinnedNamespaces {
 // Pins the types asked for under dir (dir/net, dir/ipc, dir/uts). On failure nothing stays.
 Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
                                        const std::string& hostname);
+// A pod-shared PID namespace: `berth-shim pause` makes its pid 1 (a namespace with no
+// process cannot be joined), whose ns is pinned at dir/pid. Returns the file and the pid.
+Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binary,
+                                                   const std::string& dir);
+// Kills the holder (SIGKILL: every process of the namespace goes with it) when `pid` still
+// is the process whose namespace `file` pins, then unpins the file. Idempotent.
+Result<void> StopPidHolder(const std::string& file, int pid);
+
 // Unmounts and removes each pinned file; absent files are fine (idempotent).
 Result<void> UnpinNamespaces(const PinnedNamespaces& ns);
 

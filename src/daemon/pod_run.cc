@@ -58,10 +58,6 @@ std::string PodName(const v1::PodSandboxMetadata& m) {
 Result<void> Daemon::SetUpPod(Sandbox& pod) {
   const v1::PodSandboxConfig& cfg = pod.config;
   const auto& nso = cfg.linux().security_context().namespace_options();
-  if (nso.pid() == v1::POD)
-    return Unimplemented("run pod sandbox", "linux.security_context.namespace_options.pid",
-                         "a pod-shared PID namespace (shareProcessNamespace) needs a process "
-                         "holding it, which berthd does not make yet; use CONTAINER or NODE");
   bool host_net = HostNetwork(cfg), host_ipc = HostIpc(cfg);
   BERTH_TRYV(sys::MkdirAll(pod.pod_dir, 0711));
   std::string hostname = cfg.hostname();
@@ -76,6 +72,14 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
   pod.rec.net_ns = pinned->net;
   pod.rec.ipc_ns = pinned->ipc;
   pod.rec.uts_ns = pinned->uts;
+  if (nso.pid() == v1::POD) {
+    // NamespaceMode POD (0, so also a config that says nothing): one PID namespace for all
+    // containers of the pod, held by a process of its own.
+    auto holder = StartPidHolder(shim_binary_, pod.pod_dir + "/ns");
+    if (!holder) return std::unexpected(holder.error().Wrap("run pod sandbox"));
+    pod.rec.pid_ns = holder->first;
+    pod.rec.pause_pid = holder->second;
+  }
 
   // Files every container of the pod gets.
   std::string resolv;
@@ -134,6 +138,7 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   std::string shm = pod.pod_dir + "/shm";
   if (::umount2(shm.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
     warn("unmount shm", Errno("umount", shm));
+  warn("stop the PID namespace holder", StopPidHolder(pod.rec.pid_ns, pod.rec.pause_pid));
   warn("unpin namespaces", UnpinNamespaces({pod.rec.net_ns, pod.rec.ipc_ns, pod.rec.uts_ns}));
   if (!remove) return;
   if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
@@ -187,7 +192,7 @@ Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
   pod->rec.runtime_handler = handler;
   pod->rec.cgroup_parent = cfg.linux().cgroup_parent();
   pod->pod_dir = config_.state + "/pods/" + ns + "/" + pod->rec.id;
-  pod->shim_dir = config_.state + "/shims/" + ns + "/" + pod->rec.id;
+  pod->shim_dir = ShimDir(pod->rec.id);
   pod->runtime_binary = *binary;
   pod->runtime_root = RuntimeRoot(handler, ns);
 

@@ -17,7 +17,8 @@ Result<void> Daemon::StopPodLocked(const std::string& ns, Sandbox& pod) {
   {
     std::lock_guard lock(pod.mu);
     pod.rec.state = "notready";
-    pod.rec.net_ns = pod.rec.ipc_ns = pod.rec.uts_ns = "";
+    pod.rec.net_ns = pod.rec.ipc_ns = pod.rec.uts_ns = pod.rec.pid_ns = "";
+    pod.rec.pause_pid = 0;
   }
   BERTH_TRYV(meta_.Save(pod.rec));
   PublishPodEvent(pod, v1::CONTAINER_STOPPED_EVENT);

@@ -48,7 +48,7 @@ std::string ToJson(const SandboxRecord& r) {
   json j = {{"version", kRecordVersion}, {"id", r.id}, {"namespace", r.ns}, {"name", r.name},
             {"digest", r.digest}, {"state", r.state}, {"created_at", r.created_at},
             {"config", r.config_json}, {"runtime_handler", r.runtime_handler},
-            {"net_ns", r.net_ns}, {"ipc_ns", r.ipc_ns}, {"uts_ns", r.uts_ns}, {"ip", r.ip},
+            {"net_ns", r.net_ns}, {"ipc_ns", r.ipc_ns}, {"uts_ns", r.uts_ns}, {"pid_ns", r.pid_ns}, {"pause_pid", r.pause_pid}, {"ip", r.ip},
             {"additional_ips", r.additional_ips}, {"network_set_up", r.network_set_up},
             {"cgroup_parent", r.cgroup_parent}};
   return j.dump() + "\n";
@@ -77,6 +77,8 @@ Result<SandboxRecord> ParseSandboxRecord(const std::string& text, const std::str
   r.net_ns = BERTH_TRY(Field<std::string>(j, "net_ns", what, false));
   r.ipc_ns = BERTH_TRY(Field<std::string>(j, "ipc_ns", what, false));
   r.uts_ns = BERTH_TRY(Field<std::string>(j, "uts_ns", what, false));
+  r.pid_ns = BERTH_TRY(Field<std::string>(j, "pid_ns", what, false));
+  r.pause_pid = BERTH_TRY(Field<int>(j, "pause_pid", what, false));
   r.ip = BERTH_TRY(Field<std::string>(j, "ip", what, false));
   r.additional_ips = BERTH_TRY(Field<std::vector<std::string>>(j, "additional_ips", what, false));
   r.network_set_up = BERTH_TRY(Field<bool>(j, "network_set_up", what, false));

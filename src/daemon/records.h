@@ -26,6 +26,8 @@ struct SandboxRecord {
   std::string config_json;  // the PodSandboxConfig, protobuf JSON
   std::string runtime_handler;
   std::string net_ns, ipc_ns, uts_ns;  // pinned namespace files, "" = host's
+  std::string pid_ns;   // the pod-shared PID namespace's file ("" unless NamespaceMode POD)
+  int pause_pid = 0;    // pid 1 of that namespace (berth-shim pause)
   std::string ip;
   std::vector<std::string> additional_ips;
   bool network_set_up = false;  // CNI ADD done (DEL owed)

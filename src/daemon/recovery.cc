@@ -29,7 +29,7 @@ Result<void> Daemon::Recover() {
       continue;
     }
     pod->pod_dir = config_.state + "/pods/" + rec.ns + "/" + rec.id;
-    pod->shim_dir = config_.state + "/shims/" + rec.ns + "/" + rec.id;
+    pod->shim_dir = ShimDir(rec.id);
     if (auto bin = RuntimeBinary(rec.runtime_handler)) pod->runtime_binary = *bin;
     else log::Warn("recover: pod " + rec.id + ": " + bin.error().Message());
     pod->runtime_root = RuntimeRoot(rec.runtime_handler, rec.ns);
@@ -42,7 +42,8 @@ Result<void> Daemon::Recover() {
     }
     // After a reboot the pinned namespaces are gone with /run: the pod cannot be ready.
     if (rec.state == "ready" && ((!rec.net_ns.empty() && !Exists(rec.net_ns)) ||
-                                 (!rec.ipc_ns.empty() && !Exists(rec.ipc_ns)))) {
+                                 (!rec.ipc_ns.empty() && !Exists(rec.ipc_ns)) ||
+                                 (!rec.pid_ns.empty() && !Exists(rec.pid_ns)))) {
       pod->rec.state = "notready";
       (void)meta_.Save(pod->rec);
     }

@@ -12,6 +12,7 @@
 #   pod_json NAME [NETWORK]  a PodSandboxConfig (crictl's JSON) under $CG_PARENT
 #   ctr_json NAME LOG SCRIPT  a ContainerConfig running `sh -c SCRIPT` in $IMAGE
 #   b ARGS                berthctl against this berthd
+#   ctr_state_is ID STATE  the container's state is STATE (for wait_until)
 #   shims_of_berthd       pids of the berth-shims whose --address is this berthd's
 
 berthd_init() {
@@ -33,6 +34,8 @@ berthd_init() {
 b() { timeout -k 5 60 "$BERTHCTL" --config /dev/null --runtime-endpoint "$ENDPOINT" --timeout 30 "$@"; }
 
 berthd_start() {
+  local before
+  before=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)
   # The berth next to berthd is the default handler; berth-shim is found beside berthd too.
   "$BERTHD" --config /dev/null --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
     --cni-conf-dir "$BD/cni" --log-level debug "$@" >>"$BD/berthd.log" 2>&1 &
@@ -40,7 +43,7 @@ berthd_start() {
   track_pid "$BERTHD_PID"
   local i
   for i in $(seq 100); do
-    grep -q "berthd serving" "$BD/berthd.log" 2>/dev/null && [ -S "$SOCK" ] && return 0
+    [ "$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)" -gt "${before:-0}" ] && [ -S "$SOCK" ] && return 0
     kill -0 "$BERTHD_PID" 2>/dev/null || die "berthd exited: $(tail -n 20 "$BD/berthd.log")"
     sleep 0.1
   done
@@ -63,6 +66,7 @@ berthd_stop() {
   BERTHD_PID=""
 }
 
+ctr_state_is() { [ "$(b inspectc "$1" 2>/dev/null | jq -r .status.state)" = "$2" ]; }
 shims_of_berthd() { pgrep -f "berth-shim .*--address $ENDPOINT" | tr '\n' ' ' | sed 's/ $//'; }
 
 # Everything this berthd made: pods removed through the API first where possible, then
@@ -100,8 +104,8 @@ berthd_image() {
     '{"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "StopSignal": "SIGTERM"}')
   oci_manifest "$L" "$cfg" "$LAYER_DESC"
   IMAGE_CONFIG=$CONFIG_DIGEST
-  push_raw "$L" "$MANIFEST_DIGEST" "$REG_bd/test/busybox:v1"
-  IMAGE=$REG_bd/test/busybox:v1
+  push_raw "$L" "$MANIFEST_DIGEST" "$REG_BD/test/busybox:v1"
+  IMAGE=$REG_BD/test/busybox:v1
 }
 
 pod_json() {

@@ -13,7 +13,7 @@ require_tools jq skopeo docker-registry
 
 berthd_init bd
 berthd_image
-berthd_start --insecure-registry "$REG_bd"
+berthd_start --insecure-registry "$REG_BD"
 
 section "version, info"
 out=$(b version 2>&1)
@@ -33,9 +33,9 @@ section "images: pull through the ImageService"
 out=$(b img pull "$IMAGE" 2>&1)
 assert_contains "$out" "$IMAGE_CONFIG" "img pull answers with the image id (config digest)"
 out=$(b img ls 2>&1)
-assert_match "$out" "$REG_bd/test/busybox +v1" "img ls lists the pulled image"
+assert_match "$out" "$REG_BD/test/busybox +v1" "img ls lists the pulled image"
 assert_eq "$IMAGE_CONFIG" "$(b img inspect "$IMAGE" | jq -r .status.id)" "img inspect: the id"
-out=$(b img pull "$REG_bd/test/nothing:v1" 2>&1)
+out=$(b img pull "$REG_BD/test/nothing:v1" 2>&1)
 assert_contains "$out" "NOT_FOUND" "pull of an image the registry does not have: NOT_FOUND"
 
 section "a host-network pod, a container that prints and exits 3"
@@ -56,7 +56,7 @@ assert_eq "$HELLO" "$(b create "$POD" "$TEST_DIR/hello.json" "$TEST_DIR/pod1.jso
   "the same CreateContainer again answers with the same container"
 assert_eq CONTAINER_CREATED "$(b inspectc "$HELLO" | jq -r .status.state)" "inspectc: CONTAINER_CREATED"
 b start "$HELLO" >/dev/null 2>&1 || fail "start failed"
-wait_until 10 '[ "$(b inspectc "$HELLO" | jq -r .status.state)" = CONTAINER_EXITED ]'
+wait_until 10 ctr_state_is "$HELLO" CONTAINER_EXITED
 st=$(b inspectc "$HELLO")
 assert_eq CONTAINER_EXITED "$(jq -r .status.state <<<"$st")" "the container exited"
 assert_eq 3 "$(jq -r .status.exitCode <<<"$st")" "exit code 3"
@@ -80,7 +80,7 @@ assert_eq pod2-host "$(b exec "$SLEEPER" hostname 2>&1)" "exec: the pod's hostna
 out=$(b exec "$SLEEPER" sh -c 'readlink /proc/1/ns/net; exit 7' 2>&1); rc=$?
 assert_eq 7 "$rc" "exec returns the command's exit code"
 assert_ne "$(readlink /proc/self/ns/net)" "$out" "the container has its own network namespace"
-pid=$(b inspectc "$SLEEPER" | jq -r '.info.info | fromjson | .pid' 2>/dev/null)
+pid=$(b inspectc "$SLEEPER" | jq -r .info.info.pid)
 proc_alive "$pid" && pass "the container's process $pid runs" || fail "no process ($pid)"
 assert_contains "$(cat /proc/"$pid"/cgroup)" "/$CG_PARENT/$SLEEPER" "the container is in its cgroup under the pod's parent"
 assert_eq "$(readlink /proc/"$pid"/ns/net)" "$(b exec "$SLEEPER" readlink /proc/self/ns/net 2>&1)" \
@@ -112,8 +112,8 @@ b start "$LATER" >/dev/null 2>&1 || fail "start later failed"
 berthd_kill9
 proc_alive "$pid" && pass "the sleeper runs on while berthd is dead" || fail "the sleeper died with berthd"
 sleep 3
-berthd_start --insecure-registry "$REG_bd"
-assert_contains "$(cat "$BD/berthd.log")" "recovered 2 pod sandboxes and 4 containers" "berthd recovered from disk"
+berthd_start --insecure-registry "$REG_BD"
+assert_contains "$(cat "$BD/berthd.log")" "recovered 2 pod sandboxes and 3 containers" "berthd recovered from disk"
 assert_eq CONTAINER_RUNNING "$(b inspectc "$SLEEPER" | jq -r .status.state)" "after restart: the sleeper is running"
 st=$(b inspectc "$LATER")
 assert_eq CONTAINER_EXITED "$(jq -r .status.state <<<"$st")" "after restart: the container that exited meanwhile is exited"

@@ -1,3 +1,8 @@
+// berth-shim pause PID_FILE
+//   The holder of a pod's shared PID namespace (berthd starts it for NamespaceMode POD):
+//   unshares a PID namespace, forks its pid 1 (which only reaps, and exits on SIGTERM or
+//   SIGINT), writes that pid to PID_FILE and exits. No image, no runtime call.
+//
 // berth-shim --namespace NS --id POD_ID --work-dir DIR --address BERTHD_ADDR --runtime PATH
 //            --runtime-root DIR [--log-level LEVEL] [--foreground]
 //
@@ -7,6 +12,8 @@
 // starts it (berthd's SpawnShim) knows it is ready when the command returns, and the shim is
 // nobody's child but its subreaper's (or init's): it outlives berthd.
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -81,9 +88,48 @@ int Launcher(int ready_r, pid_t child) {
   return code;
 }
 
+// pid 1 of a pod's PID namespace: reaps the orphans reparented to it, nothing else.
+[[noreturn]] void PauseInit() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGTERM || sig == SIGINT) _exit(0);
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+}
+
+int Pause(const char* pid_file) {
+  if (unshare(CLONE_NEWPID) < 0) return perror("berth-shim pause: unshare(CLONE_NEWPID)"), 1;
+  auto pid = berth::sys::Fork();
+  if (!pid) return fprintf(stderr, "berth-shim pause: %s\n", pid.error().Message().c_str()), 1;
+  if (*pid == 0) {
+    setsid();
+    if (chdir("/") < 0) _exit(1);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && null_fd >= 0; fd++) dup2(null_fd, fd);
+    (void)berth::sys::CloexecFrom(3);
+    PauseInit();
+  }
+  auto r = berth::sys::WriteFileAtomic(pid_file, std::to_string(*pid) + "\n", 0644);
+  if (!r) {
+    kill(*pid, SIGKILL);
+    fprintf(stderr, "berth-shim pause: %s\n", r.error().Message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "pause") return Pause(argv[2]);
   ShimOptions o;
   std::string level = "info";
   bool foreground = false;
