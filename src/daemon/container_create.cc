@@ -121,6 +121,7 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   cin.rootfs = a->rootfs;
   std::string parent = pod->rec.cgroup_parent.empty() ? "/berth/" + ns : pod->rec.cgroup_parent;
   cin.cgroups_path = parent + "/" + rec.id;
+  rec.cgroups_path = cin.cgroups_path;
   auto target = cfg.linux().security_context().namespace_options().target_id();
   if (cfg.linux().security_context().namespace_options().pid() == v1::TARGET) {
     auto t = FindContainer(ns, target);

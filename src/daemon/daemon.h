@@ -119,6 +119,14 @@ class Daemon {
   Result<v1::ContainerStatusResponse> ContainerStatus(const std::string& ns,
                                                       const v1::ContainerStatusRequest& req);
   Result<v1::ExecSyncResponse> ExecSync(const std::string& ns, const v1::ExecSyncRequest& req);
+  Result<v1::ContainerStatsResponse> ContainerStats(const std::string& ns,
+                                                    const v1::ContainerStatsRequest& req);
+  Result<v1::ListContainerStatsResponse> ListContainerStats(
+      const std::string& ns, const v1::ListContainerStatsRequest& req);
+  Result<v1::PodSandboxStatsResponse> PodSandboxStats(const std::string& ns,
+                                                      const v1::PodSandboxStatsRequest& req);
+  Result<v1::ListPodSandboxStatsResponse> ListPodSandboxStats(
+      const std::string& ns, const v1::ListPodSandboxStatsRequest& req);
   Result<v1::ReopenContainerLogResponse> ReopenContainerLog(
       const std::string& ns, const v1::ReopenContainerLogRequest& req);
 
@@ -167,6 +175,18 @@ class Daemon {
   void UpdateStatus(Container& c, const shim::ContainerStatus& s);
   void PublishContainerEvent(const Container& c, v1::ContainerEventType type);
   void PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type);
+
+  // Stats (stats.cc): the last CPU sample of each cgroup, for usage_nano_cores.
+  struct CpuSample {
+    int64_t at = 0;
+    uint64_t usage_ns = 0;
+  };
+  void FillCgroupStats(const std::string& key, const std::string& cgroups_path,
+                       v1::CpuUsage* cpu, v1::MemoryUsage* mem, v1::SwapUsage* swap,
+                       uint64_t* pids);
+  v1::ContainerStats StatsOf(const Container& c);
+  std::mutex stats_mu_;
+  std::map<std::string, CpuSample> cpu_samples_;
 
   // Exit events of every shim, one thread per shim (events.cc).
   void WatchShim(std::shared_ptr<Sandbox> pod);

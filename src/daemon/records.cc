@@ -59,7 +59,8 @@ std::string ToJson(const ContainerRecord& r) {
             {"pod_id", r.pod_id}, {"name", r.name}, {"digest", r.digest}, {"state", r.state},
             {"created_at", r.created_at}, {"config", r.config_json},
             {"image_ref", r.image_ref}, {"image_name", r.image_name}, {"image_id", r.image_id},
-            {"log_path", r.log_path}, {"bundle", r.bundle}, {"stop_signal", r.stop_signal}};
+            {"log_path", r.log_path}, {"bundle", r.bundle}, {"stop_signal", r.stop_signal},
+            {"cgroups_path", r.cgroups_path}};
   return j.dump() + "\n";
 }
 
@@ -105,6 +106,7 @@ Result<ContainerRecord> ParseContainerRecord(const std::string& text, const std:
   r.log_path = BERTH_TRY(Field<std::string>(j, "log_path", what, false));
   r.bundle = BERTH_TRY(Field<std::string>(j, "bundle", what, false));
   r.stop_signal = BERTH_TRY(Field<int>(j, "stop_signal", what, false));
+  r.cgroups_path = BERTH_TRY(Field<std::string>(j, "cgroups_path", what, false));
   if (r.stop_signal <= 0 || r.stop_signal > 64) r.stop_signal = 15;
   if (r.state != "creating" && r.state != "created")
     return DataLoss("read record", what, "unknown state \"" + r.state + "\"");

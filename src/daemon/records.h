@@ -45,6 +45,7 @@ struct ContainerRecord {
   std::string image_id;     // the image config's digest
   std::string log_path;     // absolute, "" none
   std::string bundle;
+  std::string cgroups_path;  // linux.cgroupsPath given to the runtime
   int stop_signal = 15;  // the image's StopSignal, SIGTERM when it names none
 };
 
