@@ -1011,5 +1011,17 @@ TEST(DaemonSpecSeccompDefault, InstalledFilterDeniesWhatItShould) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// ProbeSpecFeatures reads the bounding set: it must agree with PR_CAPBSET_READ.
+TEST(DaemonSpecHost, CapabilitiesAreTheBoundingSet) {
+  HostFeatures h;
+  ProbeSpecFeatures(h);
+  for (size_t i = 0; i < spec::kCapabilityNames.size(); ++i) {
+    int in = prctl(PR_CAPBSET_READ, i, 0, 0, 0);
+    if (in < 0) continue;  // newer than this kernel
+    EXPECT_EQ(in == 1, Has(h.capabilities, std::string(spec::kCapabilityNames[i])))
+        << spec::kCapabilityNames[i];
+  }
+}
+
 }  // namespace
 }  // namespace berth::daemon
