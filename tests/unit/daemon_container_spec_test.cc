@@ -801,6 +801,9 @@ TEST_F(DaemonSpecDevices, BadDevicesAreRefused) {
   d->set_host_path("/dev/null");
   d->set_permissions("rwx");
   EXPECT_CONTAINS(Err(), "devices[0].permissions: \"rwx\" is not a subset of \"rwm\"");
+  config_.clear_devices();
+  config_.add_cdi_devices()->set_name("vendor.com/gpu=0");
+  EXPECT_CONTAINS(Err(ErrorKind::kUnimplemented), "CDI_devices \"vendor.com/gpu=0\": CDI devices");
 }
 
 // ------------------------------------------------------------------ resources
