@@ -69,6 +69,11 @@ struct ContainerInputs {
   std::string cgroups_path;  // linux.cgroupsPath for this container
 };
 
+// Fills the HostFeatures fields added for the spec (capabilities from /proc/self/status
+// CapBnd, apparmor_default_profile when "docker-default" is loaded, swap_accounting); the
+// others are berthd's ProbeHost's. Reads /proc and /sys only.
+void ProbeSpecFeatures(HostFeatures& host);
+
 // The spec config.json gets. `base` is `berth spec`'s defaults (spec/default_spec.h):
 // mounts, masked/readonly paths and the device cgroup's deny-all are taken from there and
 // modified as the CRI fields say. Capabilities start from containerd's default set

@@ -201,6 +201,10 @@ Result<void> ApplyDevices(spec::Spec& s, const v1::ContainerConfig& config) {
   spec::Linux& l = *s.linux;
   spec::LinuxResources& res = l.resources ? *l.resources : l.resources.emplace();
   l.devices.clear();
+  // Ignoring them would start the container without the devices it was promised.
+  if (config.cdi_devices_size() > 0)
+    return Unimplemented("CDI_devices", "\"" + config.cdi_devices(0).name() + "\"",
+                         "CDI devices are not supported yet; give the device nodes in devices");
   if (config.linux().security_context().privileged()) {
     ListHostDevices("/dev", l.devices, 0);
     res.devices.push_back({true, "", std::nullopt, std::nullopt, "rwm"});

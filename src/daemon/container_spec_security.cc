@@ -11,6 +11,7 @@
 #include "image/bundle.h"
 #include "spec/names.h"
 #include "spec/parse.h"
+#include "spec/validate.h"
 #include "sys/fs.h"
 
 namespace berth::daemon::internal {
@@ -347,10 +348,17 @@ Result<spec::Seccomp> LoadSeccompProfile(const std::string& path, const std::str
     }
     out["syscalls"] = std::move(rules);
   }
-  Json wrapped = {{"ociVersion", spec::kOciVersion}, {"linux", {{"seccomp", out}}}};
-  auto parsed = spec::ParseSpec(wrapped.dump(), "seccomp profile \"" + path + "\"");
-  if (!parsed) {
-    Error e = std::move(parsed.error());
+  // A spec holding only the section (and the root every spec needs), so the decoder and
+  // the validator name the profile's own fields: `linux.seccomp.defaultAction: ...`.
+  Json wrapped = {{"ociVersion", spec::kOciVersion},
+                  {"root", {{"path", "rootfs"}}},
+                  {"linux", {{"seccomp", out}}}};
+  std::string origin = "seccomp profile \"" + path + "\"";
+  auto parsed = spec::ParseSpec(wrapped.dump(), origin);
+  Result<void> valid = parsed ? spec::Validate(*parsed) : Result<void>();
+  if (!parsed || !valid) {
+    Error e = !parsed ? std::move(parsed.error()) : std::move(valid.error());
+    if (parsed) e.Wrap(origin);
     e.Wrap(field);
     e.WithKind(ErrorKind::kInvalidArgument);
     return std::unexpected(std::move(e));
