@@ -44,6 +44,7 @@ HostFeatures ProbeHost() {
     }
   }
   if (auto t = sys::ReadFile("/proc/self/oom_score_adj")) h.min_oom_score_adj = std::atoi(t->c_str());
+  ProbeSpecFeatures(h);
   return h;
 }
 
