@@ -127,6 +127,8 @@ class Daemon {
                                                       const v1::PodSandboxStatsRequest& req);
   Result<v1::ListPodSandboxStatsResponse> ListPodSandboxStats(
       const std::string& ns, const v1::ListPodSandboxStatsRequest& req);
+  Result<v1::UpdateContainerResourcesResponse> UpdateContainerResources(
+      const std::string& ns, const v1::UpdateContainerResourcesRequest& req);
   Result<v1::ReopenContainerLogResponse> ReopenContainerLog(
       const std::string& ns, const v1::ReopenContainerLogRequest& req);
 
