@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "base/log.h"
 #include "cni/cni.h"
 #include "cni/exec.h"
@@ -130,7 +132,12 @@ Result<std::string> RunOne(const Call& c, const std::string& command, size_t ind
   run.timeout = c.options.plugin_timeout;
   run.what = "CNI " + command + " " + type;
   run.subject = Subject(c.rc, c.list);
+  auto t0 = std::chrono::steady_clock::now();
   auto out = internal::RunPlugin(run);
+  if (log::DebugEnabled()) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    log::Debug(run.what + " " + run.subject + ": " + std::to_string(ms.count()) + " ms");
+  }
   if (!out) return std::unexpected(out.error().Wrap("CNI " + command + " " + type));
   if (!WIFEXITED(out->wait_status) || WEXITSTATUS(out->wait_status) != 0)
     return std::unexpected(PluginFailure(command, type, c.list, c.rc, *out));

@@ -157,6 +157,20 @@ TEST(CniConfig, FindPluginSearchesTheDirsInOrder) {
   EXPECT_NE(std::string::npos, m.find(dir.Sub("a") + ":" + dir.Sub("b"))) << m;
 }
 
+TEST(CniConfig, TheShippedDefaultConflistLoads) {
+  auto l = LoadConfigFile(std::string(BERTH_TESTDATA_DIR) + "/../../../contrib/cni/10-berth.conflist");
+  ASSERT_TRUE(l) << l.error().Message();
+  EXPECT_EQ("berth", l->name);
+  ASSERT_EQ(2u, l->plugins.size());
+  EXPECT_EQ("bridge", l->plugins[0]["type"]);
+  EXPECT_EQ("berth0", l->plugins[0]["bridge"]);
+  EXPECT_EQ("host-local", l->plugins[0]["ipam"]["type"]);
+  EXPECT_EQ("portmap", l->plugins[1]["type"]);
+  RuntimeConf rc;
+  rc.port_mappings = {{8080, 80, "tcp", ""}};
+  EXPECT_TRUE(BuildRuntimeConfig(l->plugins[1], rc).contains("portMappings"));
+}
+
 TEST(CniConfig, ContainerIdAndIfNameRules) {
   EXPECT_TRUE(ValidateContainerId("abc-1_2.3"));
   EXPECT_TRUE(ValidateContainerId(std::string(64, 'f')));

@@ -9,6 +9,7 @@
 //     check ID NETNS [--ifname I]
 //     teardown ID [NETNS] [--ifname I]
 //     bench N NETNS [--no-lo] [--port ...]      N x (Setup + Teardown), ms each and the median
+//   --debug logs each plugin call's duration to stderr.
 #include <signal.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "cni/cni.h"
 
 using namespace berth;
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
     else if (a == "--k8s") k8s = value();
     else if (a == "--crash") crash = true;
     else if (a == "--no-lo") no_lo = true;
+    else if (a == "--debug") log::Init("", log::Format::kText, true);  // per-plugin timings
     else if (a.starts_with("--")) Usage("unknown option " + a);
     else pos.push_back(a);
   }
