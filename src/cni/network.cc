@@ -248,8 +248,11 @@ Result<void> Network::Check(const RuntimeConf& rc) const {
   if (!entry || !entry->result)
     return NotFound("CNI CHECK", Subject(rc, config_),
                     "no cached ADD result in " + CachePath(rc) + " (not set up)");
-  // CHECK came with 0.4.0; disableCheck: "runtimes must not call CHECK".
-  if (!internal::AtLeast(entry->config.cni_version, 0, 4) || entry->config.disable_check) return {};
+  // CHECK came with 0.4.0; disableCheck: "runtimes must not call CHECK" (the admin's
+  // current word counts, as well as the one the pod was added under).
+  if (!internal::AtLeast(entry->config.cni_version, 0, 4) || entry->config.disable_check ||
+      config_.disable_check)
+    return {};
   RuntimeConf run = entry->runtime;
   run.netns = rc.netns;
   Call c{entry->config, run, options_, BERTH_TRY(BuildCniArgs(run))};
