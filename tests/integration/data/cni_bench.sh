@@ -16,6 +16,7 @@ cat > $T/conf/10-bench.conflist <<JSON
  {"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}
 JSON
 C="ip netns exec $N $CTL ${DEBUG:+--debug} --conf-dir $T/conf --cache-dir $T/cache"
-$C bench 3 /run/netns/$P --port 18085:80 >/dev/null   # warm-up (bridge created, caches)
-echo "== with lo (PodNetworking: loopback + bridge + portmap)"; $C bench ${RUNS:-20} /run/netns/$P --port 18085:80 | tail -1
-echo "== the conflist only (Network)"; $C bench ${RUNS:-20} /run/netns/$P --port 18085:80 --no-lo | tail -1
+$C bench 3 /run/netns/$P --port 18085:80 >/dev/null 2>&1  # warm-up (bridge created, caches)
+show() { if [ -n "${DEBUG:-}" ]; then cat; else tail -1; fi; }
+echo "== with lo (PodNetworking: loopback + bridge + portmap)"; $C bench ${RUNS:-20} /run/netns/$P --port 18085:80 2>&1 | show
+echo "== the conflist only (Network)"; $C bench ${RUNS:-20} /run/netns/$P --port 18085:80 --no-lo 2>&1 | show
