@@ -14,13 +14,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 
@@ -108,11 +107,11 @@ struct Interface {
   std::string name, mac, sandbox;
 };
 struct IpConfig {
-  int version = 4;          // 4 or 6 (1.0.0 dropped the field: derived from the address)
-  std::string address;      // CIDR: 10.88.0.2/16
-  std::string gateway;      // may be ""
-  int interface = -1;       // index into interfaces, -1 when not given
-  std::string Ip() const;   // the address without its prefix length
+  int version = 4;         // 4 or 6 (1.0.0 dropped the field: derived from the address)
+  std::string address;     // CIDR: 10.88.0.2/16
+  std::string gateway;     // may be ""
+  int interface = -1;      // index into interfaces, -1 when not given
+  std::string Ip() const;  // the address without its prefix length
 };
 struct Route {
   std::string dst, gw;

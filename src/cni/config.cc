@@ -83,8 +83,8 @@ Result<void> ValidateContainerId(std::string_view id) {
 Result<void> ValidateIfName(std::string_view ifname) {
   bool bad = ifname.empty() || ifname == "." || ifname == ".." || ifname.size() >= 16 ||
              std::any_of(ifname.begin(), ifname.end(), [](char c) {
-               return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' ||
-                      c == '\r' || c == '\v' || c == '\f';
+               return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+                      c == '\v' || c == '\f';
              });
   if (bad)
     return InvalidArgument("CNI interface name", std::string(ifname),
@@ -93,8 +93,7 @@ Result<void> ValidateIfName(std::string_view ifname) {
   return {};
 }
 
-Result<ConfigList> ParseConfigList(std::string_view json, const std::string& source,
-                                   bool is_list) {
+Result<ConfigList> ParseConfigList(std::string_view json, const std::string& source, bool is_list) {
   Json doc;
   try {
     doc = Json::parse(json);
@@ -131,13 +130,16 @@ Result<ConfigList> ParseConfigList(std::string_view json, const std::string& sou
     return field_error("cniVersion", "missing (a string such as \"1.0.0\")");
   out.cni_version = version->get<std::string>();
   if (!internal::SupportedVersion(out.cni_version))
-    return field_error("cniVersion", "\"" + out.cni_version +
-                                         "\" is not supported (0.3.0, 0.3.1, 0.4.0, 1.0.0)");
+    return field_error("cniVersion",
+                       "\"" + out.cni_version + "\" is not supported (0.3.0, 0.3.1, 0.4.0, 1.0.0)");
   if (auto dc = doc.find("disableCheck"); dc != doc.end()) {
     // The spec says string; libcni and its users write a boolean too.
-    if (dc->is_boolean()) out.disable_check = dc->get<bool>();
-    else if (dc->is_string() && (*dc == "true" || *dc == "false")) out.disable_check = *dc == "true";
-    else return field_error("disableCheck", "must be true or false");
+    if (dc->is_boolean())
+      out.disable_check = dc->get<bool>();
+    else if (dc->is_string() && (*dc == "true" || *dc == "false"))
+      out.disable_check = *dc == "true";
+    else
+      return field_error("disableCheck", "must be true or false");
   }
   auto plugins = doc.find("plugins");
   if (plugins == doc.end() || !plugins->is_array() || plugins->empty())
@@ -171,8 +173,8 @@ Result<ConfigList> LoadConfigDir(const std::string& dir) {
   auto names = sys::ListDir(dir);
   if (!names) {
     if (names.error().IsNotFound())
-      return NotFound("load CNI config", dir, "no network config found in " + dir +
-                                                 " (the directory does not exist)");
+      return NotFound("load CNI config", dir,
+                      "no network config found in " + dir + " (the directory does not exist)");
     return std::unexpected(names.error().Wrap("load CNI config"));
   }
   std::vector<std::string> files;
@@ -183,9 +185,9 @@ Result<ConfigList> LoadConfigDir(const std::string& dir) {
     if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) files.push_back(n);
   }
   if (files.empty())
-    return NotFound("load CNI config", dir,
-                    "no network config found in " + dir +
-                        " (no *.conflist, *.conf or *.json file)");
+    return NotFound(
+        "load CNI config", dir,
+        "no network config found in " + dir + " (no *.conflist, *.conf or *.json file)");
   std::sort(files.begin(), files.end());
   return LoadConfigFile(dir + "/" + files.front());
 }

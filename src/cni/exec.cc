@@ -30,8 +30,10 @@ bool Drain(int fd, std::string& into, size_t max, bool keep_tail) {
     if (n > 0) {
       into.append(buf, static_cast<size_t>(n));
       if (into.size() > max) {
-        if (keep_tail) into.erase(0, into.size() - max);
-        else into.resize(max);
+        if (keep_tail)
+          into.erase(0, into.size() - max);
+        else
+          into.resize(max);
       }
       continue;
     }
@@ -60,7 +62,8 @@ std::vector<std::string> PluginEnv(const std::vector<std::string>& vars) {
     if (kv.starts_with("PATH=")) have_path = true;
     env.emplace_back(kv);
   }
-  if (!have_path) env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!have_path)
+    env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   env.insert(env.end(), vars.begin(), vars.end());
   return env;
 }
@@ -127,9 +130,9 @@ Result<PluginOutput> RunPlugin(const PluginRun& run) {
         double secs = static_cast<double>(run.timeout.count()) / 1000.0;
         char buf[64];
         snprintf(buf, sizeof buf, "%g", secs);
-        return DeadlineExceeded(run.what, run.subject,
-                                std::string("no answer within ") + buf + " s: the plugin " +
-                                    run.path + " was killed");
+        return DeadlineExceeded(
+            run.what, run.subject,
+            std::string("no answer within ") + buf + " s: the plugin " + run.path + " was killed");
       }
       ms = static_cast<int>(left.count());
     }
@@ -154,8 +157,10 @@ Result<PluginOutput> RunPlugin(const PluginRun& run) {
     if (i_err >= 0 && fds[i_err].revents) err_open = Drain(err_r.Get(), res.err, kMaxErr, true);
     if (i_pid >= 0 ? fds[i_pid].revents != 0 : true) {
       pid_t w = waitpid(pid, &status, pidfd ? 0 : WNOHANG);
-      if (w == pid) exited = true;
-      else if (w < 0 && errno != EINTR) return Errno("waitpid", run.path);
+      if (w == pid)
+        exited = true;
+      else if (w < 0 && errno != EINTR)
+        return Errno("waitpid", run.path);
     }
   }
   res.wait_status = status;

@@ -13,9 +13,9 @@
 namespace berth::cni::internal {
 
 struct PluginRun {
-  std::string path;                // the plugin binary
-  std::vector<std::string> env;    // the child's whole environment
-  std::string input;               // its stdin
+  std::string path;                      // the plugin binary
+  std::vector<std::string> env;          // the child's whole environment
+  std::string input;                     // its stdin
   std::chrono::milliseconds timeout{0};  // 0: none
   // Names the call in a timeout's error: "CNI ADD bridge".
   std::string what;

@@ -24,14 +24,19 @@ constexpr const char* kCacheKind = "berth.cni.cache.v1";
 // (100+) say nothing more than that the plugin failed.
 ErrorKind KindForCniCode(int64_t code) {
   switch (code) {
-    case 1: return ErrorKind::kFailedPrecondition;  // incompatible CNI version
-    case 2:                                         // unsupported field
-    case 4:                                         // invalid environment variables
-    case 6:                                         // failed to decode content
-    case 7: return ErrorKind::kInvalidArgument;     // invalid network config
-    case 3: return ErrorKind::kNotFound;            // container unknown or gone
-    case 11: return ErrorKind::kUnavailable;        // try again later
-    default: return ErrorKind::kInternal;           // 5 (I/O failure), 999, 100+
+    case 1:
+      return ErrorKind::kFailedPrecondition;  // incompatible CNI version
+    case 2:                                   // unsupported field
+    case 4:                                   // invalid environment variables
+    case 6:                                   // failed to decode content
+    case 7:
+      return ErrorKind::kInvalidArgument;  // invalid network config
+    case 3:
+      return ErrorKind::kNotFound;  // container unknown or gone
+    case 11:
+      return ErrorKind::kUnavailable;  // try again later
+    default:
+      return ErrorKind::kInternal;  // 5 (I/O failure), 999, 100+
   }
 }
 
@@ -44,7 +49,8 @@ std::string LastLine(const std::string& s) {
   size_t end = s.find_last_not_of("\n\r ");
   if (end == std::string::npos) return {};
   size_t start = s.rfind('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return s.substr(start == std::string::npos ? 0 : start + 1,
+                  end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace
@@ -61,7 +67,8 @@ Error PluginFailure(const std::string& command, const std::string& type, const C
   if (doc.is_object() && doc.contains("code") && doc["code"].is_number_integer()) {
     int64_t code = doc["code"].get<int64_t>();
     std::string detail = doc.value("msg", "");
-    if (auto d = doc.find("details"); d != doc.end() && d->is_string() && !d->get<std::string>().empty())
+    if (auto d = doc.find("details");
+        d != doc.end() && d->is_string() && !d->get<std::string>().empty())
       detail += (detail.empty() ? "" : ": ") + d->get<std::string>();
     if (detail.empty()) detail = "no message";
     detail += " (CNI error code " + std::to_string(code) + ", " + status + ")";
@@ -83,7 +90,8 @@ Network LoopbackNetwork(const Options& options) {
 }
 
 Result<void> Network::CheckPlugins() const {
-  for (auto& p : config_.plugins) BERTH_TRYV(FindPlugin(p["type"].get<std::string>(), options_.bin_dirs));
+  for (auto& p : config_.plugins)
+    BERTH_TRYV(FindPlugin(p["type"].get<std::string>(), options_.bin_dirs));
   return {};
 }
 
@@ -118,8 +126,10 @@ Result<std::string> RunOne(const Call& c, const std::string& command, size_t ind
   conf["cniVersion"] = c.list.cni_version;
   Json rt = BuildRuntimeConfig(conf, c.rc);
   if (!rt.empty()) conf["runtimeConfig"] = std::move(rt);
-  if (prev_result) conf["prevResult"] = *prev_result;
-  else conf.erase("prevResult");
+  if (prev_result)
+    conf["prevResult"] = *prev_result;
+  else
+    conf.erase("prevResult");
 
   std::string cni_path;
   for (auto& d : c.options.bin_dirs) cni_path += (cni_path.empty() ? "" : ":") + d;
@@ -135,7 +145,8 @@ Result<std::string> RunOne(const Call& c, const std::string& command, size_t ind
   auto t0 = std::chrono::steady_clock::now();
   auto out = internal::RunPlugin(run);
   if (log::DebugEnabled()) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     log::Debug(run.what + " " + run.subject + ": " + std::to_string(ms.count()) + " ms");
   }
   if (!out) return std::unexpected(out.error().Wrap("CNI " + command + " " + type));
@@ -213,9 +224,7 @@ Result<std::optional<CacheEntry>> Network::ReadCache(const RuntimeConf& rc) cons
     if (data.error().IsNotFound()) return std::optional<CacheEntry>();
     return std::unexpected(data.error().Wrap("CNI cache"));
   }
-  auto corrupt = [&](const std::string& why) {
-    return DataLoss("read CNI cache", path, why);
-  };
+  auto corrupt = [&](const std::string& why) { return DataLoss("read CNI cache", path, why); };
   Json doc = Json::parse(*data, nullptr, false);
   if (!doc.is_object() || doc.value("kind", "") != kCacheKind) return corrupt("not a cache entry");
   CacheEntry e;
@@ -232,7 +241,8 @@ Result<std::optional<CacheEntry>> Network::ReadCache(const RuntimeConf& rc) cons
   } catch (const Json::exception& ex) {
     return corrupt(ex.what());
   }
-  if (auto caps = internal::CapabilityArgsFromJson(doc.value("capabilityArgs", Json()), e.runtime); !caps)
+  if (auto caps = internal::CapabilityArgsFromJson(doc.value("capabilityArgs", Json()), e.runtime);
+      !caps)
     return corrupt(caps.error().Message());
   if (auto r = doc.find("result"); r != doc.end() && !r->is_null()) {
     auto parsed = ResultFromJson(*r);
@@ -272,8 +282,10 @@ Result<void> Network::Teardown(const RuntimeConf& rc) const {
     CacheEntry& e = **entry;
     RuntimeConf run = e.runtime;
     struct stat st;
-    if (!rc.netns.empty()) run.netns = rc.netns;
-    else if (!run.netns.empty() && stat(run.netns.c_str(), &st) != 0) run.netns.clear();
+    if (!rc.netns.empty())
+      run.netns = rc.netns;
+    else if (!run.netns.empty() && stat(run.netns.c_str(), &st) != 0)
+      run.netns.clear();
     Call c{e.config, run, options_, BERTH_TRY(BuildCniArgs(run))};
     BERTH_TRYV(DeleteAll(c, e.result ? &e.result->raw : nullptr));
   } else {

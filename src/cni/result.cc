@@ -12,7 +12,8 @@ namespace {
 Result<std::string> OptString(const Json& obj, const char* key, const std::string& field) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return InvalidArgument("parse CNI result", field + "." + key, "not a string");
+  if (!it->is_string())
+    return InvalidArgument("parse CNI result", field + "." + key, "not a string");
   return it->get<std::string>();
 }
 
@@ -91,9 +92,12 @@ Result<NetResult> ResultFromJson(const Json& doc) {
                                "\"" + ip.address + "\" is not an address in CIDR form");
       ip.gateway = BERTH_TRY(OptString(j, "gateway", f));
       std::string v = BERTH_TRY(OptString(j, "version", f));
-      if (v == "4" || v == "6") ip.version = v == "4" ? 4 : 6;
-      else if (v.empty()) ip.version = ip.address.find(':') != std::string::npos ? 6 : 4;
-      else return InvalidArgument("parse CNI result", f + ".version", "\"" + v + "\" is not 4 or 6");
+      if (v == "4" || v == "6")
+        ip.version = v == "4" ? 4 : 6;
+      else if (v.empty())
+        ip.version = ip.address.find(':') != std::string::npos ? 6 : 4;
+      else
+        return InvalidArgument("parse CNI result", f + ".version", "\"" + v + "\" is not 4 or 6");
       if (auto it = j.find("interface"); it != j.end() && !it->is_null()) {
         if (!it->is_number_integer() || it->get<int64_t>() < 0)
           return InvalidArgument("parse CNI result", f + ".interface", "not an index");
@@ -161,7 +165,8 @@ Json CapabilityArgs(const RuntimeConf& rc) {
   if (!rc.port_mappings.empty()) {
     Json pms = Json::array();
     for (auto& pm : rc.port_mappings) {
-      Json j = {{"hostPort", pm.host_port}, {"containerPort", pm.container_port},
+      Json j = {{"hostPort", pm.host_port},
+                {"containerPort", pm.container_port},
                 {"protocol", pm.protocol.empty() ? "tcp" : pm.protocol}};
       if (!pm.host_ip.empty()) j["hostIP"] = pm.host_ip;
       pms.push_back(std::move(j));

@@ -14,9 +14,7 @@
 namespace berth::cni {
 namespace {
 
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void Write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 const char* kList = R"({"cniVersion":"1.0.0","name":"net-a","plugins":[
   {"type":"bridge","bridge":"b0","ipam":{"type":"host-local","subnet":"10.1.0.0/24"}},
@@ -46,13 +44,19 @@ TEST(CniConfig, WrapsASinglePluginConf) {
 }
 
 TEST(CniConfig, DisableCheckAsBoolOrString) {
-  auto a = ParseConfigList(R"({"cniVersion":"1.0.0","name":"n","disableCheck":true,"plugins":[{"type":"x"}]})", "t", true);
+  auto a = ParseConfigList(
+      R"({"cniVersion":"1.0.0","name":"n","disableCheck":true,"plugins":[{"type":"x"}]})", "t",
+      true);
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->disable_check);
-  auto b = ParseConfigList(R"({"cniVersion":"1.0.0","name":"n","disableCheck":"true","plugins":[{"type":"x"}]})", "t", true);
+  auto b = ParseConfigList(
+      R"({"cniVersion":"1.0.0","name":"n","disableCheck":"true","plugins":[{"type":"x"}]})", "t",
+      true);
   ASSERT_TRUE(b);
   EXPECT_TRUE(b->disable_check);
-  auto c = ParseConfigList(R"({"cniVersion":"1.0.0","name":"n","disableCheck":"yes","plugins":[{"type":"x"}]})", "t", true);
+  auto c = ParseConfigList(
+      R"({"cniVersion":"1.0.0","name":"n","disableCheck":"yes","plugins":[{"type":"x"}]})", "t",
+      true);
   ASSERT_FALSE(c);
   EXPECT_TRUE(c.error().IsInvalidArgument());
 }
@@ -73,10 +77,13 @@ TEST(CniConfig, RejectsInvalidLists) {
       {R"({"cniVersion":"1.0.0","name":"n"})", "plugins"},
       {R"({"cniVersion":"1.0.0","name":"n","plugins":[]})", "plugins"},
       {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"bridge":"x"}]})", "plugins[0].type"},
-      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x"},{"type":""}]})", "plugins[1].type"},
-      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../../bin/sh"}]})", "plugins[0].type"},
+      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x"},{"type":""}]})",
+       "plugins[1].type"},
+      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../../bin/sh"}]})",
+       "plugins[0].type"},
       {R"({"cniVersion":"1.0.0","name":"n","plugins":[3]})", "plugins[0]"},
-      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","capabilities":[]}]})", "capabilities"},
+      {R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","capabilities":[]}]})",
+       "capabilities"},
       {R"([1,2])", "not a JSON object"},
       {R"({"cniVersion":)", "parse"},
   };
@@ -85,7 +92,8 @@ TEST(CniConfig, RejectsInvalidLists) {
     ASSERT_FALSE(l) << c.json;
     EXPECT_TRUE(l.error().IsInvalidArgument()) << c.json;
     EXPECT_NE(std::string::npos, l.error().Message().find(c.field)) << l.error().Message();
-    EXPECT_NE(std::string::npos, l.error().Message().find("/etc/x.conflist")) << l.error().Message();
+    EXPECT_NE(std::string::npos, l.error().Message().find("/etc/x.conflist"))
+        << l.error().Message();
   }
   // A .conf holding a list is a misnamed file: say so.
   auto misnamed = ParseConfigList(kList, "x.conf", false);
@@ -115,7 +123,8 @@ TEST(CniConfig, DirPicksTheFirstFileInLexicalOrder) {
 TEST(CniConfig, AnInvalidFirstFileIsAnErrorNamingIt) {
   testutil::TempDir dir("cni-conf");
   Write(dir.Sub("10-bad.conflist"), R"({"cniVersion":"1.0.0","name":"n","plugins":[{}]})");
-  Write(dir.Sub("20-good.conflist"), R"({"cniVersion":"1.0.0","name":"g","plugins":[{"type":"x"}]})");
+  Write(dir.Sub("20-good.conflist"),
+        R"({"cniVersion":"1.0.0","name":"g","plugins":[{"type":"x"}]})");
   auto l = LoadConfigDir(dir.path());
   ASSERT_FALSE(l);
   EXPECT_TRUE(l.error().IsInvalidArgument());
@@ -158,7 +167,8 @@ TEST(CniConfig, FindPluginSearchesTheDirsInOrder) {
 }
 
 TEST(CniConfig, TheShippedDefaultConflistLoads) {
-  auto l = LoadConfigFile(std::string(BERTH_TESTDATA_DIR) + "/../../../contrib/cni/10-berth.conflist");
+  auto l =
+      LoadConfigFile(std::string(BERTH_TESTDATA_DIR) + "/../../../contrib/cni/10-berth.conflist");
   ASSERT_TRUE(l) << l.error().Message();
   EXPECT_EQ("berth", l->name);
   ASSERT_EQ(2u, l->plugins.size());
@@ -220,7 +230,8 @@ TEST(CniResult, Parses040) {
 }
 
 TEST(CniResult, Parses100WithoutIpVersions) {
-  auto r = ParseResult(R"({"cniVersion":"1.0.0","ips":[{"address":"fd00::7/64"},{"address":"10.88.0.7/16","gateway":"10.88.0.1"},{"address":"10.89.0.7/16"}]})");
+  auto r = ParseResult(
+      R"({"cniVersion":"1.0.0","ips":[{"address":"fd00::7/64"},{"address":"10.88.0.7/16","gateway":"10.88.0.1"},{"address":"10.89.0.7/16"}]})");
   ASSERT_TRUE(r) << r.error().Message();
   ASSERT_EQ(3u, r->ips.size());
   EXPECT_EQ(6, r->ips[0].version);
@@ -238,10 +249,11 @@ TEST(CniResult, Parses100WithoutIpVersions) {
 }
 
 TEST(CniResult, RejectsMalformedResults) {
-  for (const char* bad : {R"([])", R"({"ips":{}})", R"({"ips":[{"address":"10.0.0.1"}]})",
-                          R"({"ips":[{"address":"10.0.0.1/8","version":"5"}]})",
-                          R"({"ips":[{"address":"10.0.0.1/8","interface":-1}]})",
-                          R"({"interfaces":[{"name":3}]})", R"({"dns":{"nameservers":"x"}})", "{"}) {
+  for (const char* bad :
+       {R"([])", R"({"ips":{}})", R"({"ips":[{"address":"10.0.0.1"}]})",
+        R"({"ips":[{"address":"10.0.0.1/8","version":"5"}]})",
+        R"({"ips":[{"address":"10.0.0.1/8","interface":-1}]})", R"({"interfaces":[{"name":3}]})",
+        R"({"dns":{"nameservers":"x"}})", "{"}) {
     auto r = ParseResult(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_TRUE(r.error().IsInvalidArgument()) << bad;
@@ -254,9 +266,10 @@ TEST(CniArgs, KubernetesArgsAndValidation) {
   rc.SetKubernetesArgs("default", "web-0", "c1", "u-1");
   auto s = BuildCniArgs(rc);
   ASSERT_TRUE(s) << s.error().Message();
-  EXPECT_EQ("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;"
-            "K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=u-1",
-            *s);
+  EXPECT_EQ(
+      "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;"
+      "K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=u-1",
+      *s);
   rc.args.push_back({"X", "a;b"});
   auto bad = BuildCniArgs(rc);
   ASSERT_FALSE(bad);
@@ -272,7 +285,8 @@ TEST(CniArgs, RuntimeConfigOnlyForEnabledCapabilities) {
   rc.port_mappings = {{8080, 80, "tcp", "127.0.0.1"}, {5353, 53, "udp", ""}};
   rc.bandwidth = Bandwidth{1000, 2000, 0, 0};
   rc.ip_ranges = {{"10.5.0.0/24", "", "", "10.5.0.1"}};
-  Json portmap = Json::parse(R"({"type":"portmap","capabilities":{"portMappings":true,"bandwidth":false}})");
+  Json portmap =
+      Json::parse(R"({"type":"portmap","capabilities":{"portMappings":true,"bandwidth":false}})");
   Json rt = BuildRuntimeConfig(portmap, rc);
   EXPECT_EQ(Json::parse(R"({"portMappings":[
       {"hostPort":8080,"containerPort":80,"protocol":"tcp","hostIP":"127.0.0.1"},
@@ -307,19 +321,28 @@ TEST(CniError, PluginErrorJsonBecomesAnError) {
   ASSERT_TRUE(list);
   RuntimeConf rc;
   rc.container_id = "pod-1";
-  Error e = PluginFailure("ADD", "bridge", *list, rc,
-                          Exited(1, R"({"cniVersion":"1.0.0","code":7,"msg":"bad config","details":"bridge name too long"})"));
+  Error e = PluginFailure(
+      "ADD", "bridge", *list, rc,
+      Exited(
+          1,
+          R"({"cniVersion":"1.0.0","code":7,"msg":"bad config","details":"bridge name too long"})"));
   EXPECT_TRUE(e.IsInvalidArgument());
   std::string m = e.Message();
-  for (const char* want : {"CNI ADD bridge", "pod-1", "net-a", "bad config", "bridge name too long", "code 7"})
+  for (const char* want :
+       {"CNI ADD bridge", "pod-1", "net-a", "bad config", "bridge name too long", "code 7"})
     EXPECT_NE(std::string::npos, m.find(want)) << want << " in " << m;
-  EXPECT_TRUE(PluginFailure("DEL", "x", *list, rc, Exited(1, R"({"code":11,"msg":"busy"})")).IsUnavailable());
-  EXPECT_TRUE(PluginFailure("DEL", "x", *list, rc, Exited(1, R"({"code":3,"msg":"gone"})")).IsNotFound());
-  EXPECT_TRUE(PluginFailure("ADD", "x", *list, rc, Exited(1, R"({"code":1,"msg":"v"})")).IsFailedPrecondition());
-  Error internal = PluginFailure("ADD", "host-local", *list, rc,
-                                 Exited(1, R"({"code":999,"msg":"no IP addresses available in range set"})"));
+  EXPECT_TRUE(PluginFailure("DEL", "x", *list, rc, Exited(1, R"({"code":11,"msg":"busy"})"))
+                  .IsUnavailable());
+  EXPECT_TRUE(
+      PluginFailure("DEL", "x", *list, rc, Exited(1, R"({"code":3,"msg":"gone"})")).IsNotFound());
+  EXPECT_TRUE(PluginFailure("ADD", "x", *list, rc, Exited(1, R"({"code":1,"msg":"v"})"))
+                  .IsFailedPrecondition());
+  Error internal =
+      PluginFailure("ADD", "host-local", *list, rc,
+                    Exited(1, R"({"code":999,"msg":"no IP addresses available in range set"})"));
   EXPECT_TRUE(internal.IsInternal());
-  EXPECT_NE(std::string::npos, internal.Message().find("no IP addresses available")) << internal.Message();
+  EXPECT_NE(std::string::npos, internal.Message().find("no IP addresses available"))
+      << internal.Message();
   // No error JSON: the exit status and the last line of stderr.
   Error raw = PluginFailure("ADD", "bridge", *list, rc, Exited(2, "", "starting\npanic: oops\n\n"));
   EXPECT_TRUE(raw.IsInternal());

@@ -23,8 +23,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* kR1 = R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/fake"}],"ips":[{"address":"10.9.0.2/24","gateway":"10.9.0.1","interface":0}]})";
-const char* kR2 = R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/fake"}],"ips":[{"address":"10.9.0.2/24","gateway":"10.9.0.1","interface":0},{"address":"fd09::2/64"}]})";
+const char* kR1 =
+    R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/fake"}],"ips":[{"address":"10.9.0.2/24","gateway":"10.9.0.1","interface":0}]})";
+const char* kR2 =
+    R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/fake"}],"ips":[{"address":"10.9.0.2/24","gateway":"10.9.0.1","interface":0},{"address":"fd09::2/64"}]})";
 
 struct Call {
   int seq;
@@ -61,7 +63,8 @@ class CniPlugins : public ::testing::Test {
       f << "cat >/dev/null\n";
     }
     f << hook << "\n"
-      << "if [ \"$CNI_COMMAND\" = ADD ]; then cat <<'EOF'\n" << add_output << "\nEOF\nfi\nexit 0\n";
+      << "if [ \"$CNI_COMMAND\" = ADD ]; then cat <<'EOF'\n"
+      << add_output << "\nEOF\nfi\nexit 0\n";
     f.close();
     ASSERT_EQ(0, chmod(path.c_str(), 0755));
   }
@@ -105,9 +108,10 @@ class CniPlugins : public ::testing::Test {
   }
 
   Network Net(const std::string& version = "1.0.0", const std::string& extra = "") {
-    auto l = ParseConfigList(R"({"cniVersion":")" + version + R"(","name":"fake-net")" + extra +
-                                 R"(,"plugins":[{"type":"a","x":1},{"type":"b","capabilities":{"portMappings":true}}]})",
-                             "test", true);
+    auto l = ParseConfigList(
+        R"({"cniVersion":")" + version + R"(","name":"fake-net")" + extra +
+            R"(,"plugins":[{"type":"a","x":1},{"type":"b","capabilities":{"portMappings":true}}]})",
+        "test", true);
     EXPECT_TRUE(l) << l.error().Message();
     return Network(*l, opts_);
   }
@@ -139,15 +143,18 @@ TEST_F(CniPlugins, SetupChainsPrevResultPassesEnvAndCaches) {
   EXPECT_FALSE(calls[0].in.contains("prevResult"));
   EXPECT_FALSE(calls[0].in.contains("runtimeConfig"));  // a enables no capability
   EXPECT_EQ(Json::parse(kR1), calls[1].in["prevResult"]);
-  EXPECT_EQ(Json::parse(R"([{"hostPort":8080,"containerPort":80,"protocol":"tcp","hostIP":"127.0.0.1"}])"),
+  EXPECT_EQ(Json::parse(
+                R"([{"hostPort":8080,"containerPort":80,"protocol":"tcp","hostIP":"127.0.0.1"}])"),
             calls[1].in["runtimeConfig"]["portMappings"]);
   auto& env = calls[0].env;
   EXPECT_EQ("ADD", env["CNI_COMMAND"]);
   EXPECT_EQ("pod-1", env["CNI_CONTAINERID"]);
   EXPECT_EQ("/run/netns/fake", env["CNI_NETNS"]);
   EXPECT_EQ("eth0", env["CNI_IFNAME"]);
-  EXPECT_EQ("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=pod-1;K8S_POD_UID=uid-1",
-            env["CNI_ARGS"]);
+  EXPECT_EQ(
+      "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=pod-1;"
+      "K8S_POD_UID=uid-1",
+      env["CNI_ARGS"]);
   EXPECT_EQ(dir_.Sub("bin"), env["CNI_PATH"]);
   // Cached before Setup returned, private, and holding the chain's last result.
   EXPECT_EQ(dir_.Sub("cache/fake-net-pod-1-eth0"), net.CachePath(rc_));
@@ -207,7 +214,8 @@ TEST_F(CniPlugins, TeardownAfterACrashUsesTheCachedConfigAndResult) {
   ClearLog();
   // A restarted caller whose config changed meanwhile (same network name, other plugins),
   // and which no longer knows the port mappings.
-  auto changed = ParseConfigList(R"({"cniVersion":"1.0.0","name":"fake-net","plugins":[{"type":"c"}]})", "new", true);
+  auto changed = ParseConfigList(
+      R"({"cniVersion":"1.0.0","name":"fake-net","plugins":[{"type":"c"}]})", "new", true);
   ASSERT_TRUE(changed);
   Network restarted(*changed, opts_);
   RuntimeConf rc;
@@ -295,7 +303,8 @@ TEST_F(CniPlugins, AResultThatIsNotJsonFailsTheAdd) {
 TEST_F(CniPlugins, AFailedDelKeepsTheCacheForTheRetry) {
   std::string marker = dir_.Sub("fail-del");
   Plugin("a", kR1);
-  Plugin("b", kR2, "if [ \"$CNI_COMMAND\" = DEL ] && [ -e " + marker + " ]; then echo boom >&2; exit 3; fi");
+  Plugin("b", kR2,
+         "if [ \"$CNI_COMMAND\" = DEL ] && [ -e " + marker + " ]; then echo boom >&2; exit 3; fi");
   Network net = Net();
   ASSERT_TRUE(net.Setup(rc_));
   std::ofstream(marker) << "x";
@@ -303,7 +312,8 @@ TEST_F(CniPlugins, AFailedDelKeepsTheCacheForTheRetry) {
   auto t = net.Teardown(rc_);
   ASSERT_FALSE(t);
   EXPECT_NE(std::string::npos, t.error().Message().find("CNI DEL b")) << t.error().Message();
-  EXPECT_NE(std::string::npos, t.error().Message().find("exit status 3: boom")) << t.error().Message();
+  EXPECT_NE(std::string::npos, t.error().Message().find("exit status 3: boom"))
+      << t.error().Message();
   EXPECT_EQ((std::vector<std::string>{"DEL b"}), Seq(Calls()));  // the list stops there
   EXPECT_TRUE(CacheExists(net));
   ASSERT_EQ(0, unlink(marker.c_str()));
@@ -318,7 +328,8 @@ TEST_F(CniPlugins, AFailedDelKeepsTheCacheForTheRetry) {
 TEST_F(CniPlugins, AHangingPluginIsKilledWithItsChildren) {
   std::string pidfile = dir_.Sub("sleep.pid");
   Plugin("a", kR1);
-  Plugin("b", kR2, "if [ \"$CNI_COMMAND\" = ADD ]; then sleep 1000 & echo $! >" + pidfile + "; wait; fi");
+  Plugin("b", kR2,
+         "if [ \"$CNI_COMMAND\" = ADD ]; then sleep 1000 & echo $! >" + pidfile + "; wait; fi");
   opts_.plugin_timeout = 300ms;
   Network net = Net();
   auto r = net.Setup(rc_);
@@ -350,7 +361,8 @@ TEST_F(CniPlugins, AMissingPluginFailsBeforeAnythingRuns) {
   auto r = net.Setup(rc_);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().IsNotFound());
-  EXPECT_NE(std::string::npos, r.error().Message().find("\"b\" in " + dir_.Sub("bin"))) << r.error().Message();
+  EXPECT_NE(std::string::npos, r.error().Message().find("\"b\" in " + dir_.Sub("bin")))
+      << r.error().Message();
   EXPECT_TRUE(Calls().empty());
   EXPECT_FALSE(net.CheckPlugins());
 }
@@ -403,14 +415,17 @@ TEST_F(CniPlugins, ConcurrentPods) {
 }
 
 TEST_F(CniPlugins, PodNetworkingRunsLoopbackAroundTheNetwork) {
-  Plugin("loopback", R"({"cniVersion":"1.0.0","interfaces":[{"name":"lo","sandbox":"/run/netns/fake"}],"ips":[{"address":"127.0.0.1/8"}]})");
+  Plugin(
+      "loopback",
+      R"({"cniVersion":"1.0.0","interfaces":[{"name":"lo","sandbox":"/run/netns/fake"}],"ips":[{"address":"127.0.0.1/8"}]})");
   Plugin("a", kR1);
   Plugin("b", kR2);
   PodNetworking none(dir_.Sub("conf"), opts_);
   auto status = none.Status();
   ASSERT_FALSE(status);
   EXPECT_TRUE(status.error().IsNotFound());
-  EXPECT_NE(std::string::npos, status.error().Message().find("no network config found in " + dir_.Sub("conf")));
+  EXPECT_NE(std::string::npos,
+            status.error().Message().find("no network config found in " + dir_.Sub("conf")));
   EXPECT_TRUE(none.SetupPod(rc_).error().IsNotFound());
   std::ofstream(dir_.Sub("conf/10-fake.conflist"))
       << R"({"cniVersion":"1.0.0","name":"fake-net","plugins":[{"type":"a"},{"type":"b","capabilities":{"portMappings":true}}]})";
@@ -450,14 +465,16 @@ TEST_F(CniPlugins, PodNetworkingRunsLoopbackAroundTheNetwork) {
 
 TEST_F(CniPlugins, PodNetworkingUndoesLoopbackWhenTheNetworkFails) {
   Plugin("loopback", R"({"cniVersion":"1.0.0","ips":[{"address":"127.0.0.1/8"}]})");
-  Plugin("a", kR1, "if [ \"$CNI_COMMAND\" = ADD ]; then echo '{\"code\":7,\"msg\":\"bad\"}'; exit 1; fi");
+  Plugin("a", kR1,
+         "if [ \"$CNI_COMMAND\" = ADD ]; then echo '{\"code\":7,\"msg\":\"bad\"}'; exit 1; fi");
   std::ofstream(dir_.Sub("conf/10-fake.conflist"))
       << R"({"cniVersion":"1.0.0","name":"fake-net","plugins":[{"type":"a"}]})";
   PodNetworking pods(dir_.Sub("conf"), opts_);
   auto r = pods.SetupPod(rc_);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().IsInvalidArgument());
-  EXPECT_EQ((std::vector<std::string>{"ADD loopback", "ADD a", "DEL a", "DEL loopback"}), Seq(Calls()));
+  EXPECT_EQ((std::vector<std::string>{"ADD loopback", "ADD a", "DEL a", "DEL loopback"}),
+            Seq(Calls()));
   auto left = sys::ListDir(dir_.Sub("cache"));
   ASSERT_TRUE(left);
   EXPECT_TRUE(left->empty());

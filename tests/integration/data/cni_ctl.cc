@@ -73,18 +73,30 @@ int main(int argc, char** argv) {
       return args[++i];
     };
     const std::string& a = args[i];
-    if (a == "--conf-dir") conf_dir = value();
-    else if (a == "--cache-dir") opts.cache_dir = value();
-    else if (a == "--bin-dir") bin_dirs.push_back(value());
-    else if (a == "--timeout-ms") opts.plugin_timeout = std::chrono::milliseconds(std::stol(value()));
-    else if (a == "--ifname") ifname = value();
-    else if (a == "--port") ports.push_back(ParsePort(value()));
-    else if (a == "--k8s") k8s = value();
-    else if (a == "--crash") crash = true;
-    else if (a == "--no-lo") no_lo = true;
-    else if (a == "--debug") log::Init("", log::Format::kText, true);  // per-plugin timings
-    else if (a.starts_with("--")) Usage("unknown option " + a);
-    else pos.push_back(a);
+    if (a == "--conf-dir")
+      conf_dir = value();
+    else if (a == "--cache-dir")
+      opts.cache_dir = value();
+    else if (a == "--bin-dir")
+      bin_dirs.push_back(value());
+    else if (a == "--timeout-ms")
+      opts.plugin_timeout = std::chrono::milliseconds(std::stol(value()));
+    else if (a == "--ifname")
+      ifname = value();
+    else if (a == "--port")
+      ports.push_back(ParsePort(value()));
+    else if (a == "--k8s")
+      k8s = value();
+    else if (a == "--crash")
+      crash = true;
+    else if (a == "--no-lo")
+      no_lo = true;
+    else if (a == "--debug")
+      log::Init("", log::Format::kText, true);  // per-plugin timings
+    else if (a.starts_with("--"))
+      Usage("unknown option " + a);
+    else
+      pos.push_back(a);
   }
   if (!bin_dirs.empty()) opts.bin_dirs = bin_dirs;
   if (pos.empty()) Usage("no command");
@@ -114,7 +126,8 @@ int main(int argc, char** argv) {
     auto r = pods.SetupPod(rc);
     if (!r) return Report(r.error());
     if (crash) raise(SIGKILL);  // the caller dies with the ADD done and cached
-    cni::Json out = {{"ip", r->PrimaryIp()}, {"additionalIps", r->AdditionalIps()}, {"result", r->raw}};
+    cni::Json out = {
+        {"ip", r->PrimaryIp()}, {"additionalIps", r->AdditionalIps()}, {"result", r->raw}};
     printf("%s\n", out.dump().c_str());
     return 0;
   }
@@ -145,11 +158,13 @@ int main(int argc, char** argv) {
       if (!s) return Report(s.error());
       auto t = no_lo ? net->Teardown(b) : pods.TeardownPod(b);
       if (!t) return Report(t.error());
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       printf("run %d: %.1f ms\n", i, ms.back());
     }
     std::sort(ms.begin(), ms.end());
-    printf("median %.1f ms (min %.1f, max %.1f) over %d\n", ms[ms.size() / 2], ms.front(), ms.back(), n);
+    printf("median %.1f ms (min %.1f, max %.1f) over %d\n", ms[ms.size() / 2], ms.front(),
+           ms.back(), n);
     return 0;
   }
   Usage("unknown command " + cmd);
