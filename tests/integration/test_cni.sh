@@ -160,7 +160,16 @@ assert_eq "" "$(ip -n "$NS_A" -o link show dev eth0 2>/dev/null)" "pod A has no 
 assert_eq "${IP[B]}" "$(reservations "$NET")" "host-local holds only pod B's address"
 assert_eq 0 "$(portmap_rules "$ID_A")" "pod A's portmap rule is gone"
 assert_eq "" "$(ls "$CACHE" | grep -F -- "-$ID_A-")" "pod A's cache files are gone"
-assert_fails_with "refused" timeout 5 ip netns exec "$NODE" busybox nc -w 2 127.0.0.1 18080
+# The port is the node's own again: a listener there answers (a DNAT left behind would
+# send the connection to pod A's address, where nothing listens).
+ip netns exec "$NODE" busybox nc -l -p 18080 -e echo hello-from-node >/dev/null 2>&1 &
+track_pid $!
+got=""
+for _ in $(seq 50); do
+  got=$(timeout 5 ip netns exec "$NODE" busybox nc -w 2 127.0.0.1 18080 </dev/null 2>/dev/null) && [ -n "$got" ] && break
+  sleep 0.1
+done
+assert_eq "hello-from-node" "$got" "127.0.0.1:18080 reaches the node's own listener after teardown"
 assert_ok "teardown of a pod never set up" ctl teardown "never-$$" "/run/netns/$NS_A"
 
 section "teardown after the caller was killed right after setup"
