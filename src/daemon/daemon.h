@@ -23,6 +23,7 @@
 #include "cri/v1/api.pb.h"
 #include "daemon/config.h"
 #include "daemon/container_spec.h"
+#include "cni/cni.h"
 #include "daemon/names.h"
 #include "daemon/records.h"
 #include "image/store.h"
@@ -197,6 +198,7 @@ class Daemon {
   Config config_;
   MetaStore meta_;
   std::unique_ptr<image::Store> images_;
+  std::unique_ptr<cni::PodNetworking> cni_;
   HostFeatures host_;
   std::string shim_binary_;
   std::string self_dir_;  // the directory of berthd's binary
