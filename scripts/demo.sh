@@ -149,7 +149,7 @@ ps -o pid,args -p "$berthd_pid" -p "$(pgrep -f "berth-shim .*--address $SOCK" | 
 echo "--- kill -9 berthd ($berthd_pid), then start it again"
 kill -KILL "$berthd_pid"; wait "$berthd_pid" 2>/dev/null || true
 start_berthd
-grep -o 'recovered.*' "$work/berthd.log" | tail -n1
+grep -o 'recovered[^"]*' "$work/berthd.log" | tail -n1
 B ps
 echo "exec after the restart: $(B exec "$ctr" echo the container kept running)"
 echo "--- berthctl stopp, rmp"

@@ -79,7 +79,7 @@ berthd_cleanup() {
   fi
   berthd_stop
   local pid
-  for pid in $(shims_of_berthd); do kill -KILL "$pid" 2>/dev/null; done
+  for pid in $(shims_of_berthd) $(pgrep -f "berth-shim pause $BD/"); do kill -KILL "$pid" 2>/dev/null; done
   # Containers the shims ran: their runtime state is under the berthd's state dir.
   local root id
   for root in "$BD"/state/runtime/*/*; do

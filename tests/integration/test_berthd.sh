@@ -150,6 +150,7 @@ b rmp "$POD" >/dev/null 2>&1 && pass "rmp again is fine" || fail "rmp twice fail
 assert_eq "" "$(b pods -q 2>&1)" "no pod left"
 assert_eq "" "$(b ps -a -q 2>&1)" "no container left"
 assert_eq "" "$(shims_of_berthd)" "no shim left"
+assert_eq "" "$(pgrep -f "berth-shim pause $BD/")" "no PID namespace holder left"
 assert_eq "" "$(awk -v d="$BD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo)" \
   "no mount left under berthd's dirs (rootfs, shm, namespaces)"
 assert_eq "" "$(ls "$BD"/root/meta/k8s.io/pods "$BD"/root/meta/k8s.io/containers 2>/dev/null | grep json)" \
