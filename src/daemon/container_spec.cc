@@ -250,7 +250,10 @@ Result<spec::Spec> BuildContainerSpec(const spec::Spec& base, const v1::Containe
                                       const SandboxInputs& pod, const ContainerInputs& container,
                                       const HostFeatures& host) {
   spec::Spec s = base;
-  s.oci_version = spec::kOciVersion;
+  // Every handler must take the config: crun 1.8 refuses an ociVersion other than 1.0.x
+  // ("unknown version specified"), and containerd 1.6 writes "1.0.2-dev" for the same
+  // fields. Nothing here needs a later version of the spec.
+  s.oci_version = "1.0.2";
   s.root = spec::Root{"rootfs", false};
   spec::Process& p = s.process ? *s.process : s.process.emplace();
   if (!s.linux) s.linux.emplace();
