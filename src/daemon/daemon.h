@@ -41,6 +41,9 @@ struct Sandbox {
   std::string shim_dir;      // berth-shim's work dir
   std::string pod_dir;       // <state>/pods/<ns>/<id>: ns files, resolv.conf, shm
   std::string runtime_binary, runtime_root;
+  // The shim should run: cleared when the pod is removed, so its watcher does not start a
+  // shim again that RemovePodSandbox just shut down.
+  std::atomic<bool> shim_wanted{true};
 };
 
 struct Container {
@@ -175,6 +178,8 @@ class Daemon {
   Result<void> StopContainerLocked(Container& c, int64_t timeout_s);
   Result<void> RemoveContainerLocked(const std::string& ns, Container& c);
   Result<shim::ShimClient> Shim(const Sandbox& pod) const;
+  // Starts the pod's berth-shim on its work dir (a restarted shim adopts its containers).
+  Result<pid_t> StartShim(const Sandbox& pod) const;
   void UpdateStatus(Container& c, const shim::ContainerStatus& s);
   void PublishContainerEvent(const Container& c, v1::ContainerEventType type);
   void PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type);

@@ -35,28 +35,52 @@ void Daemon::OnExit(const std::string& ns, const shim::ExitEvent& e) {
 }
 
 void Daemon::WatchShim(std::shared_ptr<Sandbox> pod) {
-  std::string ns = pod->rec.ns, id = pod->rec.id, dir = pod->shim_dir;
+  std::string id = pod->rec.id;
   std::lock_guard lock(watch_mu_);
   if (stopping_ || watchers_.contains(id)) return;
-  watchers_[id] = std::thread([this, ns, id, dir] {
+  watchers_[id] = std::thread([this, pod] {
+    const std::string& ns = pod->rec.ns;
+    const std::string& id = pod->rec.id;
     int failures = 0;
-    while (!stopping_) {
-      auto client = shim::ShimClient::Connect(dir);
-      auto stream = client ? client->Subscribe() : Result<shim::EventStream>(std::unexpected(client.error()));
+    while (!stopping_ && pod->shim_wanted) {
+      auto client = shim::ShimClient::Connect(pod->shim_dir);
+      auto stream = client ? client->Subscribe()
+                           : Result<shim::EventStream>(std::unexpected(client.error()));
       if (!stream) {
-        // Gone for good (removed pod) or not up yet: retry a few times, then stop.
-        if (++failures > 20) {
-          log::Debug("shim of pod " + id + " not reachable: " + stream.error().Message());
+        if (!pod->shim_wanted || stopping_) return;
+        // The shim is gone (killed, crashed): start it again on its work dir; it adopts
+        // the containers its records name. A few tries, then the pod is left to the next
+        // restart of berthd (logged).
+        if (++failures > 5) {
+          log::Warn("pod " + id + ": its shim cannot be reached or restarted: " +
+                    stream.error().Message());
           return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 * failures));
+        if (!pod->shim_wanted || stopping_) return;
+        if (shim::ShimClient::Connect(pod->shim_dir)) continue;
+        if (auto pid = StartShim(*pod))
+          log::Warn("pod " + id + ": its shim was gone; started it again (pid " +
+                    std::to_string(*pid) + ")");
         continue;
       }
       failures = 0;
-      // Exits that happened while nobody listened (berthd down) come from the shim's list.
+      // Exits that happened while nobody listened (berthd or the shim down) come from the
+      // shim's list, then the stream.
       if (auto list = client->List()) {
         for (const auto& s : *list) {
-          if (s.exited_at == 0) continue;
+          if (s.exited_at == 0) {
+            // Still running; after a shim restart it is "adopted" (its exit code will not
+            // be known), which ContainerStatus says.
+            std::shared_ptr<Container> c;
+            {
+              std::lock_guard lock(mu_);
+              auto& cs = Ns(ns).containers;
+              if (auto it = cs.find(s.id); it != cs.end()) c = it->second;
+            }
+            if (c) UpdateStatus(*c, s);
+            continue;
+          }
           OnExit(ns, shim::ExitEvent{s.id, s.pid, s.exit_code, s.signal, s.oom_killed, s.exited_at});
         }
       }

@@ -115,6 +115,12 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
     pod.rec.additional_ips = net->additional_ips;
   }
 
+  auto pid = StartShim(pod);
+  if (!pid) return std::unexpected(pid.error().Wrap("run pod sandbox"));
+  return {};
+}
+
+Result<pid_t> Daemon::StartShim(const Sandbox& pod) const {
   shim::SpawnShimOptions so;
   so.shim_binary = shim_binary_;
   so.ns = pod.rec.ns;
@@ -124,9 +130,7 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
   so.runtime = pod.runtime_binary;
   so.runtime_root = pod.runtime_root;
   so.log_level = config_.log_level == "debug" ? "debug" : "";
-  auto pid = shim::SpawnShim(so);
-  if (!pid) return std::unexpected(pid.error().Wrap("run pod sandbox"));
-  return {};
+  return shim::SpawnShim(so);
 }
 
 void Daemon::TearDownPod(Sandbox& pod, bool remove) {
@@ -144,6 +148,7 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   warn("stop the PID namespace holder", StopPidHolder(pod.rec.pid_ns, pod.rec.pause_pid));
   warn("unpin namespaces", UnpinNamespaces({pod.rec.net_ns, pod.rec.ipc_ns, pod.rec.uts_ns}));
   if (!remove) return;
+  pod.shim_wanted = false;
   if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
     warn("shim shutdown", shim->Shutdown());
   }

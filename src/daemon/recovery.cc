@@ -92,15 +92,7 @@ Result<void> Daemon::Recover() {
     containers += mine.size();
     auto shim = shim::ShimClient::Connect(pod->shim_dir);
     if (!shim && (pod->rec.state == "ready" || !mine.empty()) && !pod->runtime_binary.empty()) {
-      shim::SpawnShimOptions so;
-      so.shim_binary = shim_binary_;
-      so.ns = pod->rec.ns;
-      so.id = id;
-      so.work_dir = pod->shim_dir;
-      so.address = config_.listen;
-      so.runtime = pod->runtime_binary;
-      so.runtime_root = pod->runtime_root;
-      if (auto pid = shim::SpawnShim(so)) {
+      if (auto pid = StartShim(*pod)) {
         log::Info("recover: restarted the shim of pod " + id);
         shim = shim::ShimClient::Connect(pod->shim_dir);
       } else {
