@@ -64,7 +64,7 @@ for round in $(seq "$ROUNDS"); do
   [ "$(b inspectc "$c" | jq -r .status.state)" = CONTAINER_RUNNING ] ||
     { fail "round $round: the container does not run after the retries"; bad=1; }
   b rmp -f "$p" >/dev/null 2>&1 || { fail "round $round: rmp -f failed"; bad=1; }
-  echo "round $round: killed after: $(tr '\n' ' ' <"$TEST_DIR/$name.ids" | cut -c1-30)"
+  echo "round $round: killed after: $(awk '{print $1}' "$TEST_DIR/$name.ids" | tr '\n' ' ')"
 done
 [ $bad = 0 ] && pass "$ROUNDS rounds: no half-made object, every retry succeeded"
 assert_eq "" "$(b pods -q 2>&1)" "no pod left after the rounds"
