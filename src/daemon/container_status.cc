@@ -61,6 +61,8 @@ Result<v1::ContainerStatusResponse> Daemon::ContainerStatus(const std::string& n
   *s->mutable_annotations() = c->config.annotations();
   for (const auto& m : c->config.mounts()) *s->add_mounts() = m;
   s->set_log_path(c->rec.log_path);
+  // The resources in force: those of CreateContainer, or of the last UpdateContainerResources.
+  *s->mutable_resources()->mutable_linux() = c->config.linux().resources();
   if (req.verbose()) {
     nlohmann::json info = {{"sandboxID", c->rec.pod_id}, {"pid", st.pid},
                            {"bundle", c->rec.bundle},    {"runtimeRoot", c->pod->runtime_root},

@@ -37,7 +37,8 @@ Result<v1::PodSandboxStatusResponse> Daemon::PodSandboxStatus(
   *s->mutable_metadata() = pod->config.metadata();
   s->set_state(StateOf(pod->rec));
   s->set_created_at(pod->rec.created_at);
-  if (!pod->rec.ip.empty()) s->mutable_network()->set_ip(pod->rec.ip);
+  // Set even without an address (host network), as containerd does.
+  s->mutable_network()->set_ip(pod->rec.ip);
   for (const auto& ip : pod->rec.additional_ips) s->mutable_network()->add_additional_ips()->set_ip(ip);
   *s->mutable_linux()->mutable_namespaces()->mutable_options() = NamespacesOf(*pod);
   *s->mutable_labels() = pod->config.labels();
