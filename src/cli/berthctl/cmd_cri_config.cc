@@ -127,7 +127,10 @@ bool PlainSafe(const std::string& s) {
 }
 
 // JSON's string escapes (\", \\, \n, \uXXXX) are YAML's double-quoted ones.
-std::string YamlString(const std::string& s) { return PlainSafe(s) ? s : nlohmann::json(s).dump(); }
+std::string YamlString(const std::string& s) {
+  if (PlainSafe(s)) return s;
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 bool Inline(const nlohmann::json& v) { return !v.is_structured() || v.empty(); }
 
