@@ -103,8 +103,12 @@ for i in 1 2 3 4 5; do
   pod_json "warm-t$i" >"$TEST_DIR/warm-t$i.json"
   live=$(b runp "$TEST_DIR/warm-t$i.json" 2>&1)
 done
-assert_match "$(grep "$live" "$TEST_DIR/events.txt" | head -n1)" \
-  "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z CONTAINER_[A-Z]+_EVENT $live $live\$" \
+grep -q "$live" "$TEST_DIR/events.txt" || fail "events (table) shows nothing: $(cat "$TEST_DIR/events.txt")"
+pod_json tpod >"$TEST_DIR/tpod.json"
+TPOD=$(b runp "$TEST_DIR/tpod.json" 2>&1) || die "runp tpod: $TPOD"
+wait_until 10 grep -q "CONTAINER_STARTED_EVENT $TPOD" "$TEST_DIR/events.txt"
+assert_match "$(grep "CONTAINER_CREATED_EVENT $TPOD" "$TEST_DIR/events.txt")" \
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z CONTAINER_CREATED_EVENT $TPOD $TPOD\$" \
   "events (table): time, type, container id, pod id on one line"
 kill -TERM "$EV_PID"
 wait_until 10 sh -c "! kill -0 $EV_PID 2>/dev/null"
