@@ -13,7 +13,7 @@ PACKAGES="
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
   libtomlplusplus-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  docker-registry skopeo umoci apache2-utils python3 zstd e2fsprogs
+  docker-registry skopeo umoci apache2-utils python3 python3-yaml zstd e2fsprogs
 "
 # busybox-static: the test rootfs (scripts/make-bundle.sh).
 # jq: builds/edits config.json in tests. iproute2: `ip netns` in the namespace tests.
@@ -40,6 +40,7 @@ PACKAGES="
 # docker-registry, skopeo, umoci, apache2-utils (htpasswd), python3 (the tests' token
 # server and connection-cutting proxy), zstd: tests/integration/test_images*.sh run a real
 # registry on 127.0.0.1 and fill it with images made by berth's tests and by skopeo/umoci.
+# python3-yaml: tests/integration/test_berthd_ctl.sh parses berthctl's -o yaml back.
 # e2fsprogs (mkfs.ext4): the guest disk of tests/integration/test_images_powercut.sh.
 
 # The guest's kernel: Debian's linux-image-amd64, whose vmlinuz (and brd.ko, the guest's

@@ -3,13 +3,16 @@
 //
 // Every call has a deadline (the client's timeout unless the call says otherwise) and turns a
 // failed grpc::Status into an Error that names the call, the endpoint, the gRPC code and the
-// server's message: "cri: RunPodSandbox on unix:///run/x.sock: NOT_FOUND: ...".
+// server's message: "cri: RunPodSandbox on unix:///run/x.sock: NOT_FOUND: ...", of the kind
+// the gRPC code says (the codes are ErrorKind's values).
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "cri/v1/api.pb.h"
@@ -28,10 +31,33 @@ Result<std::string> GrpcTarget(std::string_view endpoint);
 // "OK", "NOT_FOUND", ... for a grpc::StatusCode value.
 std::string_view StatusCodeName(int code);
 
+// The gRPC metadata key naming berthd's namespace of a call (absent: k8s.io, kubelet's).
+inline constexpr const char* kNamespaceMetadata = "berth-namespace";
+
+struct ClientOptions {
+  std::string endpoint;        // the RuntimeService
+  std::string image_endpoint;  // the ImageService; empty: the runtime's endpoint
+  std::chrono::milliseconds timeout{10000};
+  std::string ns;              // sent as berth-namespace on every call; empty: not sent
+};
+
+// crictl's config file (/etc/crictl.yaml): a flat YAML mapping. The keys berthctl uses are
+// parsed; crictl's others (pull-image-on-create, ...) and unknown ones are listed, not errors.
+struct CrictlConfig {
+  std::optional<std::string> runtime_endpoint, image_endpoint;
+  std::optional<double> timeout_s;
+  std::optional<bool> debug;
+  std::vector<std::string> other_keys;
+};
+Result<CrictlConfig> ParseCrictlConfig(std::string_view text, const std::string& path);
+
+class EventStream;
+
 class Client {
  public:
-  // Opens the channel; no connection is made until the first call (gRPC connects lazily),
+  // Opens the channel(s); no connection is made until the first call (gRPC connects lazily),
   // so a dead endpoint shows up as UNAVAILABLE on that call.
+  static Result<Client> Connect(ClientOptions options);
   static Result<Client> Connect(std::string endpoint, std::chrono::milliseconds timeout);
 
   Client(Client&&) noexcept;
@@ -39,7 +65,9 @@ class Client {
   ~Client();
 
   const std::string& endpoint() const { return endpoint_; }
+  const std::string& image_endpoint() const { return image_endpoint_; }
   std::chrono::milliseconds timeout() const { return timeout_; }
+  const std::string& ns() const { return ns_; }
 
   // RuntimeService.
   Result<v1::VersionResponse> Version(const v1::VersionRequest& req);
@@ -59,6 +87,21 @@ class Client {
   // The deadline is the client's timeout plus the command's own timeout; with none (0),
   // the call waits for the command however long it runs.
   Result<v1::ExecSyncResponse> ExecSync(const v1::ExecSyncRequest& req);
+  Result<v1::ContainerStatsResponse> ContainerStats(const v1::ContainerStatsRequest& req);
+  Result<v1::ListContainerStatsResponse> ListContainerStats(
+      const v1::ListContainerStatsRequest& req);
+  Result<v1::PodSandboxStatsResponse> PodSandboxStats(const v1::PodSandboxStatsRequest& req);
+  Result<v1::ListPodSandboxStatsResponse> ListPodSandboxStats(
+      const v1::ListPodSandboxStatsRequest& req);
+  Result<v1::ReopenContainerLogResponse> ReopenContainerLog(
+      const v1::ReopenContainerLogRequest& req);
+  Result<v1::UpdateContainerResourcesResponse> UpdateContainerResources(
+      const v1::UpdateContainerResourcesRequest& req);
+  Result<v1::UpdateRuntimeConfigResponse> UpdateRuntimeConfig(
+      const v1::UpdateRuntimeConfigRequest& req);
+  // The GetContainerEvents server stream, without a deadline: read it with Next until it
+  // ends or another thread calls Cancel.
+  Result<std::unique_ptr<EventStream>> GetContainerEvents(const v1::GetEventsRequest& req);
 
   // ImageService. PullImage has no deadline of the client's: a pull takes what it takes.
   Result<v1::ListImagesResponse> ListImages(const v1::ListImagesRequest& req);
@@ -69,11 +112,31 @@ class Client {
 
  private:
   struct Stubs;
-  Client(std::string endpoint, std::chrono::milliseconds timeout, std::unique_ptr<Stubs> stubs);
+  Client(ClientOptions o, std::unique_ptr<Stubs> stubs);
 
-  std::string endpoint_;
+  std::string endpoint_, image_endpoint_;
   std::chrono::milliseconds timeout_;
+  std::string ns_;
   std::unique_ptr<Stubs> stubs_;
+};
+
+// One GetContainerEvents call. Next and Finish from one thread; Cancel from any.
+class EventStream {
+ public:
+  ~EventStream();
+  // Blocks for the next event; false when the stream has ended (Finish says why).
+  bool Next(v1::ContainerEventResponse* event);
+  // Ends the call: a blocked Next returns false.
+  void Cancel();
+  // After Next returned false: OK when the server closed the stream or Cancel ended it,
+  // else the error (UNAVAILABLE when nothing answers on the endpoint).
+  Result<void> Finish();
+
+ private:
+  friend class Client;
+  struct Impl;
+  explicit EventStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace berth::cri

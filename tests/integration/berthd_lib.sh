@@ -130,3 +130,7 @@ ctr_json() {
     '{metadata: {name: $n}, image: {image: $img}, command: ["sh", "-c", $script], log_path: $log,
       labels: {ctr: $n}}'
 }
+
+# berthctl reads crictl's config (/etc/crictl.yaml unless CRI_CONFIG_FILE or --crictl-config
+# says otherwise): these tests never depend on the machine's.
+export CRI_CONFIG_FILE=/dev/null

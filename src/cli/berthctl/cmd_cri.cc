@@ -1,5 +1,6 @@
 // CRI commands that change things: runp, stopp, rmp, create, start, stop, rmc, exec, and the
-// image pulls and removals under `img`; plus the registration of every CRI command.
+// image pulls and removals under `img`; plus the registration of the CRI commands (the
+// monitoring ones are in cmd_cri_monitor.cc).
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
@@ -12,13 +13,6 @@
 
 namespace berth::cli {
 
-Result<cri::Client> CriConnect(const CriCommands::Options& o) {
-  if (o.timeout_s <= 0)
-    return berth::Fail("--timeout", std::to_string(o.timeout_s), "must be more than 0 seconds");
-  return cri::Client::Connect(
-      o.endpoint, std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
-}
-
 Result<void> LoadJsonFile(const std::string& path, google::protobuf::Message* msg) {
   std::ifstream in(path);
   if (!in) return Errno("open", path);
@@ -29,7 +23,7 @@ Result<void> LoadJsonFile(const std::string& path, google::protobuf::Message* ms
   opts.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(text.str(), msg, opts);
   if (!st.ok())
-    return berth::Fail("parse", path,
+    return InvalidArgument("parse", path,
                        "not a valid " + msg->GetTypeName() + " in JSON: " +
                            std::string(st.message()));
   return {};
@@ -39,12 +33,12 @@ namespace {
 
 int CriRunPod(const CriCommands::Options& o, const std::string& path, const std::string& handler) {
   v1::RunPodSandboxRequest req;
-  if (auto r = LoadJsonFile(path, req.mutable_config()); !r) return Fail(r.error().Wrap("runp"));
+  if (auto r = LoadJsonFile(path, req.mutable_config()); !r) return CriFail(r.error().Wrap("runp"));
   req.set_runtime_handler(handler);
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   auto resp = c->RunPodSandbox(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   printf("%s\n", resp->pod_sandbox_id().c_str());
   return 0;
 }
@@ -53,10 +47,10 @@ int CriRunPod(const CriCommands::Options& o, const std::string& path, const std:
 template <class F>
 int ForEachId(const CriCommands::Options& o, const std::vector<std::string>& ids, F op) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   int rc = 0;
   for (auto& id : ids) {
-    if (auto r = op(*c, id); !r) rc = Fail(r.error());
+    if (auto r = op(*c, id); !r) rc = CriFail(r.error());
   }
   return rc;
 }
@@ -92,13 +86,13 @@ int CriCreate(const CriCommands::Options& o, const std::string& pod, const std::
   v1::CreateContainerRequest req;
   req.set_pod_sandbox_id(pod);
   if (auto r = LoadJsonFile(ctr_json, req.mutable_config()); !r)
-    return Fail(r.error().Wrap("create"));
+    return CriFail(r.error().Wrap("create"));
   if (auto r = LoadJsonFile(pod_json, req.mutable_sandbox_config()); !r)
-    return Fail(r.error().Wrap("create"));
+    return CriFail(r.error().Wrap("create"));
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   auto resp = c->CreateContainer(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   printf("%s\n", resp->container_id().c_str());
   return 0;
 }
@@ -152,7 +146,7 @@ int CriExec(const CriCommands::Options& o, ExecArgs a) {
     return 1;
   }
   if (a.interactive || a.tty)
-    return Fail(Error{0, "exec", a.words[0],
+    return CriFail(Error{0, "exec", a.words[0],
                       "-i/-t need the CRI streaming server (Exec), which berthctl does not "
                       "speak yet; run without them (ExecSync)", {}});
   v1::ExecSyncRequest req;
@@ -160,9 +154,9 @@ int CriExec(const CriCommands::Options& o, ExecArgs a) {
   for (size_t i = 1; i < a.words.size(); i++) req.add_cmd(a.words[i]);
   req.set_timeout(a.timeout);
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   auto resp = c->ExecSync(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   fwrite(resp->stdout().data(), 1, resp->stdout().size(), stdout);
   fflush(stdout);
   fwrite(resp->stderr().data(), 1, resp->stderr().size(), stderr);
@@ -175,14 +169,14 @@ int CriPull(const CriCommands::Options& o, const std::string& ref, const std::st
   if (!auth.empty()) {
     size_t colon = auth.find(':');
     if (colon == std::string::npos)
-      return Fail(Error{0, "--creds", "", "expected USER:PASS", {}});
+      return CriFail(Error{0, "--creds", "", "expected USER:PASS", {}});
     req.mutable_auth()->set_username(auth.substr(0, colon));
     req.mutable_auth()->set_password(auth.substr(colon + 1));
   }
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   auto resp = c->PullImage(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   printf("Image is up to date for %s\n", resp->image_ref().c_str());
   return 0;
 }
@@ -200,13 +194,25 @@ int CriRemoveImages(const CriCommands::Options& o, const std::vector<std::string
 }  // namespace
 
 void CriCommands::Register(CLI::App& app) {
-  const char* env = getenv("CONTAINER_RUNTIME_ENDPOINT");
-  opts_.endpoint = env && *env ? env : std::string(cri::kDefaultEndpoint);
-  app.add_option("-r,--runtime-endpoint", opts_.endpoint,
-                 "CRI endpoint of the CRI commands (env CONTAINER_RUNTIME_ENDPOINT)")
-      ->capture_default_str();
-  app.add_option("--timeout", opts_.timeout_s, "seconds each CRI call may take")
-      ->capture_default_str();
+  given_.endpoint = app.add_option(
+      "-r,--runtime-endpoint", opts_.endpoint,
+      "CRI endpoint of the CRI commands (env CONTAINER_RUNTIME_ENDPOINT, runtime-endpoint in "
+      "crictl.yaml; default " + std::string(cri::kDefaultEndpoint) + ")");
+  given_.image_endpoint = app.add_option(
+      "--image-endpoint", opts_.image_endpoint,
+      "CRI endpoint of the ImageService (env IMAGE_SERVICE_ENDPOINT, image-endpoint in "
+      "crictl.yaml; default: the runtime endpoint)");
+  given_.timeout = app.add_option("--timeout", opts_.timeout_s,
+                                  "seconds each CRI call may take (timeout in crictl.yaml)")
+                       ->capture_default_str();
+  given_.ns = app.add_option("-n,--namespace", opts_.ns,
+                             "berthd namespace of the CRI commands (env BERTH_NAMESPACE; "
+                             "default: berthd's k8s.io, kubelet's)");
+  given_.crictl_config = app.add_option(
+      "--crictl-config", opts_.crictl_config,
+      "crictl's config file (env CRI_CONFIG_FILE; default /etc/crictl.yaml, may be missing)");
+  given_.debug = app.add_flag("-D,--debug", opts_.debug,
+                              "log each CRI call to stderr (debug in crictl.yaml)");
   const std::string group = "CRI (against --runtime-endpoint)";
   auto add = [&](const char* name, const char* help) {
     auto* sub = app.add_subcommand(name, help);
@@ -241,8 +247,8 @@ void CriCommands::Register(CLI::App& app) {
   auto pods = std::make_shared<CriListArgs>();
   auto* c_pods = add("pods", "list pod sandboxes");
   c_pods->add_flag("-q,--quiet", pods->quiet, "ids only");
-  c_pods->add_option("-o,--output,--format", pods->output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  c_pods->add_option("-o,--output,--format", pods->output, "table, json or yaml")
+      ->check(CLI::IsMember(kListFormats));
   c_pods->add_option("--id", pods->pod, "only this pod sandbox id");
   c_pods->add_option("--name", pods->name, "only pods whose name contains this");
   c_pods->add_option("-s,--state", pods->state, "ready or notready")
@@ -284,8 +290,8 @@ void CriCommands::Register(CLI::App& app) {
   auto* c_ps = add("ps", "list CRI containers (running ones unless -a)");
   c_ps->add_flag("-a,--all", ps->all, "containers in every state");
   c_ps->add_flag("-q,--quiet", ps->quiet, "ids only");
-  c_ps->add_option("-o,--output,--format", ps->output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  c_ps->add_option("-o,--output,--format", ps->output, "table, json or yaml")
+      ->check(CLI::IsMember(kListFormats));
   c_ps->add_option("-p,--pod", ps->pod, "only containers of this pod sandbox");
   c_ps->add_option("--name", ps->name, "only containers whose name contains this");
   c_ps->add_option("-s,--state", ps->state, "created, running, exited or unknown")
@@ -293,15 +299,23 @@ void CriCommands::Register(CLI::App& app) {
   c_ps->add_flag("--no-trunc", ps->no_trunc, "full ids");
   commands_.emplace_back(c_ps, [&o, ps] { return CriPs(o, *ps); });
 
-  auto inspectc = std::make_shared<std::vector<std::string>>();
+  using IdsFormat = std::pair<std::vector<std::string>, std::string>;
+  auto inspectc = std::make_shared<IdsFormat>(std::vector<std::string>{}, "json");
   auto* c_inspectc = add("inspectc", "a CRI container's status as JSON (`inspect` is for images)");
-  c_inspectc->add_option("CONTAINER-ID", *inspectc, "container ids")->required();
-  commands_.emplace_back(c_inspectc, [&o, inspectc] { return CriInspect(o, *inspectc); });
+  c_inspectc->add_option("-o,--output", inspectc->second, "json or yaml")
+      ->check(CLI::IsMember({"json", "yaml"}));
+  c_inspectc->add_option("CONTAINER-ID", inspectc->first, "container ids")->required();
+  commands_.emplace_back(c_inspectc,
+                         [&o, inspectc] { return CriInspect(o, inspectc->first, inspectc->second); });
 
-  auto inspectp = std::make_shared<std::vector<std::string>>();
+  auto inspectp = std::make_shared<IdsFormat>(std::vector<std::string>{}, "json");
   auto* c_inspectp = add("inspectp", "a pod sandbox's status as JSON");
-  c_inspectp->add_option("POD-ID", *inspectp, "pod sandbox ids")->required();
-  commands_.emplace_back(c_inspectp, [&o, inspectp] { return CriInspectPod(o, *inspectp); });
+  c_inspectp->add_option("-o,--output", inspectp->second, "json or yaml")
+      ->check(CLI::IsMember({"json", "yaml"}));
+  c_inspectp->add_option("POD-ID", inspectp->first, "pod sandbox ids")->required();
+  commands_.emplace_back(c_inspectp, [&o, inspectp] {
+    return CriInspectPod(o, inspectp->first, inspectp->second);
+  });
 
   auto exec = std::make_shared<ExecArgs>();
   auto* c_exec = add("exec", "run a command in a running CRI container and wait for it");
@@ -316,23 +330,14 @@ void CriCommands::Register(CLI::App& app) {
     return CriExec(o, *exec);
   });
 
-  auto logs = std::make_shared<std::tuple<std::string, int, bool>>("", -1, false);
-  auto* c_logs = add("logs", "print a CRI container's log");
-  c_logs->add_option("--tail", std::get<1>(*logs), "only the last N lines (-1: all)");
-  c_logs->add_flag("-t,--timestamps", std::get<2>(*logs), "prefix each line with its time");
-  c_logs->add_option("CONTAINER-ID", std::get<0>(*logs), "container id")->required();
-  commands_.emplace_back(c_logs, [&o, logs] {
-    return CriLogs(o, std::get<0>(*logs), std::get<1>(*logs), std::get<2>(*logs));
-  });
-
   // Images through the CRI ImageService; `images`/`pull`/`rmi`/`inspect` work on the local store.
   auto* c_img = add("img", "the CRI runtime's images: ls, pull, rm, inspect");
   c_img->require_subcommand(1);
   auto imgs = std::make_shared<CriListArgs>();
   auto* c_img_ls = c_img->add_subcommand("ls", "list the runtime's images");
   c_img_ls->add_flag("-q,--quiet", imgs->quiet, "ids only");
-  c_img_ls->add_option("-o,--output,--format", imgs->output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  c_img_ls->add_option("-o,--output,--format", imgs->output, "table, json or yaml")
+      ->check(CLI::IsMember(kListFormats));
   c_img_ls->add_flag("--no-trunc", imgs->no_trunc, "full ids");
   commands_.emplace_back(c_img_ls, [&o, imgs] { return CriImages(o, *imgs); });
   auto pull = std::make_shared<std::pair<std::string, std::string>>();
@@ -344,16 +349,24 @@ void CriCommands::Register(CLI::App& app) {
   auto* c_img_rm = c_img->add_subcommand("rm", "have the runtime remove images");
   c_img_rm->add_option("IMAGE", *img_rm, "image references or ids")->required();
   commands_.emplace_back(c_img_rm, [&o, img_rm] { return CriRemoveImages(o, *img_rm); });
-  auto img_inspect = std::make_shared<std::vector<std::string>>();
-  auto* c_img_inspect = c_img->add_subcommand("inspect", "an image's status as JSON");
-  c_img_inspect->add_option("IMAGE", *img_inspect, "image references or ids")->required();
-  commands_.emplace_back(c_img_inspect,
-                         [&o, img_inspect] { return CriInspectImage(o, *img_inspect); });
+  auto img_inspect = std::make_shared<IdsFormat>(std::vector<std::string>{}, "json");
+  auto* c_img_inspect = c_img->add_subcommand("inspect", "an image's status as JSON (as inspecti)");
+  c_img_inspect->add_option("-o,--output", img_inspect->second, "json or yaml")
+      ->check(CLI::IsMember({"json", "yaml"}));
+  c_img_inspect->add_option("IMAGE", img_inspect->first, "image references or ids")->required();
+  commands_.emplace_back(c_img_inspect, [&o, img_inspect] {
+    return CriInspectImage(o, img_inspect->first, img_inspect->second);
+  });
+
+  RegisterMonitorCommands(app, group, o, commands_);
 }
 
 std::optional<int> CriCommands::Run() {
-  for (auto& [sub, run] : commands_)
-    if (sub->parsed()) return run();
+  for (auto& [sub, run] : commands_) {
+    if (!sub->parsed()) continue;
+    if (auto r = ResolveOptions(opts_, given_); !r) return CriFail(r.error());
+    return run();
+  }
   return std::nullopt;
 }
 

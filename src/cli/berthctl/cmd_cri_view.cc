@@ -1,17 +1,14 @@
-// CRI commands that only look: version, info, pods, ps, inspectc, inspectp, logs, img ls,
-// img inspect; and the JSON and table helpers of cri_util.h.
+// CRI commands that only look: version, info, pods, ps, inspectc, inspectp, img ls,
+// img inspect / inspecti; and the JSON helpers of cri_util.h.
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <deque>
-#include <fstream>
 #include <map>
 
 #include "cli/berthctl/commands.h"
 #include "cli/berthctl/cri_util.h"
-#include "crilog/log_format.h"
 
 namespace berth::cli {
 
@@ -32,8 +29,6 @@ nlohmann::json InfoJson(const google::protobuf::Map<std::string, std::string>& i
   }
   return j;
 }
-
-void PrintJson(const nlohmann::json& j) { printf("%s\n", j.dump(2).c_str()); }
 
 std::string ContainerStateName(v1::ContainerState s) {
   switch (s) {
@@ -68,35 +63,13 @@ std::string ShortId(const std::string& id, bool no_trunc) {
   return std::string(no_trunc ? v : v.substr(0, 13));
 }
 
-namespace {
-
-// Columns padded to their widest cell, separated by 3 spaces (as crictl's tabwriter).
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (auto& r : rows)
-    for (size_t i = 0; i < r.size(); i++) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
-    }
-  for (auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); i++) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
-    }
-    printf("%s\n", line.c_str());
-  }
-}
-
-}  // namespace
-
 int CriVersion(const CriCommands::Options& o) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   v1::VersionRequest req;
   req.set_version("v1");
   auto v = c->Version(req);
-  if (!v) return Fail(v.error());
+  if (!v) return CriFail(v.error());
   printf("Version:  %s\nRuntimeName:  %s\nRuntimeVersion:  %s\nRuntimeApiVersion:  %s\n",
          v->version().c_str(), v->runtime_name().c_str(), v->runtime_version().c_str(),
          v->runtime_api_version().c_str());
@@ -105,11 +78,11 @@ int CriVersion(const CriCommands::Options& o) {
 
 int CriInfo(const CriCommands::Options& o) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   v1::StatusRequest req;
   req.set_verbose(true);
   auto s = c->Status(req);
-  if (!s) return Fail(s.error());
+  if (!s) return CriFail(s.error());
   // crictl's layout: the conditions under "status", the runtime's info keys beside them.
   nlohmann::json j = InfoJson(s->info());
   j["status"] = ToJson(s->status());
@@ -120,14 +93,14 @@ int CriInfo(const CriCommands::Options& o) {
 
 int CriPods(const CriCommands::Options& o, const CriListArgs& a) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   v1::ListPodSandboxRequest req;
   if (!a.pod.empty()) req.mutable_filter()->set_id(a.pod);
   if (!a.state.empty())
     req.mutable_filter()->mutable_state()->set_state(
         a.state == "ready" ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY);
   auto resp = c->ListPodSandbox(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   std::vector<const v1::PodSandbox*> pods;
   for (auto& p : resp->items())
     if (a.name.empty() || p.metadata().name().find(a.name) != std::string::npos)
@@ -136,10 +109,10 @@ int CriPods(const CriCommands::Options& o, const CriListArgs& a) {
             [](auto* x, auto* y) { return x->created_at() > y->created_at(); });
   if (a.quiet) {
     for (auto* p : pods) printf("%s\n", p->id().c_str());
-  } else if (a.output == "json") {
+  } else if (a.output != "table") {
     nlohmann::json items = nlohmann::json::array();
     for (auto* p : pods) items.push_back(ToJson(*p));
-    PrintJson({{"items", items}});
+    PrintDocument({{"items", items}}, a.output);
   } else {
     std::vector<std::vector<std::string>> rows{
         {"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"}};
@@ -155,7 +128,7 @@ int CriPods(const CriCommands::Options& o, const CriListArgs& a) {
 
 int CriPs(const CriCommands::Options& o, const CriListArgs& a) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   v1::ListContainersRequest req;
   auto* f = req.mutable_filter();
   if (!a.pod.empty()) f->set_pod_sandbox_id(a.pod);
@@ -169,7 +142,7 @@ int CriPs(const CriCommands::Options& o, const CriListArgs& a) {
   else if (!a.all)
     f->mutable_state()->set_state(v1::CONTAINER_RUNNING);
   auto resp = c->ListContainers(req);
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   std::vector<const v1::Container*> ctrs;
   for (auto& x : resp->containers())
     if (a.name.empty() || x.metadata().name().find(a.name) != std::string::npos)
@@ -180,10 +153,10 @@ int CriPs(const CriCommands::Options& o, const CriListArgs& a) {
     for (auto* x : ctrs) printf("%s\n", x->id().c_str());
     return 0;
   }
-  if (a.output == "json") {
+  if (a.output != "table") {
     nlohmann::json items = nlohmann::json::array();
     for (auto* x : ctrs) items.push_back(ToJson(*x));
-    PrintJson({{"containers", items}});
+    PrintDocument({{"containers", items}}, a.output);
     return 0;
   }
   // The POD column needs the pods' names: one more call.
@@ -205,28 +178,30 @@ namespace {
 
 // Prints one JSON document for one id, an array for several (as crictl).
 template <class F>
-int InspectEach(const CriCommands::Options& o, const std::vector<std::string>& ids, F get) {
+int InspectEach(const CriCommands::Options& o, const std::vector<std::string>& ids,
+                const std::string& format, F get) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (auto& id : ids) {
     auto j = get(*c, id);
     if (!j) {
-      rc = Fail(j.error());
+      rc = CriFail(j.error());
       continue;
     }
     all.push_back(std::move(*j));
   }
-  if (all.size() == 1) PrintJson(all[0]);
-  else if (!all.empty()) PrintJson(all);
+  if (all.size() == 1) PrintDocument(all[0], format);
+  else if (!all.empty()) PrintDocument(all, format);
   return rc;
 }
 
 }  // namespace
 
-int CriInspect(const CriCommands::Options& o, const std::vector<std::string>& ids) {
-  return InspectEach(o, ids, [](cri::Client& c, const std::string& id) -> Result<nlohmann::json> {
+int CriInspect(const CriCommands::Options& o, const std::vector<std::string>& ids,
+               const std::string& format) {
+  return InspectEach(o, ids, format, [](cri::Client& c, const std::string& id) -> Result<nlohmann::json> {
     v1::ContainerStatusRequest req;
     req.set_container_id(id);
     req.set_verbose(true);
@@ -235,8 +210,9 @@ int CriInspect(const CriCommands::Options& o, const std::vector<std::string>& id
   });
 }
 
-int CriInspectPod(const CriCommands::Options& o, const std::vector<std::string>& ids) {
-  return InspectEach(o, ids, [](cri::Client& c, const std::string& id) -> Result<nlohmann::json> {
+int CriInspectPod(const CriCommands::Options& o, const std::vector<std::string>& ids,
+                  const std::string& format) {
+  return InspectEach(o, ids, format, [](cri::Client& c, const std::string& id) -> Result<nlohmann::json> {
     v1::PodSandboxStatusRequest req;
     req.set_pod_sandbox_id(id);
     req.set_verbose(true);
@@ -245,80 +221,29 @@ int CriInspectPod(const CriCommands::Options& o, const std::vector<std::string>&
   });
 }
 
-int CriInspectImage(const CriCommands::Options& o, const std::vector<std::string>& refs) {
-  return InspectEach(o, refs, [](cri::Client& c, const std::string& ref) -> Result<nlohmann::json> {
+int CriInspectImage(const CriCommands::Options& o, const std::vector<std::string>& refs,
+                    const std::string& format) {
+  return InspectEach(o, refs, format, [](cri::Client& c, const std::string& ref) -> Result<nlohmann::json> {
     v1::ImageStatusRequest req;
     req.mutable_image()->set_image(ref);
     req.set_verbose(true);
     auto s = BERTH_TRY(c.ImageStatus(req));
-    if (!s.has_image()) return berth::Fail("img inspect", ref, "no such image in the runtime");
+    if (!s.has_image()) return NotFound("img inspect", ref, "no such image in the runtime");
     return nlohmann::json{{"status", ToJson(s.image())}, {"info", InfoJson(s.info())}};
   });
 }
 
-int CriLogs(const CriCommands::Options& o, const std::string& id, int tail, bool timestamps) {
-  auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
-  v1::ContainerStatusRequest req;
-  req.set_container_id(id);
-  auto s = c->ContainerStatus(req);
-  if (!s) return Fail(s.error());
-  const std::string& path = s->status().log_path();
-  if (path.empty())
-    return Fail(Error{0, "logs", id,
-                      "the container has no log file (its pod config has no log_directory or "
-                      "its config no log_path)", {}});
-  std::ifstream in(path);
-  if (!in) return Fail(Error{errno, "logs " + id + ": open", path, {}, {}});
-  // Whole lines (a P record continues into the next); --tail counts those.
-  struct Line {
-    bool err;
-    std::string text;
-  };
-  std::deque<Line> lines;
-  std::string raw, pending;
-  bool pending_err = false, in_line = false;
-  size_t bad = 0;
-  while (std::getline(in, raw)) {
-    auto r = crilog::ParseLogLine(raw);
-    if (!r) {
-      bad++;
-      continue;
-    }
-    if (!in_line && timestamps) pending = std::string(r->timestamp) + " ";
-    pending += r->content;
-    pending_err = r->stderr_stream;
-    in_line = r->partial;
-    if (r->partial) continue;
-    lines.push_back({pending_err, pending + "\n"});
-    pending.clear();
-    if (tail >= 0 && lines.size() > static_cast<size_t>(tail)) lines.pop_front();
-  }
-  if (in_line) lines.push_back({pending_err, pending});  // the container is still writing it
-  if (tail >= 0)
-    while (lines.size() > static_cast<size_t>(tail)) lines.pop_front();
-  for (auto& l : lines) {
-    FILE* out = l.err ? stderr : stdout;
-    fwrite(l.text.data(), 1, l.text.size(), out);
-    fflush(out);
-  }
-  if (bad > 0)
-    fprintf(stderr, "berthctl: logs %s: %s: skipped %zu lines that are not CRI log records\n",
-            id.c_str(), path.c_str(), bad);
-  return 0;
-}
-
 int CriImages(const CriCommands::Options& o, const CriListArgs& a) {
   auto c = CriConnect(o);
-  if (!c) return Fail(c.error());
+  if (!c) return CriFail(c.error());
   auto resp = c->ListImages({});
-  if (!resp) return Fail(resp.error());
+  if (!resp) return CriFail(resp.error());
   if (a.quiet) {
     for (auto& i : resp->images()) printf("%s\n", i.id().c_str());
     return 0;
   }
-  if (a.output == "json") {
-    PrintJson(ToJson(*resp));
+  if (a.output != "table") {
+    PrintDocument(ToJson(*resp), a.output);
     return 0;
   }
   std::vector<std::vector<std::string>> rows{{"IMAGE", "TAG", "IMAGE ID", "SIZE"}};

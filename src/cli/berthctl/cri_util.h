@@ -1,10 +1,12 @@
-// Helpers shared by berthctl's CRI commands (cmd_cri*.cc): connecting, protobuf <-> JSON.
+// Helpers shared by berthctl's CRI commands (cmd_cri*.cc): options, connecting, errors,
+// protobuf <-> JSON, output formats.
 #pragma once
 
 #include <google/protobuf/message.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "cli/berthctl/cri_commands.h"
@@ -14,7 +16,17 @@ namespace berth::cli {
 
 namespace v1 = ::runtime::v1;
 
+// Settles the options (cmd_cri_config.cc): each from its flag, else the environment
+// (CONTAINER_RUNTIME_ENDPOINT, IMAGE_SERVICE_ENDPOINT, BERTH_NAMESPACE, CRI_CONFIG_FILE),
+// else crictl's config file (--crictl-config, default /etc/crictl.yaml, which may be missing),
+// else the defaults. Turns on debug logging when asked.
+Result<void> ResolveOptions(CriCommands::Options& o, const CriCommands::Given& given);
+
 Result<cri::Client> CriConnect(const CriCommands::Options& o);
+
+// Prints the error as every berthctl command does; when the call found nobody listening
+// on the endpoint (connect(2) refused: no socket, or a stale one), says what to do.
+int CriFail(const Error& e);
 
 // Reads a request part from a JSON file in protobuf's JSON mapping (crictl's pod and container
 // config files: snake_case or lowerCamelCase names). Unknown fields are errors, so a typo
@@ -28,6 +40,12 @@ nlohmann::json ToJson(const google::protobuf::Message& msg);
 nlohmann::json InfoJson(const google::protobuf::Map<std::string, std::string>& info);
 
 void PrintJson(const nlohmann::json& j);
+// A JSON document as block-style YAML (strings quoted where YAML would read them otherwise).
+std::string ToYaml(const nlohmann::json& j);
+// "json" or "yaml" (the document), as -o asks.
+void PrintDocument(const nlohmann::json& j, const std::string& format);
+// Columns padded to their widest cell, 3 spaces apart (crictl's tabwriter).
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 // "Running", "Exited", ... as crictl prints them.
 std::string ContainerStateName(v1::ContainerState s);
@@ -36,6 +54,11 @@ std::string PodStateName(v1::PodSandboxState s);
 std::string Ago(int64_t unix_nanos);
 // The first 13 characters of an id (crictl's short form), unless no_trunc.
 std::string ShortId(const std::string& id, bool no_trunc);
+// Bytes as crictl (go-units HumanSize, decimal): "0B", "512B", "1.23kB", "45.6MB".
+std::string HumanSize(uint64_t bytes);
+
+// -o for list commands: table (the default), json, yaml.
+inline const std::vector<std::string> kListFormats{"table", "json", "yaml"};
 
 // The read-only commands, in cmd_cri_view.cc.
 int CriVersion(const CriCommands::Options& o);
@@ -46,10 +69,43 @@ struct CriListArgs {
 };
 int CriPods(const CriCommands::Options& o, const CriListArgs& a);
 int CriPs(const CriCommands::Options& o, const CriListArgs& a);
-int CriInspect(const CriCommands::Options& o, const std::vector<std::string>& ids);
-int CriInspectPod(const CriCommands::Options& o, const std::vector<std::string>& ids);
-int CriLogs(const CriCommands::Options& o, const std::string& id, int tail, bool timestamps);
+int CriInspect(const CriCommands::Options& o, const std::vector<std::string>& ids,
+               const std::string& format);
+int CriInspectPod(const CriCommands::Options& o, const std::vector<std::string>& ids,
+                  const std::string& format);
 int CriImages(const CriCommands::Options& o, const CriListArgs& a);
-int CriInspectImage(const CriCommands::Options& o, const std::vector<std::string>& refs);
+int CriInspectImage(const CriCommands::Options& o, const std::vector<std::string>& refs,
+                    const std::string& format);
+
+// stats, statsp, imagefsinfo, update (cmd_cri_stats.cc).
+struct StatsArgs {
+  bool all = false, no_trunc = false;
+  std::string id, positional, pod, output = "table";
+  std::vector<std::string> labels;
+  double seconds = 1;  // between the two samples of a table's CPU %
+};
+int CriStats(const CriCommands::Options& o, StatsArgs a);
+int CriPodStats(const CriCommands::Options& o, StatsArgs a);
+int CriImageFsInfo(const CriCommands::Options& o, const std::string& output);
+struct UpdateArgs {
+  int64_t memory = 0, cpu_quota = 0, cpu_period = 0, cpu_shares = 0;
+  std::string cpuset_cpus, cpuset_mems;
+  std::vector<std::string> ids;
+};
+int CriUpdate(const CriCommands::Options& o, const UpdateArgs& a);
+
+// logs, reopen-log, events (cmd_cri_logs.cc).
+struct LogsArgs {
+  std::string id, since;
+  int64_t tail = -1;
+  bool timestamps = false, follow = false;
+};
+int CriLogs(const CriCommands::Options& o, const LogsArgs& a);
+int CriReopenLog(const CriCommands::Options& o, const std::vector<std::string>& ids);
+int CriEvents(const CriCommands::Options& o, const std::string& output);
+
+// The registration of all of these and inspecti (cmd_cri_monitor.cc).
+void RegisterMonitorCommands(CLI::App& app, const std::string& group, CriCommands::Options& o,
+                             CriCommands::CommandList& commands);
 
 }  // namespace berth::cli
