@@ -3,7 +3,12 @@
 # shows it is isolated (pid 1, its own hostname, uid 0, only a loopback interface), then
 # deletes the container and its bundle. Then the image path: it makes a busybox OCI image,
 # pushes it to a local registry (Debian's docker-registry on 127.0.0.1, started here and
-# stopped by PID), pulls it with berthctl and runs it. Run as root: `sudo scripts/demo.sh`.
+# stopped by PID), pulls it with berthctl and runs it. Then the stack: berthd (the CRI daemon)
+# on temporary dirs pulls the image through the CRI ImageService, runs a pod on a CNI bridge
+# network of the demo's own (bridge berthdemo0, no gateway: the host's routes and forwarding
+# are not touched) with a container, prints its IP and logs, is killed with SIGKILL and
+# started again — the container still runs — and everything is removed.
+# Run as root: `sudo scripts/demo.sh`.
 #
 # BERTH=/path/to/runtime skips the build and demos that runtime instead (e.g. runc).
 set -euo pipefail
@@ -17,7 +22,7 @@ fi
 scripts/install-deps.sh
 if [ -z "${BERTH:-}" ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C build -j2 berth berthctl
+  ninja -C build -j2 berth berthctl berthd berth-shim
   BERTH=$PWD/build/berth
 fi
 BERTHCTL=${BERTHCTL:-$(dirname "$BERTH")/berthctl}
@@ -26,12 +31,23 @@ export BERTH
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 id=demo-$$
 registry_pid=""
+berthd_pid=""
+BERTHD=$(dirname "$BERTH")/berthd
+SOCK=unix://$work/berthd.sock
 cleanup() {
   "$BERTH" --root "$work/state" delete --force "$id" >/dev/null 2>&1 || true
+  if [ -n "$berthd_pid" ]; then
+    for p in $(B pods -q 2>/dev/null); do B rmp -f "$p" >/dev/null 2>&1 || true; done
+    kill "$berthd_pid" 2>/dev/null || true
+    wait "$berthd_pid" 2>/dev/null || true
+  fi
+  for p in $(pgrep -f "berth-shim .*--address $SOCK" || true); do kill -KILL "$p" 2>/dev/null || true; done
+  ip link del berthdemo0 2>/dev/null || true
   if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
   { grep -o " $work[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   rm -rf --one-file-system "$work"
 }
+B() { "$BERTHCTL" --config /dev/null --runtime-endpoint "$SOCK" "$@"; }
 trap cleanup EXIT
 
 BUNDLE_JQ='.hostname = "berth-demo"' scripts/make-bundle.sh "$work/bundle" sh -c '
@@ -94,3 +110,47 @@ echo "--- berthctl images"
 ctl images
 echo "--- berthctl run --rm $image"
 ctl run --rm --runtime "$BERTH" "$image"
+
+echo
+echo "--- berthd: the CRI daemon, on $work/berthd"
+mkdir -p "$work/cni" "$work/logs/demo"
+cat >"$work/cni/10-demo.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "berth-demo", "plugins": [
+  {"type": "bridge", "bridge": "berthdemo0", "isGateway": false, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": "$work/ipam", "ranges": [[{"subnet": "10.86.254.0/24"}]]}}]}
+JSON
+start_berthd() {
+  "$BERTHD" --config /dev/null --listen "$SOCK" --root "$work/berthd/root" --state "$work/berthd/state" \
+    --cni-conf-dir "$work/cni" --insecure-registry "127.0.0.1:$port" >>"$work/berthd.log" 2>&1 &
+  berthd_pid=$!
+  for _ in $(seq 100); do B version >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "berthd did not start:" >&2; tail "$work/berthd.log" >&2; exit 1
+}
+start_berthd
+echo "--- berthctl img pull $image   (CRI PullImage)"
+B img pull "$image"
+cat >"$work/pod.json" <<JSON
+{"metadata": {"name": "demo", "namespace": "default", "uid": "demo-$$", "attempt": 0},
+ "hostname": "demo-pod", "log_directory": "$work/logs/demo"}
+JSON
+jq -n --arg img "$image" '{metadata: {name: "hello"}, image: {image: $img}, log_path: "hello.log",
+  command: ["sh", "-c", "echo \"hello from $(hostname), eth0 $(ip -o -4 addr show eth0 | awk \u0027{print $4}\u0027)\"; exec sleep 3600"]}' \
+  >"$work/ctr.json"
+echo "--- berthctl runp, create, start   (RunPodSandbox on the CNI network, CreateContainer, StartContainer)"
+pod=$(B runp "$work/pod.json")
+ctr=$(B create "$pod" "$work/ctr.json" "$work/pod.json")
+B start "$ctr" >/dev/null
+echo "pod $pod, IP $(B inspectp "$pod" | jq -r .status.network.ip)"
+sleep 0.5
+echo "--- berthctl logs $ctr"
+B logs "$ctr"
+echo "--- ps -ef: berthd -> berth-shim -> the container"
+ps -o pid,args -p "$berthd_pid" -p "$(pgrep -f "berth-shim .*--address $SOCK" | head -n1)" | cut -c1-150
+echo "--- kill -9 berthd ($berthd_pid), then start it again"
+kill -KILL "$berthd_pid"; wait "$berthd_pid" 2>/dev/null || true
+start_berthd
+grep -o 'recovered[^"]*' "$work/berthd.log" | tail -n1
+B ps
+echo "exec after the restart: $(B exec "$ctr" echo the container kept running)"
+echo "--- berthctl stopp, rmp"
+B stopp "$pod" && B rmp "$pod"

@@ -8,7 +8,7 @@ PACKAGES="
   build-essential g++ cmake ninja-build pkg-config
   libseccomp-dev nlohmann-json3-dev libgtest-dev libcap-dev
   busybox-static jq iproute2 util-linux procps
-  podman conmon containerd docker.io bsdutils containernetworking-plugins
+  podman conmon containerd docker.io bsdutils containernetworking-plugins iptables
   qemu-system-x86 cpio
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
   libtomlplusplus-dev libcli11-dev
@@ -34,8 +34,9 @@ PACKAGES="
 # libgrpc++-dev, libprotobuf-dev, protobuf-compiler, protobuf-compiler-grpc (grpc_cpp_plugin):
 # the CRI v1 API (proto/cri/v1/api.proto) generated at build time, and berthctl's CRI client;
 # tests/integration/test_containerd_cri.sh drives containerd's CRI plugin with it.
-# containernetworking-plugins (/usr/lib/cni: bridge, host-local, loopback): the pods' CNI
-# network in tests/integration/test_containerd_cri_cni.sh.
+# containernetworking-plugins (/usr/lib/cni: bridge, host-local, loopback, portmap): the pods'
+# CNI network in tests/integration/test_containerd_cri_cni.sh and test_cni.sh (berthd's
+# src/cni); iptables: what bridge (ipMasq) and portmap run.
 # docker-registry, skopeo, umoci, apache2-utils (htpasswd), python3 (the tests' token
 # server and connection-cutting proxy), zstd: tests/integration/test_images*.sh run a real
 # registry on 127.0.0.1 and fill it with images made by berth's tests and by skopeo/umoci.

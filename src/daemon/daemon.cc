@@ -48,15 +48,6 @@ HostFeatures ProbeHost() {
   return h;
 }
 
-// A CNI config file in the conf dir: what NetworkReady reports.
-bool HasCniConfig(const std::string& dir) {
-  auto names = sys::ListDir(dir);
-  if (!names) return false;
-  for (const auto& n : *names)
-    if (n.ends_with(".conflist") || n.ends_with(".conf") || n.ends_with(".json")) return true;
-  return false;
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)), meta_(config_.root + "/meta") {}
@@ -80,6 +71,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(Config config) {
   if (!store) return std::unexpected(store.error().Wrap("image store"));
   d->images_ = std::make_unique<image::Store>(std::move(*store));
   d->host_ = ProbeHost();
+  cni::Options co;
+  co.bin_dirs = d->config_.cni_bin_dirs;
+  co.cache_dir = d->config_.root + "/cni/results";
+  d->cni_ = std::make_unique<cni::PodNetworking>(d->config_.cni_conf_dir, co);
   d->self_dir_ = SelfDir();
   d->shim_binary_ = d->config_.shim_binary.empty() ? d->self_dir_ + "/berth-shim"
                                                    : d->config_.shim_binary;
@@ -190,11 +185,14 @@ Result<v1::StatusResponse> Daemon::Status(const v1::StatusRequest& req) {
   rt->set_status(true);
   auto* net = r.mutable_status()->add_conditions();
   net->set_type("NetworkReady");
-  bool ready = HasCniConfig(config_.cni_conf_dir);
-  net->set_status(ready);
+  // The conf dir is read again at each Status (kubelet asks every few seconds), so a
+  // network config written after berthd started is found, as containerd's watcher does.
+  (void)cni_->Reload();
+  auto ready = cni_->Status();
+  net->set_status(bool(ready));
   if (!ready) {
     net->set_reason("NetworkPluginNotReady");
-    net->set_message("no network config found in " + config_.cni_conf_dir);
+    net->set_message(ready.error().Message());
   }
   if (req.verbose()) {
     std::string handlers = "\"berth\"";

@@ -23,6 +23,7 @@
 #include "cri/v1/api.pb.h"
 #include "daemon/config.h"
 #include "daemon/container_spec.h"
+#include "cni/cni.h"
 #include "daemon/names.h"
 #include "daemon/records.h"
 #include "image/store.h"
@@ -127,6 +128,8 @@ class Daemon {
                                                       const v1::PodSandboxStatsRequest& req);
   Result<v1::ListPodSandboxStatsResponse> ListPodSandboxStats(
       const std::string& ns, const v1::ListPodSandboxStatsRequest& req);
+  Result<v1::UpdateContainerResourcesResponse> UpdateContainerResources(
+      const std::string& ns, const v1::UpdateContainerResourcesRequest& req);
   Result<v1::ReopenContainerLogResponse> ReopenContainerLog(
       const std::string& ns, const v1::ReopenContainerLogRequest& req);
 
@@ -195,6 +198,7 @@ class Daemon {
   Config config_;
   MetaStore meta_;
   std::unique_ptr<image::Store> images_;
+  std::unique_ptr<cni::PodNetworking> cni_;
   HostFeatures host_;
   std::string shim_binary_;
   std::string self_dir_;  // the directory of berthd's binary

@@ -103,8 +103,12 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
   }
 
   if (!host_net) {
-    auto net = SetUpNetwork(config_, pod.rec.id, pod.rec.ns, cfg, pod.rec.net_ns,
-                            config_.root + "/cni");
+    if (!cni_->Current()) (void)cni_->Reload();  // a config written since start-up
+    if (auto ready = cni_->Status(); !ready)
+      return FailedPrecondition("run pod sandbox", "network",
+                                "the pod needs a CNI network and none is ready: " +
+                                    ready.error().Message());
+    auto net = SetUpNetwork(*cni_, pod.rec.id, cfg, pod.rec.net_ns);
     if (!net) return std::unexpected(net.error().Wrap("run pod sandbox: network"));
     pod.rec.network_set_up = true;
     pod.rec.ip = net->ip;
@@ -130,8 +134,7 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
     if (!r) log::Warn("pod " + pod.rec.id + ": " + what + ": " + r.error().Message());
   };
   if (pod.rec.network_set_up) {
-    auto r = TearDownNetwork(config_, pod.rec.id, pod.rec.ns, pod.config, pod.rec.net_ns,
-                             config_.root + "/cni");
+    auto r = TearDownNetwork(*cni_, pod.rec.id, pod.config, pod.rec.net_ns);
     warn("network teardown", r);
     if (r) pod.rec.network_set_up = false;
   }

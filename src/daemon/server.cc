@@ -79,6 +79,8 @@ class RuntimeServiceImpl final : public v1::RuntimeService::Service {
   BERTH_NS_CALL(ListContainerStats, ListContainerStatsRequest, ListContainerStatsResponse)
   BERTH_NS_CALL(PodSandboxStats, PodSandboxStatsRequest, PodSandboxStatsResponse)
   BERTH_NS_CALL(ListPodSandboxStats, ListPodSandboxStatsRequest, ListPodSandboxStatsResponse)
+  BERTH_NS_CALL(UpdateContainerResources, UpdateContainerResourcesRequest,
+                UpdateContainerResourcesResponse)
   BERTH_NS_CALL(ReopenContainerLog, ReopenContainerLogRequest, ReopenContainerLogResponse)
   BERTH_STREAMING_LATER(Exec, ExecRequest, ExecResponse)
   BERTH_STREAMING_LATER(Attach, AttachRequest, AttachResponse)

@@ -181,6 +181,13 @@ std::vector<std::string> RuntimeClient::KillArgv(const std::string& id,
   return argv;
 }
 
+std::vector<std::string> RuntimeClient::UpdateArgv(const std::string& id,
+                                                   const std::string& file) const {
+  auto argv = Base("update");
+  argv.insert(argv.end(), {"--resources", file, id});
+  return argv;
+}
+
 std::vector<std::string> RuntimeClient::DeleteArgv(const std::string& id,
                                                    const DeleteOptions& o) const {
   auto argv = Base("delete");
@@ -304,6 +311,11 @@ Result<void> RuntimeClient::Kill(const std::string& id, const KillOptions& optio
 
 Result<void> RuntimeClient::Delete(const std::string& id, const DeleteOptions& options) const {
   BERTH_TRYV(RunCaptured("delete", id, DeleteArgv(id, options), false));
+  return {};
+}
+
+Result<void> RuntimeClient::Update(const std::string& id, const std::string& file) const {
+  BERTH_TRYV(RunCaptured("update", id, UpdateArgv(id, file), false));
   return {};
 }
 

@@ -93,6 +93,8 @@ class RuntimeClient {
   Result<ContainerState> State(const std::string& id) const;
   Result<void> Kill(const std::string& id, const KillOptions& options = {}) const;
   Result<void> Delete(const std::string& id, const DeleteOptions& options = {}) const;
+  // `update --resources FILE`: FILE holds a runtime-spec LinuxResources object.
+  Result<void> Update(const std::string& id, const std::string& resources_file) const;
   // `run --detach`: returns once the container runs.
   Result<void> RunDetached(const std::string& id, const CreateOptions& options) const;
   // `run` in the foreground with options.stdio (Stdio::Inherit() for a terminal's): the
@@ -108,6 +110,7 @@ class RuntimeClient {
   std::vector<std::string> StateArgv(const std::string& id) const;
   std::vector<std::string> KillArgv(const std::string& id, const KillOptions& o) const;
   std::vector<std::string> DeleteArgv(const std::string& id, const DeleteOptions& o) const;
+  std::vector<std::string> UpdateArgv(const std::string& id, const std::string& file) const;
 
  private:
   std::vector<std::string> Base(std::string_view command, const std::string& log_override = {},

@@ -63,8 +63,15 @@ Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::str
   args.reserve(argv.size() + 1);
   for (auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (options.env) {
+    envp.reserve(options.env->size() + 1);
+    for (auto& s : *options.env) envp.push_back(const_cast<char*>(s.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, args.data(), environ);
+  int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, args.data(),
+                       options.env ? envp.data() : environ);
   if (rc != 0) return ErrnoCode(rc, "spawn", binary);
   return pid;
 }

@@ -17,11 +17,13 @@ struct SpawnOptions {
   // the caller must be close-on-exec (the shim and berthd open all of theirs so).
   int in = -1, out = -1, err = -1;
   bool setsid = false;  // POSIX_SPAWN_SETSID: a session of its own
+  // The child's environment as "KEY=value" strings; nullptr: the caller's environ.
+  const std::vector<std::string>* env = nullptr;
 };
 
-// Starts binary (a path, no PATH search) with argv and the caller's environment; the child
-// gets an empty signal mask and default dispositions. An exec failure comes back as the
-// child's errno (ENOENT, EACCES, ENOEXEC).
+// Starts binary (a path, no PATH search) with argv and options.env (default: the caller's
+// environment); the child gets an empty signal mask and default dispositions. An exec
+// failure comes back as the child's errno (ENOENT, EACCES, ENOEXEC).
 Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::string>& argv,
                            const SpawnOptions& options);
 

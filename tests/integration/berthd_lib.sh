@@ -5,7 +5,8 @@
 #   berthd_init NAME      sets BD (root, state, socket, logs under $TEST_DIR), SOCK, ENDPOINT,
 #                         CG_PARENT (the pods' cgroup parent, this test's own), BERTHD, BERTHCTL,
 #                         and registers berthd_cleanup
-#   berthd_start [ARGS]   starts berthd on them (BERTHD_PID), waits until it serves
+#   berthd_start [ARGS]   starts berthd on them (BERTHD_PID), waits until it serves; through
+#                         the command in the array BERTHD_WRAP when set (e.g. nsenter --net=…)
 #   berthd_kill9          SIGKILL, as a crash; its shims and containers keep running
 #   berthd_stop           SIGTERM, waits (containers keep running)
 #   berthd_image          a busybox image pushed to a local registry: IMAGE (its reference)
@@ -37,7 +38,7 @@ berthd_start() {
   local before
   before=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)
   # The berth next to berthd is the default handler; berth-shim is found beside berthd too.
-  "$BERTHD" --config /dev/null --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
+  ${BERTHD_WRAP[@]+"${BERTHD_WRAP[@]}"} "$BERTHD" --config /dev/null --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
     --cni-conf-dir "$BD/cni" --log-level debug "$@" >>"$BD/berthd.log" 2>&1 &
   BERTHD_PID=$!
   track_pid "$BERTHD_PID"
@@ -78,7 +79,7 @@ berthd_cleanup() {
   fi
   berthd_stop
   local pid
-  for pid in $(shims_of_berthd); do kill -KILL "$pid" 2>/dev/null; done
+  for pid in $(shims_of_berthd) $(pgrep -f "berth-shim pause $BD/"); do kill -KILL "$pid" 2>/dev/null; done
   # Containers the shims ran: their runtime state is under the berthd's state dir.
   local root id
   for root in "$BD"/state/runtime/*/*; do

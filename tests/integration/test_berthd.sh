@@ -28,6 +28,17 @@ assert_contains "$(jq -r '.status.conditions[] | select(.type == "NetworkReady")
   "no network config found in $BD/cni" "info: NetworkReady says why"
 assert_contains "$(grep -c 'berthd serving' "$BD/berthd.log")" 1 "berthd logs one line when it serves"
 assert_eq 660 "$(stat -c %a "$SOCK")" "the socket is mode 0660"
+pod_json pod0 POD >"$TEST_DIR/pod0.json"
+out=$(b runp "$TEST_DIR/pod0.json" 2>&1)
+assert_contains "$out" "FAILED_PRECONDITION" "runp of a pod network without a CNI config: FAILED_PRECONDITION"
+assert_contains "$out" "no network config found" "... saying why"
+assert_eq "" "$(b pods -q 2>&1)" "... and no pod is left"
+# Pods of this test get their own network namespace with lo only (the loopback plugin):
+# nothing is made in the host's network namespace. test_berthd_cni.sh has a real network.
+echo '{"cniVersion": "1.0.0", "name": "berth-it-lo", "plugins": [{"type": "loopback"}]}' \
+  >"$BD/cni/10-lo.conflist"
+assert_eq true "$(b info | jq -r '.status.conditions[] | select(.type == "NetworkReady") | .status')" \
+  "info: NetworkReady once a CNI config is there"
 
 section "images: pull through the ImageService"
 out=$(b img pull "$IMAGE" 2>&1)
@@ -80,6 +91,7 @@ assert_eq pod2-host "$(b exec "$SLEEPER" hostname 2>&1)" "exec: the pod's hostna
 out=$(b exec "$SLEEPER" sh -c 'readlink /proc/1/ns/net; exit 7' 2>&1); rc=$?
 assert_eq 7 "$rc" "exec returns the command's exit code"
 assert_ne "$(readlink /proc/self/ns/net)" "$out" "the container has its own network namespace"
+assert_eq 0x9 "$(b exec "$SLEEPER" cat /sys/class/net/lo/flags 2>&1)" "lo is up in the pod (the loopback plugin ran)"
 pid=$(b inspectc "$SLEEPER" | jq -r .info.info.pid)
 proc_alive "$pid" && pass "the container's process $pid runs" || fail "no process ($pid)"
 assert_contains "$(cat /proc/"$pid"/cgroup)" "/$CG_PARENT/$SLEEPER" "the container is in its cgroup under the pod's parent"
@@ -138,6 +150,7 @@ b rmp "$POD" >/dev/null 2>&1 && pass "rmp again is fine" || fail "rmp twice fail
 assert_eq "" "$(b pods -q 2>&1)" "no pod left"
 assert_eq "" "$(b ps -a -q 2>&1)" "no container left"
 assert_eq "" "$(shims_of_berthd)" "no shim left"
+assert_eq "" "$(pgrep -f "berth-shim pause $BD/")" "no PID namespace holder left"
 assert_eq "" "$(awk -v d="$BD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo)" \
   "no mount left under berthd's dirs (rootfs, shm, namespaces)"
 assert_eq "" "$(ls "$BD"/root/meta/k8s.io/pods "$BD"/root/meta/k8s.io/containers 2>/dev/null | grep json)" \
