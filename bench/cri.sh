@@ -9,12 +9,11 @@
 #   sudo BUILD=/path/to/build ROUNDS=5 PODS=30 bench/cri.sh
 #   sudo STEPS="lifecycle memory restart" bench/cri.sh
 #
-# Both daemons run on temporary directories under $WORK, both get the same busybox image
-# (and containerd its pause image, a static C program built here) from a local
-# docker-registry through the CRI PullImage. Pods are host-network (NETWORK=NODE; POD once
-# berthd has CNI: then both get the same bridge conflist). Rounds are interleaved, each
-# round starting with the other daemon. The load average is printed with the results: the
-# machine is shared.
+# Both daemons run on temporary directories under $WORK and in a network namespace of the
+# bench's own; both get the same busybox image (and containerd its pause image, a static C
+# program built here) from a local docker-registry through the CRI PullImage. Rounds are
+# interleaved, each round starting with the other daemon. The load average is printed with
+# the results: the machine is shared.
 set -euo pipefail
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,12 +25,19 @@ EXECS=${EXECS:-100}
 MEM_PODS=${MEM_PODS:-10}
 RESTART_PODS=${RESTART_PODS:-100}
 RESTARTS=${RESTARTS:-5}
-NETWORK=${NETWORK:-NODE}
+# The pods' network in the lifecycle step, one pass each: NODE (host network) and POD (CNI:
+# bridge + host-local + portmap, the same chain for both daemons). Memory and restart use
+# host-network pods.
+NETWORKS=${NETWORKS:-"NODE POD"}
 STEPS=${STEPS:-"lifecycle memory restart"}
 WORK=$(mktemp -d /var/tmp/berth-bench-cri.XXXXXX)
 chmod 755 "$WORK"
 OUT=${OUT:-/tmp/berth-bench-cri-results.$(date +%Y%m%d-%H%M%S).md}
 CG_PARENT=berth-bench-cri-$$
+# Everything runs in a network namespace of the bench's own: the registry (on its
+# 127.0.0.1), both daemons, their bridges, veths and iptables rules.
+NETNS=berth-bench-cri-$$
+IN_NS=(nsenter --net=/run/netns/$NETNS)
 PIDS=()
 CONTAINERD_PID="" BERTHD_PID=""
 
@@ -40,7 +46,7 @@ die() { note "$*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (containers, cgroups, mounts)"
 
 # --- binaries --------------------------------------------------------------------------------
-for t in containerd ctr containerd-shim-runc-v2 runc docker-registry skopeo jq gcc; do
+for t in containerd ctr containerd-shim-runc-v2 runc docker-registry skopeo jq gcc nsenter ip; do
   command -v "$t" >/dev/null || die "$t not found (scripts/install-deps.sh installs it)"
 done
 BERTHD=$BUILD/berthd BERTH=$BUILD/berth SHIM=$BUILD/berth-shim CLIENT=$BUILD/tests/berth-cri-bench
@@ -85,7 +91,14 @@ cleanup() {
       "$BERTH" --root "$root" delete -f "$id" >/dev/null 2>&1
     done
   done
+  # berthd's PID namespace holders, then whatever still runs in the pods' cgroups (only
+  # ours live under $CG_PARENT), by pid.
+  for p in $(pgrep -f "berth-shim pause $BD/state/"); do kill -KILL "$p" 2>/dev/null; done
+  find /sys/fs/cgroup -path "*/$CG_PARENT/*" -name cgroup.procs 2>/dev/null | xargs -r cat 2>/dev/null |
+    sort -u | while read -r p; do kill -KILL "$p" 2>/dev/null; done
+  sleep 0.2
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  ip netns delete "$NETNS" 2>/dev/null
   awk -v d="$WORK/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null; done
   find /sys/fs/cgroup -depth -type d -name "$CG_PARENT" 2>/dev/null |
@@ -100,10 +113,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ip netns add "$NETNS" || die "ip netns add $NETNS failed"
+ip -n "$NETNS" link set lo up
+PORT=5000
 
 # --- images: busybox and a pause program, in a local registry -------------------------------
-PORT=$(free_port)
 REG=127.0.0.1:$PORT
 mkdir -p "$WORK/registry"
 cat >"$WORK/registry/config.yml" <<YML
@@ -112,10 +126,10 @@ log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: $WORK/registry/data}}
 http: {addr: $REG}
 YML
-(cd / && exec docker-registry serve "$WORK/registry/config.yml") >"$WORK/registry/log" 2>&1 &
+(cd / && exec "${IN_NS[@]}" docker-registry serve "$WORK/registry/config.yml") >"$WORK/registry/log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://$REG/v2/" >/dev/null || die "registry did not start: $(cat "$WORK/registry/log")"
+for _ in $(seq 100); do "${IN_NS[@]}" curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+"${IN_NS[@]}" curl -fsS "http://$REG/v2/" >/dev/null || die "registry did not start: $(cat "$WORK/registry/log")"
 
 # oci_image ROOTFS NAME CONFIG — pushes ROOTFS as a one-layer image to $REG/NAME.
 oci_image() {
@@ -134,7 +148,7 @@ oci_image() {
   mv "$L/man" "$L/blobs/sha256/$md"
   printf '{"imageLayoutVersion":"1.0.0"}' >"$L/oci-layout"
   printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"1"}}]}' "$md" "$ms" >"$L/index.json"
-  skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$L:1" "docker://$REG/$2"
+  "${IN_NS[@]}" skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$L:1" "docker://$REG/$2"
 }
 R=$WORK/rootfs-busybox
 mkdir -p "$R"/{bin,dev,etc,proc,sys,tmp,root}
@@ -165,6 +179,25 @@ note "images $IMAGE and $PAUSE in the local registry"
 
 # --- the daemons ----------------------------------------------------------------------------
 mkdir -p "$CD" "$BD"/{root,state,cni} "$WORK/logs" "$WORK/cni-conf"
+# conflist NAME BRIDGE SUBNET — the chain of contrib/cni/10-berth.conflist (bridge +
+# host-local + portmap), with the bench's own names, ranges and IPAM dir; no masquerade
+# (the pods need no way out).
+conflist() {
+  cat <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "$1",
+  "plugins": [
+    {"type": "bridge", "bridge": "$2", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": "$WORK/ipam",
+              "ranges": [[{"subnet": "$3.0/24", "gateway": "$3.1"}]]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
+  ]
+}
+JSON
+}
+conflist bench-cri-containerd bcri-c0 10.71.1 >"$WORK/cni-conf/10-bench.conflist"
+conflist bench-cri-berthd bcri-b0 10.72.1 >"$BD/cni/10-bench.conflist"
 cat >"$CD/config.toml" <<TOML
 version = 2
 root = "$CD/root"
@@ -179,6 +212,7 @@ state = "$CD/state"
   sandbox_image = "$PAUSE"
   restrict_oom_score_adj = true
   disable_apparmor = true
+  netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -197,7 +231,7 @@ state = "$CD/state"
         SystemdCgroup = false
 TOML
 start_containerd() {
-  containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
+  "${IN_NS[@]}" containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
   CONTAINERD_PID=$!
   "$CLIENT" --endpoint "$CEP" wait-ready "${EPOCHREALTIME/./}" >/dev/null ||
     die "containerd did not serve: $(tail -n 20 "$CD/containerd.log")"
@@ -206,8 +240,8 @@ start_containerd() {
 start_berthd() {
   local t0=${EPOCHREALTIME/./} before ts
   before=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null || true)
-  "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BD/state" \
-    --cni-conf-dir "$BD/cni" --insecure-registry "$REG" --log-level "${BERTHD_LOG_LEVEL:-info}" \
+  "${IN_NS[@]}" "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BD/state" \
+    --cni-conf-dir "$BD/cni" --cni-bin-dir /usr/lib/cni --insecure-registry "$REG" --log-level "${BERTHD_LOG_LEVEL:-info}" \
     >>"$BD/berthd.log" 2>&1 &
   BERTHD_PID=$!
   "$CLIENT" --endpoint "$BEP" wait-ready "$t0" >"$WORK/ready" ||
@@ -232,7 +266,7 @@ cli() {  # SYSTEM ARGS... — the client against SYSTEM's daemon, pods under our
   local s=$1
   shift
   "$CLIENT" --endpoint "$(endpoint_of "$s")" --image "$IMAGE" --cgroup-parent "/$CG_PARENT" \
-    --log-dir "$WORK/logs" --network "$NETWORK" "$@"
+    --log-dir "$WORK/logs" "$@"
 }
 SYSTEMS=(containerd berthd)
 LOAD=()
@@ -242,14 +276,16 @@ load
 # --- 1. lifecycle, ExecSync, list/status ------------------------------------------------------
 mkdir -p "$WORK/results"
 if [[ " $STEPS " == *" lifecycle "* ]]; then
-  for ((r = 0; r < ROUNDS; r++)); do
-    for i in 0 1; do
-      s=${SYSTEMS[$(((i + r) % 2))]}
-      note "round $((r + 1))/$ROUNDS: $s ($WARMUP + $PODS pods, $EXECS execs)"
-      cli "$s" --prefix "$s-r$r" --pods "$PODS" --warmup "$WARMUP" --execs "$EXECS" \
-        --cpu-pid "$(pid_of "$s")" --cpu-match "$(match_of "$s")" lifecycle \
-        >"$WORK/results/$s.$r.json"
-      load
+  for net in $NETWORKS; do
+    for ((r = 0; r < ROUNDS; r++)); do
+      for i in 0 1; do
+        s=${SYSTEMS[$(((i + r) % 2))]}
+        note "$net network, round $((r + 1))/$ROUNDS: $s ($WARMUP + $PODS pods, $EXECS execs)"
+        cli "$s" --network "$net" --prefix "$s-${net,,}-r$r" --pods "$PODS" --warmup "$WARMUP" \
+          --execs "$EXECS" --cpu-pid "$(pid_of "$s")" --cpu-match "$(match_of "$s")" lifecycle \
+          >"$WORK/results/$net.$s.$r.json"
+        load
+      done
     done
   done
 fi
@@ -258,8 +294,9 @@ fi
 # smaps_rollup PID — "RSS PSS ANON" in KiB.
 smaps() { awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Anonymous:/ {a=$2} END {print r+0, p+0, a+0}' "/proc/$1/smaps_rollup" 2>/dev/null || echo "0 0 0"; }
 # mem_of SYSTEM — one line per process: "ROLE PID RSS PSS ANON COMM". Roles: daemon, shim,
-# pause (a shim's child that is not the pod's container: containerd's pause); the
-# containers' own processes are listed as "workload" and left out of the sums.
+# pause (containerd's pause containers, berthd's PID namespace holders: a pod's processes
+# that are not its containers'); the containers' own processes are listed as "workload"
+# and left out of the sums.
 mem_of() {
   local s=$1 d p c cmd
   d=$(pid_of "$s")
@@ -274,11 +311,17 @@ mem_of() {
       esac
     done
   done
+  # berthd's holders of pod-shared PID namespaces ('berth-shim pause'), spawned by berthd.
+  if [ "$s" = berthd ]; then
+    for p in $(pgrep -f "berth-shim pause $BD/state/" || true); do
+      echo "pause $p $(smaps "$p") $(cat /proc/"$p"/comm)"
+    done
+  fi
 }
 if [[ " $STEPS " == *" memory "* ]]; then
   for s in "${SYSTEMS[@]}"; do
     note "memory: $MEM_PODS running pods on $s"
-    cli "$s" --prefix "$s-mem" hold "$MEM_PODS" >/dev/null
+    cli "$s" --network NODE --prefix "$s-mem" hold "$MEM_PODS" >/dev/null
     sleep 2
     mem_of "$s" >"$WORK/results/$s.mem"
     cli "$s" --stop-timeout 10 remove-all
@@ -289,7 +332,7 @@ fi
 # --- 3. berthd restart with RESTART_PODS pods -------------------------------------------------
 if [[ " $STEPS " == *" restart "* ]]; then
   note "restart: $RESTART_PODS pods with one running container each on berthd"
-  cli berthd --prefix restart hold "$RESTART_PODS" >/dev/null
+  cli berthd --network NODE --prefix restart hold "$RESTART_PODS" >/dev/null
   read -r np _ nc nr < <(cli berthd count)
   [ "$np" = "$RESTART_PODS" ] && [ "$nr" = "$RESTART_PODS" ] || die "expected $RESTART_PODS pods, got $np pods, $nr running containers"
   : >"$WORK/results/restart.term"
@@ -306,13 +349,13 @@ if [[ " $STEPS " == *" restart "* ]]; then
   done
   if [ "${CONTAINERD_RESTART:-1}" = 1 ]; then
     note "restart: $RESTART_PODS pods on containerd, for comparison"
-    cli containerd --prefix restart hold "$RESTART_PODS" >/dev/null
+    cli containerd --network NODE --prefix restart hold "$RESTART_PODS" >/dev/null
     : >"$WORK/results/restart.containerd"
     for ((i = 0; i < RESTARTS; i++)); do
       kill -TERM "$CONTAINERD_PID"
       wait "$CONTAINERD_PID" 2>/dev/null || true
       t0=${EPOCHREALTIME/./}
-      containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
+      "${IN_NS[@]}" containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
       CONTAINERD_PID=$!
       "$CLIENT" --endpoint "$CEP" wait-ready "$t0" >>"$WORK/results/restart.containerd"
     done
@@ -331,15 +374,19 @@ pct() { sort -g | awk -v q="$1" '{a[NR]=$1} END {if (!NR) {print "-"; exit} i=in
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0 || a == "-" || b == "-") print "-"; else printf "%.2f", a / b}'; }
 ms() { awk '{printf "%.2f\n", $1 / 1000}'; }
 # samples SYSTEM KEY — every sample (µs) of KEY over the rounds.
-samples() { cat "$WORK"/results/"$1".*.json 2>/dev/null | jq -r --arg k "$2" '.samples_us[$k][]?'; }
+samples() { cat "$WORK"/results/"$NET.$1".*.json 2>/dev/null | jq -r --arg k "$2" '.samples_us[$k][]?'; }
 {
-  echo "## berthd vs containerd's CRI plugin — $(date -u +%F), $(nproc) CPUs, network $NETWORK"
+  echo "## berthd vs containerd's CRI plugin — $(date -u +%F), $(nproc) CPUs"
   echo
   echo "Load average (1/5/15 min) at each step: ${LOAD[*]/%/;}"
   echo "berthd: $BERTHD ($("$CLIENT" --endpoint "$BEP" count >/dev/null 2>&1 && echo up)); containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}')."
-  if [[ " $STEPS " == *" lifecycle "* ]]; then
+  for NET in $NETWORKS; do
+    [[ " $STEPS " == *" lifecycle "* ]] || break
     echo
-    echo "### Pod lifecycle and calls ($ROUNDS rounds × $PODS pods after $WARMUP warm-up; $EXECS of each call per round), ms"
+    case $NET in
+      NODE) echo "### Pod lifecycle and calls, host-network pods ($ROUNDS rounds × $PODS pods after $WARMUP warm-up; $EXECS of each call per round), ms" ;;
+      *) echo "### Pod lifecycle and calls, pods on a CNI bridge ($ROUNDS rounds × $PODS pods after $WARMUP warm-up; $EXECS of each call per round), ms" ;;
+    esac
     echo
     echo "| call | containerd | berthd | berthd / containerd | berthd p25–p75 | containerd p25–p75 | n each |"
     echo "|---|---|---|---|---|---|---|"
@@ -354,10 +401,10 @@ samples() { cat "$WORK"/results/"$1".*.json 2>/dev/null | jq -r --arg k "$2" '.s
       [ "$k" = pod_total ] && label="**pod total (7 calls)**"
       echo "| $label | $c | $b | $(ratio "$b" "$c") | $bq | $cq | $n |"
     done
-    cc=$(cat "$WORK"/results/containerd.*.json | jq -r '.exec_server_cpu_ms // empty' | med)
-    bc=$(cat "$WORK"/results/berthd.*.json | jq -r '.exec_server_cpu_ms // empty' | med)
+    cc=$(cat "$WORK"/results/"$NET".containerd.*.json | jq -r '.exec_server_cpu_ms // empty' | med)
+    bc=$(cat "$WORK"/results/"$NET".berthd.*.json | jq -r '.exec_server_cpu_ms // empty' | med)
     echo "| ExecSync: CPU of daemon + shims per call | $cc | $bc | $(ratio "$bc" "$cc") | | | $ROUNDS runs |"
-  fi
+  done
   if [[ " $STEPS " == *" memory "* ]]; then
     echo
     echo "### Memory with $MEM_PODS running pods (one container each), KiB"

@@ -56,9 +56,9 @@ struct Options {
   int pods = 30, warmup = 3, execs = 100, hold = 0, stop_timeout = 10;
   pid_t cpu_pid = 0;
   bool container = true;
-  // The container: a shell that exits on SIGTERM (as pid 1 it would otherwise ignore it
-  // and StopContainer would wait for its timeout), holding one sleep.
-  std::vector<std::string> cmd = {"sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"};
+  // The pods share one PID namespace (NamespaceMode POD, kubelet's default), so sleep is
+  // not its pid 1 and dies of SIGTERM.
+  std::vector<std::string> cmd = {"sleep", "3600"};
 };
 
 [[noreturn]] void Die(const std::string& what, const Error& e) {
@@ -100,7 +100,9 @@ v1::PodSandboxConfig PodConfig(const Options& o, const std::string& name) {
   md->set_namespace_("bench");
   md->set_uid("uid-" + name + "-" + std::to_string(getpid()));
   md->set_attempt(0);
-  c.set_hostname(name);
+  // runc refuses a hostname without a UTS namespace of the pod's (host network shares the
+  // host's), as kubelet knows: it sets none for hostNetwork pods.
+  if (o.network == "POD") c.set_hostname(name);
   c.set_log_directory(o.log_dir + "/" + name);
   (*c.mutable_labels())["bench"] = o.prefix;
   auto* lx = c.mutable_linux();
@@ -270,24 +272,41 @@ int Hold(cri::Client& cl, const Options& o) {
   return 0;
 }
 
+// Best effort (the bench's cleanup): every failure is printed, the rest still removed;
+// exit status 1 if anything failed.
 int RemoveAll(cri::Client& cl, const Options& o) {
+  int failed = 0;
+  auto check = [&](const std::string& what, const auto& r) {
+    if (r) return true;
+    fprintf(stderr, "berth-cri-bench: remove-all: %s: %s\n", what.c_str(),
+            r.error().Message().c_str());
+    failed = 1;
+    return false;
+  };
   auto pods = Must("ListPodSandbox", cl.ListPodSandbox(v1::ListPodSandboxRequest{}));
   for (const auto& p : pods.items()) {
     v1::ListContainersRequest lc;
     lc.mutable_filter()->set_pod_sandbox_id(p.id());
-    auto ctrs = Must("ListContainers", cl.ListContainers(lc));
-    for (const auto& c : ctrs.containers()) {
-      v1::StopContainerRequest s;
-      s.set_container_id(c.id());
-      s.set_timeout(o.stop_timeout);
-      Must("StopContainer", cl.StopContainer(s));
-      v1::RemoveContainerRequest r;
-      r.set_container_id(c.id());
-      Must("RemoveContainer", cl.RemoveContainer(r));
+    auto ctrs = cl.ListContainers(lc);
+    if (check("ListContainers", ctrs)) {
+      for (const auto& c : ctrs->containers()) {
+        v1::StopContainerRequest s;
+        s.set_container_id(c.id());
+        s.set_timeout(o.stop_timeout);
+        check("StopContainer", cl.StopContainer(s));
+        v1::RemoveContainerRequest r;
+        r.set_container_id(c.id());
+        check("RemoveContainer", cl.RemoveContainer(r));
+      }
     }
-    Down(cl, o, p.id(), "", false);
+    v1::StopPodSandboxRequest sp;
+    sp.set_pod_sandbox_id(p.id());
+    check("StopPodSandbox", cl.StopPodSandbox(sp));
+    v1::RemovePodSandboxRequest rp;
+    rp.set_pod_sandbox_id(p.id());
+    check("RemovePodSandbox", cl.RemovePodSandbox(rp));
   }
-  return 0;
+  return failed;
 }
 
 int Pull(cri::Client& cl, const std::string& image) {
