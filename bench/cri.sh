@@ -8,6 +8,7 @@
 #   sudo bench/cri.sh                          # binaries from build/ (built if missing)
 #   sudo BUILD=/path/to/build ROUNDS=5 PODS=30 bench/cri.sh
 #   sudo STEPS="lifecycle memory restart" bench/cri.sh
+#   sudo STEPS=profile KEEP_WORK=1 bench/cri.sh   # strace of berthd's lifecycle, kept in $WORK
 #
 # Both daemons run on temporary directories under $WORK and in a network namespace of the
 # bench's own; both get the same busybox image (and containerd its pause image, a static C
@@ -60,6 +61,12 @@ fi
 # --- cleanup (by pid and by our own paths only) -------------------------------------------
 CD=$WORK/containerd CSOCK=$WORK/containerd/containerd.sock
 BD=$WORK/berthd BSOCK=$WORK/berthd/berth.sock
+# Volatile state (berthd --state, containerd's state: shims, bundles, rootfs mount points) on
+# a tmpfs, as /run is on a node (STATE_TMPFS=0: on $WORK's disk, here ext4 mounted with
+# `discard`, where every fsync'd file or directory removed costs a few ms).
+STATE_TMPFS=${STATE_TMPFS:-1}
+RUN=$WORK/run
+BSTATE=$RUN/berthd CSTATE=$RUN/containerd
 CEP=unix://$CSOCK BEP=unix://$BSOCK
 shims_of() {  # containerd|berthd — pids of that daemon's shims
   case $1 in
@@ -85,7 +92,7 @@ cleanup() {
   for id in $(runc --root "$CD/runc-root/k8s.io" list -q 2>/dev/null); do
     runc --root "$CD/runc-root/k8s.io" delete -f "$id" >/dev/null 2>&1
   done
-  for root in "$BD"/state/runtime/*/*; do
+  for root in "$BSTATE"/runtime/*/*; do
     [ -d "$root" ] || continue
     for id in $("$BERTH" --root "$root" list -q 2>/dev/null); do
       "$BERTH" --root "$root" delete -f "$id" >/dev/null 2>&1
@@ -93,7 +100,7 @@ cleanup() {
   done
   # berthd's PID namespace holders, then whatever still runs in the pods' cgroups (only
   # ours live under $CG_PARENT), by pid.
-  for p in $(pgrep -f "berth-shim pause $BD/state/"); do kill -KILL "$p" 2>/dev/null; done
+  for p in $(pgrep -f "berth-shim pause $BSTATE/"); do kill -KILL "$p" 2>/dev/null; done
   find /sys/fs/cgroup -path "*/$CG_PARENT/*" -name cgroup.procs 2>/dev/null | xargs -r cat 2>/dev/null |
     sort -u | while read -r p; do kill -KILL "$p" 2>/dev/null; done
   sleep 0.2
@@ -178,7 +185,9 @@ PAUSE=$REG/bench/pause:1
 note "images $IMAGE and $PAUSE in the local registry"
 
 # --- the daemons ----------------------------------------------------------------------------
-mkdir -p "$CD" "$BD"/{root,state,cni} "$WORK/logs" "$WORK/cni-conf"
+mkdir -p "$CD" "$BD"/{root,cni} "$RUN" "$WORK/logs" "$WORK/cni-conf"
+[ "$STATE_TMPFS" = 1 ] && mount -t tmpfs -o mode=0755 bench-cri-run "$RUN"
+mkdir -p "$BSTATE" "$CSTATE"
 # conflist NAME BRIDGE SUBNET — the chain of contrib/cni/10-berth.conflist (bridge +
 # host-local + portmap), with the bench's own names, ranges and IPAM dir; no masquerade
 # (the pods need no way out).
@@ -201,7 +210,7 @@ conflist bench-cri-berthd bcri-b0 10.72.1 >"$BD/cni/10-bench.conflist"
 cat >"$CD/config.toml" <<TOML
 version = 2
 root = "$CD/root"
-state = "$CD/state"
+state = "$CSTATE"
 [grpc]
   address = "$CSOCK"
 [ttrpc]
@@ -240,7 +249,7 @@ start_containerd() {
 start_berthd() {
   local t0=${EPOCHREALTIME/./} before ts
   before=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null || true)
-  "${IN_NS[@]}" "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BD/state" \
+  "${IN_NS[@]}" "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BSTATE" \
     --cni-conf-dir "$BD/cni" --cni-bin-dir /usr/lib/cni --insecure-registry "$REG" --log-level "${BERTHD_LOG_LEVEL:-info}" \
     >>"$BD/berthd.log" 2>&1 &
   BERTHD_PID=$!
@@ -313,7 +322,7 @@ mem_of() {
   done
   # berthd's holders of pod-shared PID namespaces ('berth-shim pause'), spawned by berthd.
   if [ "$s" = berthd ]; then
-    for p in $(pgrep -f "berth-shim pause $BD/state/" || true); do
+    for p in $(pgrep -f "berth-shim pause $BSTATE/" || true); do
       echo "pause $p $(smaps "$p") $(cat /proc/"$p"/comm)"
     done
   fi
@@ -367,6 +376,30 @@ if [[ " $STEPS " == *" restart "* ]]; then
   load
 fi
 
+# --- 4. where berthd's time goes: strace of berthd and all it spawns -------------------------
+# STEPS=profile: PROFILE_PODS lifecycles (host network) and 10 ExecSync under
+# `strace -f -tt -T` (berthd's threads, the shims, berth); the trace is kept in
+# $WORK/profile (KEEP_WORK=1) and a per-call summary of the slowest syscalls printed.
+if [[ " $STEPS " == *" profile "* ]]; then
+  command -v strace >/dev/null || die "strace not found (apt-get install strace)"
+  mkdir -p "$WORK/profile"
+  note "profile: strace -f of berthd during ${PROFILE_PODS:-5} lifecycles"
+  strace -f -tt -T -qq -s 200 -o "$WORK/profile/strace" -p "$BERTHD_PID" &
+  SPID=$!
+  sleep 1
+  cli berthd --network NODE --prefix prof --pods "${PROFILE_PODS:-5}" --warmup 0 --execs 10 \
+    lifecycle >"$WORK/profile/lifecycle.json"
+  kill -INT "$SPID"
+  wait "$SPID" 2>/dev/null || true
+  strace -f -c -S time -o "$WORK/profile/strace-c" -p "$BERTHD_PID" &
+  SPID=$!
+  sleep 1
+  cli berthd --network NODE --prefix profc --pods "${PROFILE_PODS:-5}" --warmup 0 --execs 10 \
+    lifecycle >/dev/null
+  kill -INT "$SPID"
+  wait "$SPID" 2>/dev/null || true
+fi
+
 # --- report ---------------------------------------------------------------------------------------
 # med FILE... — median of numbers, one per line.
 med() { sort -g "$@" | awk '{a[NR]=$1} END {if (!NR) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -379,7 +412,7 @@ samples() { cat "$WORK"/results/"$NET.$1".*.json 2>/dev/null | jq -r --arg k "$2
   echo "## berthd vs containerd's CRI plugin — $(date -u +%F), $(nproc) CPUs"
   echo
   echo "Load average (1/5/15 min) at each step: ${LOAD[*]/%/;}"
-  echo "berthd: $BERTHD ($("$CLIENT" --endpoint "$BEP" count >/dev/null 2>&1 && echo up)); containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}')."
+  echo "berthd: $BERTHD (git $(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null)); containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'). Volatile state of both on $([ "$STATE_TMPFS" = 1 ] && echo tmpfs || echo "$(findmnt -n -o FSTYPE,OPTIONS -T "$WORK")")."
   for NET in $NETWORKS; do
     [[ " $STEPS " == *" lifecycle "* ]] || break
     echo
