@@ -91,6 +91,7 @@ Result<void> Daemon::RemoveContainerLocked(const std::string& ns, Container& c) 
   }
   BERTH_TRYV(image::RemoveAssembled(*images_, config_.state + "/bundles/" + ns, c.rec.id));
   BERTH_TRYV(meta_.RemoveContainer(ns, c.rec.id));
+  auto deleted = ContainerEvent(c, v1::CONTAINER_DELETED_EVENT);
   {
     std::lock_guard lock(mu_);
     Namespace& n = Ns(ns);
@@ -98,7 +99,7 @@ Result<void> Daemon::RemoveContainerLocked(const std::string& ns, Container& c) 
     n.container_names.Release(c.rec.name);
   }
   c.removed = true;
-  PublishContainerEvent(c, v1::CONTAINER_DELETED_EVENT);
+  events_.Publish(ns, deleted);
   log::Info("RemoveContainer " + c.rec.id);
   return {};
 }

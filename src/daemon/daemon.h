@@ -67,14 +67,15 @@ struct Namespace {
 class EventBus {
  public:
   struct Subscription {
+    std::string ns;  // only this namespace's events
     std::mutex mu;
     std::condition_variable cv;
     std::deque<v1::ContainerEventResponse> queue;
     bool closed = false;
   };
-  std::shared_ptr<Subscription> Subscribe();
+  std::shared_ptr<Subscription> Subscribe(const std::string& ns);
   void Unsubscribe(const std::shared_ptr<Subscription>& s);
-  void Publish(const v1::ContainerEventResponse& e);
+  void Publish(const std::string& ns, const v1::ContainerEventResponse& e);
   void CloseAll();
 
  private:
@@ -181,8 +182,16 @@ class Daemon {
   // Starts the pod's berth-shim on its work dir (a restarted shim adopts its containers).
   Result<pid_t> StartShim(const Sandbox& pod) const;
   void UpdateStatus(Container& c, const shim::ContainerStatus& s);
-  void PublishContainerEvent(const Container& c, v1::ContainerEventType type);
-  void PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type);
+  // Events are built while the object is still listed (a DELETED event carries the last
+  // status), then published.
+  v1::ContainerEventResponse ContainerEvent(const Container& c, v1::ContainerEventType type);
+  v1::ContainerEventResponse PodEvent(const Sandbox& pod, v1::ContainerEventType type);
+  void PublishContainerEvent(const Container& c, v1::ContainerEventType type) {
+    events_.Publish(c.rec.ns, ContainerEvent(c, type));
+  }
+  void PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type) {
+    events_.Publish(pod.rec.ns, PodEvent(pod, type));
+  }
 
   // Stats (stats.cc): the last CPU sample of each cgroup, for usage_nano_cores.
   struct CpuSample {

@@ -109,7 +109,7 @@ v1::ContainerEventResponse Event(const std::string& id, v1::ContainerEventType t
 
 }  // namespace
 
-void Daemon::PublishContainerEvent(const Container& c, v1::ContainerEventType type) {
+v1::ContainerEventResponse Daemon::ContainerEvent(const Container& c, v1::ContainerEventType type) {
   auto e = Event(c.rec.id, type);
   // Evented PLEG reads the pod's status and all its containers' from the event.
   v1::PodSandboxStatusRequest preq;
@@ -120,18 +120,15 @@ void Daemon::PublishContainerEvent(const Container& c, v1::ContainerEventType ty
     creq.set_container_id(other->rec.id);
     if (auto cs = ContainerStatus(c.rec.ns, creq)) *e.add_containers_statuses() = cs->status();
   }
-  if (type == v1::CONTAINER_DELETED_EVENT) {
-    // The removed container is no longer listed: its last status goes with the event.
-  }
-  events_.Publish(e);
+  return e;
 }
 
-void Daemon::PublishPodEvent(const Sandbox& pod, v1::ContainerEventType type) {
+v1::ContainerEventResponse Daemon::PodEvent(const Sandbox& pod, v1::ContainerEventType type) {
   auto e = Event(pod.rec.id, type);
   v1::PodSandboxStatusRequest preq;
   preq.set_pod_sandbox_id(pod.rec.id);
   if (auto ps = PodSandboxStatus(pod.rec.ns, preq)) *e.mutable_pod_sandbox_status() = ps->status();
-  events_.Publish(e);
+  return e;
 }
 
 }  // namespace berth::daemon

@@ -59,13 +59,14 @@ Result<v1::RemovePodSandboxResponse> Daemon::RemovePodSandbox(
   }
   TearDownPod(*pod, true);
   BERTH_TRYV(meta_.RemovePod(ns, pod->rec.id));
+  auto deleted = PodEvent(*pod, v1::CONTAINER_DELETED_EVENT);
   {
     std::lock_guard lock(mu_);
     Namespace& n = Ns(ns);
     n.pods.erase(pod->rec.id);
     n.pod_names.Release(pod->rec.name);
   }
-  PublishPodEvent(*pod, v1::CONTAINER_DELETED_EVENT);
+  events_.Publish(ns, deleted);
   log::Info("RemovePodSandbox " + pod->rec.id);
   return v1::RemovePodSandboxResponse{};
 }

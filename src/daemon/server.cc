@@ -94,7 +94,11 @@ class RuntimeServiceImpl final : public v1::RuntimeService::Service {
 
   grpc::Status GetContainerEvents(grpc::ServerContext* ctx, const v1::GetEventsRequest*,
                                   grpc::ServerWriter<v1::ContainerEventResponse>* w) override {
-    auto sub = d_.events().Subscribe();
+    auto ns = RequestNamespace(ctx);
+    if (!ns) return ToStatus(ns.error());
+    auto sub = d_.events().Subscribe(*ns);
+    // Tells the client the stream is live: events from here on reach it.
+    w->SendInitialMetadata();
     while (!ctx->IsCancelled()) {
       std::unique_lock lock(sub->mu);
       sub->cv.wait_for(lock, std::chrono::milliseconds(500),

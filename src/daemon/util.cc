@@ -61,8 +61,9 @@ Result<void> JsonToMessage(const std::string& json, google::protobuf::Message* m
   return {};
 }
 
-std::shared_ptr<EventBus::Subscription> EventBus::Subscribe() {
+std::shared_ptr<EventBus::Subscription> EventBus::Subscribe(const std::string& ns) {
   auto s = std::make_shared<Subscription>();
+  s->ns = ns;
   std::lock_guard lock(mu_);
   subs_.push_back(s);
   return s;
@@ -73,9 +74,10 @@ void EventBus::Unsubscribe(const std::shared_ptr<Subscription>& s) {
   std::erase(subs_, s);
 }
 
-void EventBus::Publish(const v1::ContainerEventResponse& e) {
+void EventBus::Publish(const std::string& ns, const v1::ContainerEventResponse& e) {
   std::lock_guard lock(mu_);
   for (auto& s : subs_) {
+    if (s->ns != ns) continue;
     std::lock_guard sl(s->mu);
     if (s->queue.size() >= kMaxQueued) s->queue.pop_front();
     s->queue.push_back(e);

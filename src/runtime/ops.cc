@@ -180,6 +180,12 @@ Result<void> Delete(const std::string& root, const std::string& id, bool force) 
     kill(st->pid, SIGKILL);
     if (!WaitGone(st->pid, st->pid_start_time, 5000))
       return Fail("delete", Quote(id), "the container's init did not exit after SIGKILL");
+  } else if (mgr) {
+    // A container that joined a PID namespace (a pod's shared one) leaves its init's
+    // children behind when the init exits: the kernel kills them only with the namespace's
+    // pid 1. They are the container's (its cgroup), so they go with it, as with runc.
+    auto left = (*mgr)->Pids();
+    if (left && !left->empty()) (void)(*mgr)->KillAll(SIGKILL);
   }
   auto spec = LoadContainerSpec(root, id);
   return DeleteStopped(store, *st, spec ? &*spec : nullptr, mgr ? mgr->get() : nullptr);

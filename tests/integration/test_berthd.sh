@@ -107,6 +107,19 @@ out=$(b exec --timeout 1 "$SLEEPER" sleep 30 2>&1); rc=$?
 assert_ne 0 "$rc" "exec past its timeout fails"
 assert_contains "$out" "DEADLINE_EXCEEDED" "... with DEADLINE_EXCEEDED (what kubelet's probes expect)"
 
+section "a shared PID namespace: a container whose init exits leaves no process behind"
+ctr_json forker forker.log 'trap "exit 0" TERM; sleep 3600 & echo $! > /tmp/child; wait' >"$TEST_DIR/forker.json"
+FORKER=$(b create "$POD2" "$TEST_DIR/forker.json" "$TEST_DIR/pod2.json" 2>&1)
+b start "$FORKER" >/dev/null 2>&1 || fail "start forker failed"
+sleep 0.3
+fpid=$(b inspectc "$FORKER" | jq -r .info.info.pid)
+assert_ne 1 "$(b exec "$FORKER" cat /tmp/child 2>&1)" "the init is not pid 1 of the pod's namespace: its child's pid is $(b exec "$FORKER" cat /tmp/child 2>&1)"
+child=$(pgrep -P "$fpid" sleep)
+b stop -t 5 "$FORKER" >/dev/null 2>&1 || fail "stop forker failed"
+assert_eq 0 "$(b inspectc "$FORKER" | jq -r .status.exitCode)" "the init exited 0 on SIGTERM"
+b rmc "$FORKER" >/dev/null 2>&1 && pass "rmc of the container whose child outlived its init" || fail "rmc failed"
+proc_alive "$child" && fail "its child $child still runs" || pass "its child went with the container"
+
 section "errors"
 out=$(b inspectp 0123456789abcdef 2>&1)
 assert_contains "$out" "NOT_FOUND" "inspectp of an unknown id: NOT_FOUND"
