@@ -15,15 +15,6 @@ v1::ContainerState StateOf(const shim::ContainerStatus& s) {
   return v1::CONTAINER_UNKNOWN;
 }
 
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
-                 const google::protobuf::Map<std::string, std::string>& want) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
-}
-
 // "docker.io/library/busybox@sha256:…" of the manifest is what containerd reports as
 // image_ref; we keep the config digest (the image id) there, as CRI-O does.
 void FillImage(const ContainerRecord& r, v1::ImageSpec* spec) {

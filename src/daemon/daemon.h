@@ -232,6 +232,9 @@ class Daemon {
 int64_t NowNs();
 std::string NewId();  // 64 hex characters from getrandom
 std::string DigestOf(const google::protobuf::Message& m);
+// A list filter's label_selector: every pair of `want` is in `have`.
+bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
+                 const google::protobuf::Map<std::string, std::string>& want);
 std::string MessageToJson(const google::protobuf::Message& m);
 Result<void> JsonToMessage(const std::string& json, google::protobuf::Message* m,
                            const std::string& what);

@@ -11,15 +11,6 @@ v1::PodSandboxState StateOf(const SandboxRecord& r) {
   return r.state == "ready" ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY;
 }
 
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
-                 const google::protobuf::Map<std::string, std::string>& want) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
-}
-
 v1::NamespaceOption NamespacesOf(const Sandbox& pod) {
   v1::NamespaceOption o = pod.config.linux().security_context().namespace_options();
   return o;

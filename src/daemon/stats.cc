@@ -9,15 +9,6 @@ namespace berth::daemon {
 
 namespace {
 
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
-                 const google::protobuf::Map<std::string, std::string>& want) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
-}
-
 uint64_t Raw(const cgroups::MemoryStats& m, const char* v2, const char* v1) {
   if (auto it = m.raw.find(v2); it != m.raw.end()) return it->second;
   if (auto it = m.raw.find(v1); it != m.raw.end()) return it->second;

@@ -8,6 +8,30 @@
 
 namespace berth::daemon {
 
+namespace {
+
+std::string Hex(const unsigned char* bytes, size_t n) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; i++) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
+                 const google::protobuf::Map<std::string, std::string>& want) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 int64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -21,13 +45,7 @@ std::string NewId() {
     ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
     if (n > 0) got += size_t(n);
   }
-  static const char* kHex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 15];
-  }
-  return id;
+  return Hex(bytes, sizeof bytes);
 }
 
 std::string DigestOf(const google::protobuf::Message& m) {
@@ -35,13 +53,7 @@ std::string DigestOf(const google::protobuf::Message& m) {
   m.SerializeToString(&bytes);  // deterministic enough for one berthd's own comparisons
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : md) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return Hex(md, sizeof md);
 }
 
 std::string MessageToJson(const google::protobuf::Message& m) {
