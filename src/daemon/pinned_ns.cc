@@ -94,7 +94,8 @@ Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binar
                     "exited " + std::to_string(*status));
   auto text = BERTH_TRY(sys::ReadFile(pid_file));
   int pid = std::atoi(text.c_str());
-  ::unlink(pid_file.c_str());
+  // pause.pid stays: a berthd killed before the pod's record names the holder finds it
+  // there (StopPidHolder checks that the pid still is that namespace's before killing).
   std::string file = dir + "/pid";
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) {

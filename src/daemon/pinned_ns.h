@@ -21,7 +21,8 @@ struct PinnedNamespaces {
 Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
                                        const std::string& hostname);
 // A pod-shared PID namespace: `berth-shim pause` makes its pid 1 (a namespace with no
-// process cannot be joined), whose ns is pinned at dir/pid. Returns the file and the pid.
+// process cannot be joined), whose ns is pinned at dir/pid; its pid stays in dir/pause.pid.
+// Returns the file and the pid.
 Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binary,
                                                    const std::string& dir);
 // Kills the holder (SIGKILL: every process of the namespace goes with it) when `pid` still

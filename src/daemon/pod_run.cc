@@ -137,7 +137,11 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   auto warn = [&](const char* what, const Result<void>& r) {
     if (!r) log::Warn("pod " + pod.rec.id + ": " + what + ": " + r.error().Message());
   };
-  if (pod.rec.network_set_up) {
+  // A pod whose RunPodSandbox was cut short by a crash has a "creating" record saved before
+  // any step: what it made is found where SetUpPod makes it (the same paths), and a network
+  // that may have been added is deleted (DEL is idempotent, also without a cached result).
+  bool unfinished = pod.rec.state == "creating";
+  if (pod.rec.network_set_up || (unfinished && !HostNetwork(pod.config))) {
     auto r = TearDownNetwork(*cni_, pod.rec.id, pod.config, pod.rec.net_ns);
     warn("network teardown", r);
     if (r) pod.rec.network_set_up = false;
@@ -145,8 +149,18 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   std::string shm = pod.pod_dir + "/shm";
   if (::umount2(shm.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
     warn("unmount shm", Errno("umount", shm));
-  warn("stop the PID namespace holder", StopPidHolder(pod.rec.pid_ns, pod.rec.pause_pid));
-  warn("unpin namespaces", UnpinNamespaces({pod.rec.net_ns, pod.rec.ipc_ns, pod.rec.uts_ns}));
+  std::string ns_dir = pod.pod_dir + "/ns";
+  auto or_default = [&](const std::string& v, const char* file) {
+    return !v.empty() || !unfinished ? v : ns_dir + "/" + file;
+  };
+  int pause_pid = pod.rec.pause_pid;
+  if (pause_pid == 0 && unfinished) {
+    if (auto t = sys::ReadFile(ns_dir + "/pause.pid")) pause_pid = std::atoi(t->c_str());
+  }
+  warn("stop the PID namespace holder", StopPidHolder(or_default(pod.rec.pid_ns, "pid"), pause_pid));
+  warn("unpin namespaces", UnpinNamespaces({or_default(pod.rec.net_ns, "net"),
+                                            or_default(pod.rec.ipc_ns, "ipc"),
+                                            or_default(pod.rec.uts_ns, "uts")}));
   if (!remove) return;
   pod.shim_wanted = false;
   if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
