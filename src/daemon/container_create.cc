@@ -12,8 +12,6 @@ namespace berth::daemon {
 
 namespace {
 
-constexpr std::chrono::seconds kJoinWait{100};
-
 std::string ContainerName(const v1::ContainerMetadata& c, const v1::PodSandboxMetadata& p) {
   return c.name() + "_" + p.name() + "_" + p.namespace_() + "_" + p.uid() + "_" +
          std::to_string(c.attempt());
@@ -40,7 +38,7 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
     std::lock_guard lock(mu_);
     names = &Ns(ns).container_names;
   }
-  auto claim = BERTH_TRY(names->Reserve(name, digest, "container", kJoinWait));
+  auto claim = BERTH_TRY(names->Reserve(name, digest, "container", kRetryJoinWait));
   v1::CreateContainerResponse resp;
   if (!claim.owner) {
     log::Info("CreateContainer " + name + ": the same request again, answered with " + claim.id);

@@ -106,35 +106,37 @@ Namespace& Daemon::Ns(const std::string& ns) {
   return *slot;
 }
 
-Result<std::shared_ptr<Sandbox>> Daemon::FindPod(const std::string& ns, const std::string& id) {
-  if (id.empty()) return InvalidArgument("find pod sandbox", "pod_sandbox_id", "empty");
-  std::lock_guard lock(mu_);
-  auto& pods = Ns(ns).pods;
-  if (auto it = pods.find(id); it != pods.end()) return it->second;
-  // crictl and kubectl users type a prefix of the id.
-  std::shared_ptr<Sandbox> found;
-  for (auto it = pods.lower_bound(id); it != pods.end() && it->first.starts_with(id); ++it) {
-    if (found)
-      return InvalidArgument("find pod sandbox", id, "the prefix names more than one sandbox");
+namespace {
+
+// An id or, as crictl and kubectl users type them, a unique prefix of one. `what` names the
+// kind in messages ("pod sandbox", "container").
+template <class T>
+Result<std::shared_ptr<T>> FindById(const std::map<std::string, std::shared_ptr<T>>& objects,
+                                    const std::string& id, const std::string& what,
+                                    const std::string& field, const std::string& ns) {
+  const std::string op = "find " + what;
+  if (id.empty()) return InvalidArgument(op, field, "empty");
+  if (auto it = objects.find(id); it != objects.end()) return it->second;
+  std::shared_ptr<T> found;
+  for (auto it = objects.lower_bound(id); it != objects.end() && it->first.starts_with(id); ++it) {
+    if (found) return InvalidArgument(op, id, "the prefix names more than one " + what);
     found = it->second;
   }
-  if (!found) return NotFound("find pod sandbox", id, "no such pod sandbox in namespace " + ns);
+  if (!found) return NotFound(op, id, "no such " + what + " in namespace " + ns);
   return found;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Sandbox>> Daemon::FindPod(const std::string& ns, const std::string& id) {
+  std::lock_guard lock(mu_);
+  return FindById(Ns(ns).pods, id, "pod sandbox", "pod_sandbox_id", ns);
 }
 
 Result<std::shared_ptr<Container>> Daemon::FindContainer(const std::string& ns,
                                                          const std::string& id) {
-  if (id.empty()) return InvalidArgument("find container", "container_id", "empty");
   std::lock_guard lock(mu_);
-  auto& cs = Ns(ns).containers;
-  if (auto it = cs.find(id); it != cs.end()) return it->second;
-  std::shared_ptr<Container> found;
-  for (auto it = cs.lower_bound(id); it != cs.end() && it->first.starts_with(id); ++it) {
-    if (found) return InvalidArgument("find container", id, "the prefix names more than one container");
-    found = it->second;
-  }
-  if (!found) return NotFound("find container", id, "no such container in namespace " + ns);
-  return found;
+  return FindById(Ns(ns).containers, id, "container", "container_id", ns);
 }
 
 std::vector<std::shared_ptr<Container>> Daemon::PodContainers(const std::string& ns,

@@ -18,6 +18,10 @@
 
 namespace berth::daemon {
 
+// How long a retry waits for the call it joins: under kubelet's own 2-minute timeout, so
+// kubelet gets an answer (the id, or DEADLINE_EXCEEDED to call again) before it gives up.
+inline constexpr std::chrono::seconds kRetryJoinWait{100};
+
 class NameRegistry {
  public:
   // What Reserve tells the caller to do.

@@ -12,9 +12,6 @@ namespace berth::daemon {
 
 namespace {
 
-// kubelet's own retry comes after 2 minutes: a joined retry waits less than that.
-constexpr std::chrono::seconds kJoinWait{100};
-
 Result<void> ValidateMetadata(const v1::PodSandboxMetadata& m) {
   if (m.name().empty()) return InvalidArgument("run pod sandbox", "metadata.name", "empty");
   if (m.namespace_().empty())
@@ -193,7 +190,7 @@ Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
     std::lock_guard lock(mu_);
     names = &Ns(ns).pod_names;
   }
-  auto claim = names->Reserve(name, DigestOf(req), "pod sandbox", kJoinWait);
+  auto claim = names->Reserve(name, DigestOf(req), "pod sandbox", kRetryJoinWait);
   if (!claim) return std::unexpected(claim.error());
   v1::RunPodSandboxResponse resp;
   if (!claim->owner) {
