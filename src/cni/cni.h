@@ -145,6 +145,10 @@ struct Options {
   // Required: Teardown after a crash depends on it.
   std::string cache_dir;
   std::chrono::milliseconds plugin_timeout{std::chrono::seconds(60)};
+  // PodNetworking runs the loopback plugin for lo. berthd turns it off: it sets lo up itself
+  // where it makes the netns (two plugin execs fewer per pod); lo entries an older berthd
+  // cached are still deleted.
+  bool loopback_plugin = true;
 };
 
 // The path of a plugin binary: the first bin dir holding an executable `type`. Missing:
@@ -194,7 +198,8 @@ class Network {
 // The built-in loopback network (kLoopbackConfig).
 Network LoopbackNetwork(const Options& options);
 
-// berthd's view: lo (the loopback plugin, ifname "lo") plus the conf dir's network, reloaded
+// berthd's view: lo (the loopback plugin, ifname "lo", unless Options turn it off) plus
+// the conf dir's network, reloaded
 // on demand. Setup/Teardown of pods on many threads at once; Reload may run concurrently.
 class PodNetworking {
  public:

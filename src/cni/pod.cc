@@ -1,6 +1,7 @@
-// A pod's networking as berthd runs it: the loopback plugin for lo (outside the conflist's
-// chain, as containerd runs it), then the conf dir's network; teardown from the cache first,
-// so that a pod added under an older (or since removed) config is deleted with that config.
+// A pod's networking: the loopback plugin for lo (outside the conflist's chain, as
+// containerd runs it; optional — berthd sets lo up itself), then the conf dir's network;
+// teardown from the cache first, so that a pod added under an older (or since removed)
+// config is deleted with that config.
 #include "base/log.h"
 #include "cni/cni.h"
 #include "sys/fs.h"
@@ -59,13 +60,14 @@ Result<void> PodNetworking::Status() const {
                                                .error());
     net = network_;
   }
-  BERTH_TRYV(loopback_.CheckPlugins());
+  if (options_.loopback_plugin) BERTH_TRYV(loopback_.CheckPlugins());
   return net->CheckPlugins();
 }
 
 Result<NetResult> PodNetworking::SetupPod(const RuntimeConf& rc) const {
   auto net = Current();
   if (!net) return std::unexpected(Status().error());
+  if (!options_.loopback_plugin) return net->Setup(rc);
   RuntimeConf lo = LoopbackConf(rc);
   BERTH_TRYV(loopback_.Setup(lo));
   auto res = net->Setup(rc);
@@ -79,7 +81,7 @@ Result<NetResult> PodNetworking::SetupPod(const RuntimeConf& rc) const {
 Result<void> PodNetworking::CheckPod(const RuntimeConf& rc) const {
   auto net = Current();
   if (!net) return std::unexpected(Status().error());
-  BERTH_TRYV(loopback_.Check(LoopbackConf(rc)));
+  if (options_.loopback_plugin) BERTH_TRYV(loopback_.Check(LoopbackConf(rc)));
   return net->Check(rc);
 }
 
@@ -118,7 +120,14 @@ Result<void> PodNetworking::TeardownPod(const RuntimeConf& rc) const {
   }
   // Not in the cache (never added, deleted, or the cache lost): a DEL with the current config.
   if (net && !current_done) note(net->Teardown(rc));
-  note(loopback_.Teardown(LoopbackConf(rc)));
+  // lo: always with the plugin on; else only for an entry an older berthd cached.
+  RuntimeConf lo = LoopbackConf(rc);
+  bool lo_cached = false;
+  if (!options_.loopback_plugin) {
+    auto entry = loopback_.ReadCache(lo);
+    lo_cached = entry && *entry;
+  }
+  if (options_.loopback_plugin || lo_cached) note(loopback_.Teardown(lo));
   if (first) return std::unexpected(std::move(*first));
   return {};
 }

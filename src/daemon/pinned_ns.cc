@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "sys/fs.h"
+#include "sys/netif.h"
 #include "sys/process.h"
 #include "sys/spawn.h"
 
@@ -52,6 +53,13 @@ Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ip
     if (::unshare(flags) < 0) {
       result = Errno("unshare", "pod namespaces");
       return;
+    }
+    // lo up here, in the thread that owns the new netns: no loopback plugin to exec.
+    if (net) {
+      if (auto r = sys::BringUpLoopback(); !r) {
+        result = std::unexpected(r.error().Wrap("pod network namespace"));
+        return;
+      }
     }
     if (uts && !hostname.empty() && ::sethostname(hostname.data(), hostname.size()) < 0) {
       result = Errno("sethostname", hostname);

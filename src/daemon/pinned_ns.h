@@ -17,7 +17,8 @@ struct PinnedNamespaces {
   std::string net, ipc, uts;  // files, "" when not pinned (the host's is used)
 };
 
-// Pins the types asked for under dir (dir/net, dir/ipc, dir/uts). On failure nothing stays.
+// Pins the types asked for under dir (dir/net, dir/ipc, dir/uts); a new netns gets lo up
+// (what the CNI loopback plugin would do). On failure nothing stays.
 Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ipc, bool uts,
                                        const std::string& hostname);
 // A pod-shared PID namespace: `berth-shim pause` makes its pid 1 (a namespace with no

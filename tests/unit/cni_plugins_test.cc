@@ -463,6 +463,33 @@ TEST_F(CniPlugins, PodNetworkingRunsLoopbackAroundTheNetwork) {
   EXPECT_EQ((std::vector<std::string>{"DEL loopback"}), Seq(Calls()));
 }
 
+// berthd's way: lo is set up where the netns is made, the plugin never runs — except to DEL
+// a lo entry an older berthd cached.
+TEST_F(CniPlugins, PodNetworkingWithoutTheLoopbackPlugin) {
+  Plugin("loopback", R"({"cniVersion":"1.0.0","ips":[{"address":"127.0.0.1/8"}]})");
+  Plugin("a", kR1);
+  std::ofstream(dir_.Sub("conf/10-fake.conflist"))
+      << R"({"cniVersion":"1.0.0","name":"fake-net","plugins":[{"type":"a"}]})";
+  Options with_lo = opts_;
+  Options no_lo = opts_;
+  no_lo.loopback_plugin = false;
+  PodNetworking pods(dir_.Sub("conf"), no_lo);
+  ASSERT_TRUE(pods.Status());
+  ASSERT_TRUE(pods.SetupPod(rc_));
+  ASSERT_TRUE(pods.CheckPod(rc_));
+  ASSERT_TRUE(pods.TeardownPod(rc_));
+  EXPECT_EQ((std::vector<std::string>{"ADD a", "CHECK a", "DEL a"}), Seq(Calls()));
+
+  // A pod set up with the plugin (an older berthd): its cached lo entry is deleted too.
+  ASSERT_TRUE(PodNetworking(dir_.Sub("conf"), with_lo).SetupPod(rc_));
+  ClearLog();
+  ASSERT_TRUE(pods.TeardownPod(rc_));
+  EXPECT_EQ((std::vector<std::string>{"DEL a", "DEL loopback"}), Seq(Calls()));
+  auto left = sys::ListDir(dir_.Sub("cache"));
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+}
+
 TEST_F(CniPlugins, PodNetworkingUndoesLoopbackWhenTheNetworkFails) {
   Plugin("loopback", R"({"cniVersion":"1.0.0","ips":[{"address":"127.0.0.1/8"}]})");
   Plugin("a", kR1,
