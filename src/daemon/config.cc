@@ -30,6 +30,12 @@ Result<int64_t> Seconds(const toml::node& n, const std::string& where) {
   return InvalidArgument("config", where, "must be a number of seconds >= 0");
 }
 
+Result<int64_t> Integer(const toml::node& n, const std::string& where, int64_t lo, int64_t hi) {
+  if (auto i = n.as_integer(); i && i->get() >= lo && i->get() <= hi) return i->get();
+  return InvalidArgument("config", where,
+                         "must be an integer in " + std::to_string(lo) + "-" + std::to_string(hi));
+}
+
 // The [berthd] table: one entry per flag of berthd, same names with '_' for '-'.
 Result<void> ParseDaemonTable(Config& c, const toml::table& t, const std::string& file) {
   for (const auto& [name, value] : t) {
@@ -50,6 +56,12 @@ Result<void> ParseDaemonTable(Config& c, const toml::table& t, const std::string
     else if (key == "cgroup_driver") c.cgroup_driver = BERTH_TRY(String(value, where));
     else if (key == "pull_stall_timeout") c.pull_stall_timeout = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
     else if (key == "runtime_timeout") c.runtime_timeout = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
+    else if (key == "stream_server_address") c.stream_address = BERTH_TRY(String(value, where));
+    else if (key == "stream_server_port") c.stream_port = static_cast<int>(BERTH_TRY(Integer(value, where, 0, 65535)));
+    else if (key == "stream_tls_cert") c.stream_tls_cert = BERTH_TRY(String(value, where));
+    else if (key == "stream_tls_key") c.stream_tls_key = BERTH_TRY(String(value, where));
+    else if (key == "stream_token_ttl") c.stream_token_ttl = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
+    else if (key == "stream_max_sessions") c.stream_max_sessions = static_cast<int>(BERTH_TRY(Integer(value, where, 1, 100000)));
     else if (key == "runtimes") {
       const toml::table* rt = value.as_table();
       if (!rt) return InvalidArgument("config", where, "must be a table of NAME = \"PATH\"");
@@ -109,6 +121,12 @@ Result<void> ValidateConfig(const Config& c) {
   if (c.default_runtime != "berth" && !c.runtimes.contains(c.default_runtime))
     return InvalidArgument("config", "default_runtime",
                            "\"" + c.default_runtime + "\" is not a configured runtime handler");
+  if (c.stream_tls_cert.empty() != c.stream_tls_key.empty())
+    return InvalidArgument("config", c.stream_tls_cert.empty() ? "stream_tls_key" : "stream_tls_cert",
+                           "stream_tls_cert and stream_tls_key go together");
+  if (c.stream_port < 0 || c.stream_port > 65535)
+    return InvalidArgument("config", "stream_server_port",
+                           std::to_string(c.stream_port) + " is not in 0-65535");
   if (c.cgroup_driver == "systemd")
     return Unimplemented("config", "cgroup_driver",
                          "the systemd cgroup driver is not supported yet: use cgroupfs "

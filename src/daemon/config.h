@@ -38,6 +38,13 @@ struct Config {
   std::chrono::seconds pull_stall_timeout{60};
   // Timeout of each runtime/shim call (not of a container's run).
   std::chrono::seconds runtime_timeout{60};
+  // The streaming server (Exec, Attach, PortForward URLs; docs/streaming.md), as
+  // containerd's stream_server_address/port: loopback and a free port by default.
+  std::string stream_address = "127.0.0.1";
+  int stream_port = 0;
+  std::string stream_tls_cert, stream_tls_key;  // both or neither: https URLs
+  std::chrono::seconds stream_token_ttl{60};    // an unused URL expires
+  int stream_max_sessions = 128;                // connections at once
   image::Limits limits;
 };
 

@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--pause-image", flags.pause_image, "accepted for kubelet's sake; unused");
   app.add_option("--pull-stall-timeout", stall, "seconds a pull may make no progress");
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error");
+  app.add_option("--stream-address", flags.stream_address,
+                 "address of the streaming server (exec, attach, port-forward)");
+  app.add_option("--stream-port", flags.stream_port, "its port (0: a free one)");
   CLI11_PARSE(app, argc, argv);
 
   daemon::Config config;
@@ -65,6 +68,8 @@ int main(int argc, char** argv) {
   if (given("--shim")) config.shim_binary = flags.shim_binary;
   if (given("--pause-image")) config.pause_image = flags.pause_image;
   if (given("--log-level")) config.log_level = flags.log_level;
+  if (given("--stream-address")) config.stream_address = flags.stream_address;
+  if (given("--stream-port")) config.stream_port = flags.stream_port;
   if (stall >= 0) config.pull_stall_timeout = std::chrono::seconds(stall);
   for (const auto& r : runtimes) {
     size_t eq = r.find('=');
