@@ -38,11 +38,15 @@ std::string StatusJson(const ExitStatus& s) {
   j["message"] = s.message;
   if (s.exit_code > 0) {
     j["reason"] = "NonZeroExitCode";
-    j["details"]["causes"] = nlohmann::json::array(
-        {{{"reason", "ExitCode"}, {"message", std::to_string(s.exit_code)}}});
+    nlohmann::ordered_json cause;  // metav1.StatusCause's field order
+    cause["reason"] = "ExitCode";
+    cause["message"] = std::to_string(s.exit_code);
+    j["details"]["causes"] = nlohmann::ordered_json::array({cause});
   } else {
     j["reason"] = "InternalError";
-    j["details"]["causes"] = nlohmann::json::array({{{"message", s.message}}});
+    nlohmann::ordered_json cause;
+    cause["message"] = s.message;
+    j["details"]["causes"] = nlohmann::ordered_json::array({cause});
     j["code"] = 500;
   }
   return j.dump();

@@ -135,7 +135,9 @@ void Server::Stop() {
   if (acceptor_.joinable()) acceptor_.join();
   {
     std::lock_guard lock(mu_);
-    for (auto& c : conns_) (void)!::write(c->wake.Get(), &one, sizeof one);
+    for (auto& c : conns_) {
+      if (c->wake) (void)!::write(c->wake.Get(), &one, sizeof one);
+    }
   }
   ReapFinished(true);
   listen_fd_.Reset();
@@ -229,6 +231,10 @@ void Server::AcceptLoop() {
       conns_.push_back(std::move(c));
       raw->thread = std::thread([this, raw, f = fd.Release()]() mutable {
         Serve(UniqueFd(f), raw);
+        {
+          std::lock_guard lock(mu_);  // Stop() writes it under the lock
+          raw->wake.Reset();
+        }
         active_--;
         raw->finished.store(true);
       });

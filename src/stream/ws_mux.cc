@@ -50,6 +50,7 @@ class WsMux : public Mux {
     int rc = wslay_event_recv(ctx_);
     if (failed_) {
       wslay_event_queue_close(ctx_, WSLAY_CODE_PROTOCOL_ERROR, nullptr, 0);
+      close_queued_ = true;
       return InvalidArgument("WebSocket session", "", error_);
     }
     if (rc != 0 && !peer_eof_) {
@@ -60,13 +61,19 @@ class WsMux : public Mux {
   }
 
   Result<void> Flush() override {
-    if (!wslay_event_want_write(ctx_)) return {};
-    int rc = wslay_event_send(ctx_);
-    if (rc != 0) return Errno("write", "WebSocket connection");
+    for (int round = 0; round < 2; ++round) {
+      if (wslay_event_want_write(ctx_)) {
+        int rc = wslay_event_send(ctx_);
+        if (rc != 0) return Errno("write", "WebSocket connection");
+      }
+      if (!MaybeQueueClose()) break;
+    }
     return {};
   }
 
-  bool WantWrite() const override { return wslay_event_want_write(ctx_) != 0; }
+  bool WantWrite() const override {
+    return wslay_event_want_write(ctx_) != 0 || (close_wanted_ && !close_queued_);
+  }
   size_t Queued() const override { return wslay_event_get_queued_msg_length(ctx_); }
 
   void Send(uint32_t id, std::string_view data) override {
@@ -82,10 +89,23 @@ class WsMux : public Mux {
   void Reset(uint32_t, uint32_t) override {}
 
   void Close() override {
-    if (!wslay_event_get_close_sent(ctx_)) wslay_event_queue_close(ctx_, WSLAY_CODE_NORMAL_CLOSURE, nullptr, 0);
+    close_wanted_ = true;
+    MaybeQueueClose();
   }
 
  private:
+  // wslay sends control frames before queued data and nothing after a close: the close
+  // waits until everything queued is on the wire.
+  bool MaybeQueueClose() {
+    if (!close_wanted_ || close_queued_) return false;
+    if (wslay_event_get_queued_msg_count(ctx_) > 0 || wslay_event_want_write(ctx_)) return false;
+    close_queued_ = true;
+    if (!wslay_event_get_close_sent(ctx_)) {
+      wslay_event_queue_close(ctx_, WSLAY_CODE_NORMAL_CLOSURE, nullptr, 0);
+    }
+    return true;
+  }
+
   void Queue(const std::string& msg) {
     wslay_event_msg m{static_cast<uint8_t>(proto_.base64 ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME),
                       reinterpret_cast<const uint8_t*>(msg.data()), msg.size()};
@@ -168,6 +188,7 @@ class WsMux : public Mux {
   wslay_event_context_ptr ctx_ = nullptr;
   bool failed_ = false;
   bool io_error_ = false;
+  bool close_wanted_ = false, close_queued_ = false;
   std::string error_;
 };
 
