@@ -28,6 +28,11 @@ struct ExecRequest {
   std::vector<std::string> cmd;
   bool tty = false;
   bool stdin = false, stdout = false, stderr = false;
+  // tty only: the client's terminal size when it sent one before the session started (the
+  // streaming server waits briefly for it), 0x0 when unknown. A pty given this size before
+  // the process starts spares it a 0x0 terminal (`stty size`, full-screen programs);
+  // Resize() follows with the same size in any case.
+  TermSize initial_size;
 };
 
 struct AttachRequest {

@@ -62,12 +62,22 @@ class RemoteCommandHandler : public MuxHandler {
   }
 
   void OnStreamReady(uint32_t) override {
-    if (started_ || finished_) return;
+    if (started_ || finished_ || streams_complete_) return;
     if (!proto_.websocket) {
       for (int c = 0; c < kNumChannels; ++c) {
         if (want_[c] && ids_[c] == 0) return;
       }
     }
+    streams_complete_ = true;
+    // A terminal's first size comes right after its streams: a process started before it
+    // would see 0x0 (`stty size`, a full-screen program). Wait for it, briefly.
+    size_grace_ = SteadyClock::now() + std::chrono::milliseconds(500);
+    TryStart();
+  }
+
+  void TryStart() {
+    if (started_ || finished_ || !streams_complete_) return;
+    if (want_[kResize] && !pending_size_ && SteadyClock::now() < size_grace_) return;
     Start();
   }
 
@@ -86,6 +96,7 @@ class RemoteCommandHandler : public MuxHandler {
         if (session_) (void)session_->Resize(s);
         else pending_size_ = s;
       }
+      TryStart();
     }
   }
 
@@ -134,11 +145,13 @@ class RemoteCommandHandler : public MuxHandler {
   bool InputPaused() const override { return stdin_.Pending() > kHighWater; }
 
   SteadyClock::time_point Deadline() const override {
-    return started_ ? SteadyClock::time_point::max() : deadline_;
+    if (started_) return SteadyClock::time_point::max();
+    return streams_complete_ ? size_grace_ : deadline_;
   }
 
   void OnTick() override {
-    if (!started_ && !finished_ && SteadyClock::now() >= deadline_) {
+    TryStart();
+    if (!started_ && !streams_complete_ && !finished_ && SteadyClock::now() >= deadline_) {
       log::Warn("streaming: timed out waiting for the client to create its streams");
       ExitStatus st{false, 0, "timed out waiting for the client to create streams"};
       WriteStatus(st);
@@ -179,6 +192,7 @@ class RemoteCommandHandler : public MuxHandler {
     if (auto* e = std::get_if<ExecRequest>(&req_)) {
       ExecRequest r = *e;
       r.stderr = want_[kStderr];
+      if (tty_ && pending_size_) r.initial_size = *pending_size_;
       s = backend_->Exec(r);
     } else {
       AttachRequest r = std::get<AttachRequest>(req_);
@@ -204,8 +218,9 @@ class RemoteCommandHandler : public MuxHandler {
     }
     if (pending_size_) (void)session_->Resize(*pending_size_);
     stdin_.Drain();
-    if (proto_.websocket) {
-      // kubelet's first message tells the client the streams are up.
+    if (proto_.websocket && proto_.version < 5) {
+      // kubelet's first message tells the client the streams are up (v5 clients, which
+      // talk to the API server's translator, do not expect it).
       mux_->Send(want_[kStdout] ? kStdout : want_[kStderr] ? kStderr : kError, "");
     }
   }
@@ -261,6 +276,8 @@ class RemoteCommandHandler : public MuxHandler {
   uint32_t ids_[kNumChannels] = {};
   SteadyClock::time_point deadline_;
   bool started_ = false, finished_ = false, waiting_ = false;
+  bool streams_complete_ = false;
+  SteadyClock::time_point size_grace_;
   std::unique_ptr<Session> session_;
   int out_fd_[2] = {-1, -1};
   bool out_eof_[2] = {true, true};

@@ -105,7 +105,7 @@ class FakeBackend : public Backend {
   }
 
   Result<std::unique_ptr<Session>> Run(std::vector<std::string> cmd, bool tty, bool in, bool out,
-                                       bool err) {
+                                       bool err, TermSize size = {}) {
     auto s = std::make_unique<FakeSession>(this);
     s->tty_ = tty;
     sys::SpawnOptions o;
@@ -115,6 +115,10 @@ class FakeBackend : public Backend {
       if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) return Errno("posix_openpt");
       UniqueFd slave(open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC));
       if (!slave) return Errno("open", "pty slave");
+      if (size.width || size.height) {
+        winsize ws{size.height, size.width, 0, 0};
+        ioctl(m, TIOCSWINSZ, &ws);
+      }
       s->out_.Reset(m);
       s->in_.Reset(dup(m));
       o.in = o.out = o.err = slave.Get();
@@ -150,7 +154,7 @@ class FakeBackend : public Backend {
 
   Result<std::unique_ptr<Session>> Exec(const ExecRequest& r) override {
     if (r.container_id == "missing") return NotFound("exec", r.container_id, "no such container");
-    return Run(r.cmd, r.tty, r.stdin, r.stdout, r.stderr);
+    return Run(r.cmd, r.tty, r.stdin, r.stdout, r.stderr, r.initial_size);
   }
   Result<std::unique_ptr<Session>> Attach(const AttachRequest& r) override {
     return Run({"cat"}, r.tty, r.stdin, r.stdout, r.stderr);
