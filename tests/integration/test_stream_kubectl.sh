@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$SRC/tests/integration/stream_apiserver.py" "$CTL" "$T/port" 2>"$T/api.log" &
+python3 -u "$SRC/tests/integration/stream_apiserver.py" "$CTL" "$T/port" 2>"$T/api.log" &
 API=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 cat >"$T/kubeconfig" <<EOK
@@ -50,7 +50,7 @@ export KUBECONFIG=$T/kubeconfig
 # An HTTP server for port-forward.
 mkdir "$T/www"
 for i in 1 2 3 4; do head -c 100000 /dev/urandom >"$T/www/f$i"; done
-python3 -m http.server --bind 127.0.0.1 0 --directory "$T/www" >"$T/httpd.log" 2>&1 &
+python3 -u -m http.server --bind 127.0.0.1 0 --directory "$T/www" >"$T/httpd.log" 2>&1 &
 HTTPD=$!
 for _ in $(seq 100); do grep -q "port" "$T/httpd.log" && break; sleep 0.05; done
 HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/httpd.log" | head -1)
