@@ -74,7 +74,9 @@ class Session {
   virtual Result<int> Wait() = 0;
 
   // The client went away before the end: an exec'd process is killed (nothing leaks), an
-  // attachment is just dropped (the container keeps running).
+  // attachment is just dropped (the container keeps running). The server runs Wait() on a
+  // thread of its own: Abandon() may come from another thread while Wait() blocks, and must
+  // make it return.
   virtual void Abandon() = 0;
 };
 

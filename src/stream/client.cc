@@ -60,8 +60,7 @@ Result<UniqueFd> TcpConnect(const std::string& host, uint16_t port,
     setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
   }
-  return std::unexpected(
-      Error{last, "connect", host + ":" + ps, "", {}, ErrorKind::kUnavailable});
+  return std::unexpected(Error{last, "connect", host + ":" + ps, "", {}, ErrorKind::kUnavailable});
 }
 
 std::string RandomKey() {
@@ -103,10 +102,13 @@ Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool
   bool ws = opts.transport == Transport::kWebSocket;
   std::vector<std::string> protos = opts.protocols;
   if (protos.empty()) {
-    if (port_forward) protos = {std::string(ws ? kWsV4 : kPortForwardV1)};
-    else if (ws) protos = {std::string(kWsV5), std::string(kWsV4)};
-    else protos = {std::string(kRemoteCommandV4), std::string(kRemoteCommandV3),
-                   std::string(kRemoteCommandV2), std::string(kRemoteCommandV1)};
+    if (port_forward)
+      protos = {std::string(ws ? kWsV4 : kPortForwardV1)};
+    else if (ws)
+      protos = {std::string(kWsV5), std::string(kWsV4)};
+    else
+      protos = {std::string(kRemoteCommandV4), std::string(kRemoteCommandV3),
+                std::string(kRemoteCommandV2), std::string(kRemoteCommandV1)};
   }
   std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
   std::string key = RandomKey();
@@ -128,14 +130,16 @@ Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool
   std::string buf;
   std::optional<size_t> end;
   while (!(end = FindHeadEnd(buf))) {
-    if (buf.size() > (64 << 10)) return InvalidArgument("streaming upgrade", url, "response head too large");
+    if (buf.size() > (64 << 10))
+      return InvalidArgument("streaming upgrade", url, "response head too large");
     size_t n = BERTH_TRY(conn->ReadSome(&buf, 16 << 10, deadline));
     if (n == 0) return Unavailable("streaming upgrade", url, "connection closed before a response");
   }
   HttpHead head = BERTH_TRY(ParseResponseHead(std::string_view(buf).substr(0, *end)));
   std::string rest = buf.substr(*end);
   if (head.status != 101) {
-    size_t want = head.has_content_length ? std::min<uint64_t>(head.content_length, 16 << 10) : 16 << 10;
+    size_t want =
+        head.has_content_length ? std::min<uint64_t>(head.content_length, 16 << 10) : 16 << 10;
     while (rest.size() < want) {
       auto n = conn->ReadSome(&rest, want - rest.size(), deadline);
       if (!n || *n == 0) break;
@@ -213,9 +217,12 @@ class ClientCommand : public LoopHandler {
   }
 
   void OnStreamData(uint32_t id, std::string_view data) override {
-    if (id == ids_[kStdout]) out_[0].Add(data), out_[0].Drain();
-    else if (id == ids_[kStderr]) out_[1].Add(data), out_[1].Drain();
-    else if (id == ids_[kError] && error_.size() < (64 << 10)) error_.append(data);
+    if (id == ids_[kStdout])
+      out_[0].Add(data), out_[0].Drain();
+    else if (id == ids_[kStderr])
+      out_[1].Add(data), out_[1].Drain();
+    else if (id == ids_[kError] && error_.size() < (64 << 10))
+      error_.append(data);
   }
 
   void OnStreamFin(uint32_t id) override {
@@ -323,9 +330,10 @@ Result<int> RunRemoteCommand(const std::string& url, const ClientOptions& opts,
   MuxLimits limits;
   std::unique_ptr<Mux> mux;
   if (ws) {
-    mux = BERTH_TRY(NewWsMux(up.conn.get(), &handler, false,
-                             WsProtocol{up.protocol.find("base64") != std::string::npos, version == 5},
-                             limits, std::move(up.rest)));
+    mux = BERTH_TRY(
+        NewWsMux(up.conn.get(), &handler, false,
+                 WsProtocol{up.protocol.find("base64") != std::string::npos, version == 5}, limits,
+                 std::move(up.rest)));
   } else {
     mux = NewSpdyMux(up.conn.get(), &handler, false, limits, std::move(up.rest));
   }
@@ -413,7 +421,8 @@ class ClientSpdyForward : public LoopHandler {
         l->shut = true;
         ::shutdown(l->fd.Get(), SHUT_WR);
       }
-      bool end = l->failed || l->sink.broken || (l->remote_eof && l->local_eof && !l->sink.Pending());
+      bool end =
+          l->failed || l->sink.broken || (l->remote_eof && l->local_eof && !l->sink.Pending());
       if (end) {
         mux_->Reset(l->data_id, spdy::kCancel);
         mux_->Reset(l->error_id, spdy::kCancel);
@@ -519,8 +528,8 @@ class ClientWsForward : public LoopHandler {
 
 Result<void> ForwardOneWs(const ClientOptions& opts, const std::string& url, int32_t port,
                           UniqueFd local, int wake_fd) {
-  std::string u = url + (url.find('?') == std::string::npos ? "?" : "&") + "ports=" +
-                  std::to_string(port);
+  std::string u =
+      url + (url.find('?') == std::string::npos ? "?" : "&") + "ports=" + std::to_string(port);
   Upgraded up = BERTH_TRY(Upgrade(u, opts, true));
   ClientWsForward handler(std::move(local));
   auto mux = BERTH_TRY(NewWsMux(up.conn.get(), &handler, false,
@@ -543,7 +552,8 @@ Result<void> RunPortForward(const ClientOptions& opts, const PortForwardIo& io) 
     auto mux = NewSpdyMux(up.conn.get(), &handler, false, MuxLimits{}, std::move(up.rest));
     handler.SetMux(mux.get());
     RunLoop(up.conn.get(), mux.get(), &handler, -1);
-    if (handler.Lost()) return Unavailable("port-forward", url.substr(0, url.rfind('/')), "connection lost");
+    if (handler.Lost())
+      return Unavailable("port-forward", url.substr(0, url.rfind('/')), "connection lost");
     return {};
   }
   // WebSocket: a thread per local connection, each with its own URL.

@@ -57,7 +57,7 @@ Result<int> RunRemoteCommand(const std::string& url, const ClientOptions& opts,
 struct PortForwardIo {
   int listen_fd = -1;  // a listening socket: each connection accepted is forwarded
   int32_t remote_port = 0;
-  int stop_fd = -1;    // readable: stop forwarding
+  int stop_fd = -1;  // readable: stop forwarding
   // SPDY: called once (one connection carries all). WebSocket: once per local connection
   // (kubelet's WebSocket port-forward carries one connection per port and URL).
   std::function<Result<std::string>()> next_url;

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <openssl/x509v3.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -28,9 +28,12 @@ Result<void> Handshake(SSL* ssl, int fd, std::chrono::steady_clock::time_point d
     if (rc == 1) return {};
     int err = SSL_get_error(ssl, rc);
     short events = 0;
-    if (err == SSL_ERROR_WANT_READ) events = POLLIN;
-    else if (err == SSL_ERROR_WANT_WRITE) events = POLLOUT;
-    else return Unavailable(op, "", SslError());
+    if (err == SSL_ERROR_WANT_READ)
+      events = POLLIN;
+    else if (err == SSL_ERROR_WANT_WRITE)
+      events = POLLOUT;
+    else
+      return Unavailable(op, "", SslError());
     pollfd p{fd, events, 0};
     int n = poll(&p, 1, PollTimeout(deadline));
     if (n == 0) return DeadlineExceeded(op, "", "TLS handshake timed out");
@@ -57,7 +60,9 @@ Conn::~Conn() {
   if (ssl_) SSL_free(ssl_);
 }
 
-std::unique_ptr<Conn> Conn::Plain(UniqueFd fd) { return std::unique_ptr<Conn>(new Conn(std::move(fd))); }
+std::unique_ptr<Conn> Conn::Plain(UniqueFd fd) {
+  return std::unique_ptr<Conn>(new Conn(std::move(fd)));
+}
 
 Result<std::unique_ptr<Conn>> Conn::TlsAccept(UniqueFd fd, SSL_CTX* ctx,
                                               std::chrono::steady_clock::time_point deadline) {

@@ -30,16 +30,16 @@ class MuxHandler : public LoopHandler {
 
 // req is an ExecRequest or an AttachRequest.
 std::unique_ptr<MuxHandler> NewRemoteCommandHandler(Backend* backend, StreamRequest req,
-                                                     ProtocolChoice proto,
-                                                     std::chrono::milliseconds stream_timeout);
+                                                    ProtocolChoice proto,
+                                                    std::chrono::milliseconds stream_timeout);
 // WebSocket port-forward: opens the ports' connections once the handler has its Mux.
 void StartPortForwardWebSocket(MuxHandler* h);
 
 // ports: for WebSocket, the ports to forward (one data/error channel pair each); for SPDY
 // empty (the client names a port per stream pair).
 std::unique_ptr<MuxHandler> NewPortForwardHandler(Backend* backend, PortForwardRequest req,
-                                                   ProtocolChoice proto,
-                                                   std::vector<int32_t> ws_ports,
-                                                   std::chrono::milliseconds stream_timeout);
+                                                  ProtocolChoice proto,
+                                                  std::vector<int32_t> ws_ports,
+                                                  std::chrono::milliseconds stream_timeout);
 
 }  // namespace berth::stream

@@ -145,18 +145,30 @@ Result<HttpHead> ParseResponseHead(std::string_view head) { return ParseHead(hea
 
 const char* HttpReason(int status) {
   switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 426:
+      return "Upgrade Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -191,8 +203,7 @@ std::string WebSocketAccept(std::string_view key) {
 std::string PercentDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -214,7 +225,8 @@ std::vector<std::string> QueryValues(std::string_view query, std::string_view na
     std::string_view kv = query.substr(start, amp - start);
     size_t eq = kv.find('=');
     std::string k = PercentDecode(kv.substr(0, eq));
-    if (k == name) out.push_back(eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1)));
+    if (k == name)
+      out.push_back(eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1)));
     start = amp + 1;
   }
   return out;
@@ -232,7 +244,8 @@ Result<Url> ParseUrl(std::string_view url) {
   };
   Url out;
   std::string scheme = Lower(field(UF_SCHEMA));
-  if (scheme == "https") out.tls = true;
+  if (scheme == "https")
+    out.tls = true;
   else if (scheme != "http") {
     return InvalidArgument("parse URL", std::string(url), "scheme is not http or https");
   }

@@ -68,7 +68,8 @@ void RunLoop(Conn* conn, Mux* mux, LoopHandler* handler, int wake_fd) {
       gone = true;  // the server stops
       break;
     }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || (conn->Pending() && !mux->ReadPaused())) {
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) ||
+        (conn->Pending() && !mux->ReadPaused())) {
       if (!mux->OnReadable() || mux->PeerEof()) {
         gone = true;
         break;

@@ -19,7 +19,9 @@ class MuxEvents {
   virtual ~MuxEvents() = default;
   // SPDY, server side: a SYN_STREAM. Return 0 to accept it (a SYN_REPLY is sent and then
   // OnStreamReady called) or an RST_STREAM status to refuse it.
-  virtual uint32_t OnStreamOpen(uint32_t id, const spdy::Headers& h) { return spdy::kRefusedStream; }
+  virtual uint32_t OnStreamOpen(uint32_t id, const spdy::Headers& h) {
+    return spdy::kRefusedStream;
+  }
   virtual void OnStreamReady(uint32_t id) {}
   // SPDY, client side: the SYN_REPLY of a stream we opened.
   virtual void OnStreamReply(uint32_t id) {}
@@ -32,8 +34,8 @@ class MuxEvents {
 };
 
 struct MuxLimits {
-  size_t max_streams = 256;           // concurrent SPDY streams of a connection
-  size_t max_frame = 1 << 20;         // a SPDY frame / WebSocket message
+  size_t max_streams = 256;    // concurrent SPDY streams of a connection
+  size_t max_frame = 1 << 20;  // a SPDY frame / WebSocket message
   size_t max_header_block = 64 << 10;
 };
 
@@ -73,7 +75,7 @@ struct WsProtocol {
 // initial: bytes read past the HTTP head, the first of the upgraded protocol.
 std::unique_ptr<Mux> NewSpdyMux(Conn* conn, MuxEvents* events, bool server, MuxLimits limits,
                                 std::string initial);
-Result<std::unique_ptr<Mux>> NewWsMux(Conn* conn, MuxEvents* events, bool server,
-                                      WsProtocol proto, MuxLimits limits, std::string initial);
+Result<std::unique_ptr<Mux>> NewWsMux(Conn* conn, MuxEvents* events, bool server, WsProtocol proto,
+                                      MuxLimits limits, std::string initial);
 
 }  // namespace berth::stream

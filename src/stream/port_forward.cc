@@ -27,8 +27,8 @@ struct Pair {
   bool started = false;
   UniqueFd fd;
   FdSink to_pod;
-  bool pod_eof = false;       // the pod's side closed: data stream FIN sent
-  bool client_fin = false;    // the client closed its side of the data stream
+  bool pod_eof = false;     // the pod's side closed: data stream FIN sent
+  bool client_fin = false;  // the client closed its side of the data stream
   bool write_shut = false;
   bool done = false;
   SteadyClock::time_point deadline;
@@ -49,7 +49,10 @@ class PortForwardHandler : public MuxHandler {
  public:
   PortForwardHandler(Backend* backend, PortForwardRequest req, ProtocolChoice proto,
                      std::vector<int32_t> ws_ports, std::chrono::milliseconds stream_timeout)
-      : backend_(backend), req_(std::move(req)), proto_(proto), ws_ports_(std::move(ws_ports)),
+      : backend_(backend),
+        req_(std::move(req)),
+        proto_(proto),
+        ws_ports_(std::move(ws_ports)),
         stream_timeout_(stream_timeout) {}
 
   // WebSocket: the pairs are the URL's ports, opened once the mux is there.
@@ -136,8 +139,10 @@ class PortForwardHandler : public MuxHandler {
   }
 
   void OnPeerClose() override {
-    if (proto_.websocket) OnPeerGone();
-    else goaway_ = true;
+    if (proto_.websocket)
+      OnPeerGone();
+    else
+      goaway_ = true;
   }
 
   void PollFds(std::vector<pollfd>* fds) override {
@@ -195,7 +200,8 @@ class PortForwardHandler : public MuxHandler {
     auto now = SteadyClock::now();
     for (auto& [rid, p] : pairs_) {
       if (!p->started && !p->done && now >= p->deadline) {
-        if (p->have_error) mux_->Send(p->error_id, "timed out waiting for the streams of request " + rid);
+        if (p->have_error)
+          mux_->Send(p->error_id, "timed out waiting for the streams of request " + rid);
         if (p->have_error) mux_->Reset(p->error_id, spdy::kCancel);
         if (p->have_data) mux_->Reset(p->data_id, spdy::kCancel);
         End(p.get());
@@ -308,6 +314,8 @@ std::unique_ptr<MuxHandler> NewPortForwardHandler(Backend* backend, PortForwardR
                                               stream_timeout);
 }
 
-void StartPortForwardWebSocket(MuxHandler* h) { static_cast<PortForwardHandler*>(h)->StartWebSocket(); }
+void StartPortForwardWebSocket(MuxHandler* h) {
+  static_cast<PortForwardHandler*>(h)->StartWebSocket();
+}
 
 }  // namespace berth::stream

@@ -18,12 +18,18 @@ std::optional<Channel> ChannelFromStreamType(std::string_view type) {
 
 const char* StreamTypeName(Channel c) {
   switch (c) {
-    case kStdin: return "stdin";
-    case kStdout: return "stdout";
-    case kStderr: return "stderr";
-    case kError: return "error";
-    case kResize: return "resize";
-    default: return "?";
+    case kStdin:
+      return "stdin";
+    case kStdout:
+      return "stdout";
+    case kStderr:
+      return "stderr";
+    case kError:
+      return "error";
+    case kResize:
+      return "resize";
+    default:
+      return "?";
   }
 }
 
@@ -65,7 +71,8 @@ Result<int> ParseStatusJson(std::string_view json) {
     return InvalidArgument("parse error stream", "Status", "unknown status \"" + status + "\"");
   }
   std::string message = j.contains("message") && j["message"].is_string()
-                            ? j["message"].get<std::string>() : "remote command failed";
+                            ? j["message"].get<std::string>()
+                            : "remote command failed";
   if (j.value("reason", "") == "NonZeroExitCode" && j.contains("details") &&
       j["details"].is_object() && j["details"].contains("causes") &&
       j["details"]["causes"].is_array()) {
@@ -100,8 +107,7 @@ Result<void> ResizeParser::Feed(std::string_view bytes, std::vector<TermSize>* o
       return {};
     }
     auto j = nlohmann::json::parse(pending_.begin() + static_cast<long>(open),
-                                   pending_.begin() + static_cast<long>(close) + 1, nullptr,
-                                   false);
+                                   pending_.begin() + static_cast<long>(close) + 1, nullptr, false);
     start = close + 1;
     if (j.is_discarded() || !j.is_object()) {
       return InvalidArgument("parse resize message", "", "not a JSON object");
@@ -118,8 +124,8 @@ Result<void> ResizeParser::Feed(std::string_view bytes, std::vector<TermSize>* o
 }
 
 std::string ResizeJson(TermSize size) {
-  return "{\"Width\":" + std::to_string(size.width) + ",\"Height\":" +
-         std::to_string(size.height) + "}\n";
+  return "{\"Width\":" + std::to_string(size.width) + ",\"Height\":" + std::to_string(size.height) +
+         "}\n";
 }
 
 std::string EncodeChannelMessage(uint8_t channel, std::string_view data, bool base64) {
@@ -167,9 +173,9 @@ Result<ChannelMessage> DecodeChannelMessage(std::string_view msg, bool base64, b
   std::string_view b = msg.substr(1);
   if (b.size() % 4 != 0) return InvalidArgument("decode channel message", "", "bad base64");
   m.data.resize(b.size() / 4 * 3);
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(m.data.data()),
-                          reinterpret_cast<const unsigned char*>(b.data()),
-                          static_cast<int>(b.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(m.data.data()),
+                      reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()));
   if (n < 0) return InvalidArgument("decode channel message", "", "bad base64");
   size_t pad = 0;
   if (!b.empty() && b.back() == '=') pad = (b.size() >= 2 && b[b.size() - 2] == '=') ? 2 : 1;

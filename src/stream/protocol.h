@@ -46,9 +46,9 @@ const char* StreamTypeName(Channel c);
 
 // How a remote command ended, as the error stream reports it.
 struct ExitStatus {
-  bool ok = true;          // Success
-  int exit_code = 0;       // > 0: NonZeroExitCode
-  std::string message;     // a Failure's message (also set for a non-zero exit code)
+  bool ok = true;       // Success
+  int exit_code = 0;    // > 0: NonZeroExitCode
+  std::string message;  // a Failure's message (also set for a non-zero exit code)
 };
 
 // v4/v5: the JSON of a metav1.Status (Success; Failure with reason NonZeroExitCode and a

@@ -28,14 +28,16 @@ class RemoteCommandHandler : public MuxHandler {
   RemoteCommandHandler(Backend* backend, StreamRequest req, ProtocolChoice proto,
                        std::chrono::milliseconds stream_timeout)
       : backend_(backend), req_(std::move(req)), proto_(proto) {
-    std::visit([&](const auto& r) {
-      if constexpr (!std::is_same_v<std::decay_t<decltype(r)>, PortForwardRequest>) {
-        tty_ = r.tty;
-        want_[kStdin] = r.stdin;
-        want_[kStdout] = r.stdout;
-        want_[kStderr] = r.stderr && !r.tty;  // a terminal has one output
-      }
-    }, req_);
+    std::visit(
+        [&](const auto& r) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(r)>, PortForwardRequest>) {
+            tty_ = r.tty;
+            want_[kStdin] = r.stdin;
+            want_[kStdout] = r.stdout;
+            want_[kStderr] = r.stderr && !r.tty;  // a terminal has one output
+          }
+        },
+        req_);
     want_[kError] = true;
     want_[kResize] = tty_ && (proto_.websocket || proto_.version >= 3);
     deadline_ = SteadyClock::now() + stream_timeout;
@@ -93,8 +95,10 @@ class RemoteCommandHandler : public MuxHandler {
         return;
       }
       for (TermSize s : sizes) {
-        if (session_) (void)session_->Resize(s);
-        else pending_size_ = s;
+        if (session_)
+          (void)session_->Resize(s);
+        else
+          pending_size_ = s;
       }
       TryStart();
     }
@@ -200,8 +204,9 @@ class RemoteCommandHandler : public MuxHandler {
       s = backend_->Attach(r);
     }
     if (!s) {
-      std::string what = std::holds_alternative<ExecRequest>(req_) ? "executing command in container"
-                                                                   : "attaching to container";
+      std::string what = std::holds_alternative<ExecRequest>(req_)
+                             ? "executing command in container"
+                             : "attaching to container";
       WriteStatus(ExitStatus{false, 0, "error " + what + ": " + s.error().Message()});
       finished_ = true;
       return;
@@ -242,8 +247,8 @@ class RemoteCommandHandler : public MuxHandler {
     waiter_.join();
     ExitStatus st;
     if (!wait_result_) {
-      st = ExitStatus{false, 0, "error executing command in container: " +
-                                    wait_result_.error().Message()};
+      st = ExitStatus{false, 0,
+                      "error executing command in container: " + wait_result_.error().Message()};
     } else if (*wait_result_ != 0) {
       std::string cmd;
       if (auto* e = std::get_if<ExecRequest>(&req_)) cmd = JoinCmd(e->cmd);
@@ -294,8 +299,8 @@ class RemoteCommandHandler : public MuxHandler {
 }  // namespace
 
 std::unique_ptr<MuxHandler> NewRemoteCommandHandler(Backend* backend, StreamRequest req,
-                                                     ProtocolChoice proto,
-                                                     std::chrono::milliseconds stream_timeout) {
+                                                    ProtocolChoice proto,
+                                                    std::chrono::milliseconds stream_timeout) {
   return std::make_unique<RemoteCommandHandler>(backend, std::move(req), proto, stream_timeout);
 }
 

@@ -78,7 +78,7 @@ Server::~Server() {
 
 std::string Server::BaseUrl() const {
   std::string host = config_.address.find(':') != std::string::npos ? "[" + config_.address + "]"
-                                                                     : config_.address;
+                                                                    : config_.address;
   return std::string(tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_);
 }
 
@@ -163,7 +163,8 @@ void Server::ReapFinished(bool all) {
 
 Result<std::string> Server::Store(StreamRequest req) {
   if (!started_ || stopped_) {
-    return Unavailable("streaming URL", RequestKindName(req), "the streaming server is not running");
+    return Unavailable("streaming URL", RequestKindName(req),
+                       "the streaming server is not running");
   }
   std::string kind = RequestKindName(req);
   std::string token = BERTH_TRY(tokens_.Insert(std::move(req)));
@@ -180,7 +181,8 @@ Result<std::string> Server::ExecUrl(ExecRequest req) {
 
 Result<std::string> Server::AttachUrl(AttachRequest req) {
   if (!req.stdin && !req.stdout && !req.stderr) {
-    return InvalidArgument("attach", req.container_id, "one of stdin, stdout or stderr is required");
+    return InvalidArgument("attach", req.container_id,
+                           "one of stdin, stdout or stderr is required");
   }
   return Store(std::move(req));
 }
@@ -188,7 +190,8 @@ Result<std::string> Server::AttachUrl(AttachRequest req) {
 Result<std::string> Server::PortForwardUrl(PortForwardRequest req) {
   for (int32_t p : req.ports) {
     if (p < 1 || p > 65535) {
-      return InvalidArgument("port-forward", req.pod_id, "port " + std::to_string(p) + " out of range");
+      return InvalidArgument("port-forward", req.pod_id,
+                             "port " + std::to_string(p) + " out of range");
     }
   }
   return Store(std::move(req));
@@ -264,7 +267,8 @@ void Server::Serve(UniqueFd fd, Connection* self) {
   std::optional<size_t> end;
   while (!(end = FindHeadEnd(buf))) {
     if (buf.size() > config_.max_header_bytes) {
-      Reply(conn.get(), 431, "request head over " + std::to_string(config_.max_header_bytes) + " bytes");
+      Reply(conn.get(), 431,
+            "request head over " + std::to_string(config_.max_header_bytes) + " bytes");
       return;
     }
     pollfd p[2] = {{conn->Fd(), POLLIN, 0}, {self->wake.Get(), POLLIN, 0}};
@@ -282,7 +286,8 @@ void Server::Serve(UniqueFd fd, Connection* self) {
     if (n > 0) buf.append(chunk, static_cast<size_t>(n));
   }
   if (*end > config_.max_header_bytes) {
-    Reply(conn.get(), 431, "request head over " + std::to_string(config_.max_header_bytes) + " bytes");
+    Reply(conn.get(), 431,
+          "request head over " + std::to_string(config_.max_header_bytes) + " bytes");
     return;
   }
   auto head = ParseRequestHead(std::string_view(buf).substr(0, *end));
@@ -313,13 +318,13 @@ void Server::Serve(UniqueFd fd, Connection* self) {
   }
   auto req = tokens_.Consume(token);
   if (!req) {
-    Reply(conn.get(), 404, "streaming token " + token.substr(0, 64) +
-                               " is unknown, already used or expired");
+    Reply(conn.get(), 404,
+          "streaming token " + token.substr(0, 64) + " is unknown, already used or expired");
     return;
   }
   if (RequestKindName(*req) != kind) {
-    Reply(conn.get(), 400, "streaming token is for " + std::string(RequestKindName(*req)) +
-                               ", not " + kind);
+    Reply(conn.get(), 400,
+          "streaming token is for " + std::string(RequestKindName(*req)) + ", not " + kind);
     return;
   }
   bool port_forward = kind == "portforward";
@@ -330,8 +335,9 @@ void Server::Serve(UniqueFd fd, Connection* self) {
   bool ws = conn_upgrade && HeaderHasToken(h, "upgrade", "websocket");
   bool spdy = conn_upgrade && HeaderHasToken(h, "upgrade", "SPDY/3.1");
   if (!ws && !spdy) {
-    Reply(conn.get(), 400, "unable to upgrade: missing upgrade headers in request "
-                           "(want Connection: Upgrade and Upgrade: SPDY/3.1 or websocket)");
+    Reply(conn.get(), 400,
+          "unable to upgrade: missing upgrade headers in request "
+          "(want Connection: Upgrade and Upgrade: SPDY/3.1 or websocket)");
     return;
   }
   ProtocolChoice choice;
@@ -342,7 +348,8 @@ void Server::Serve(UniqueFd fd, Connection* self) {
   if (ws) {
     std::string_view key = HeaderGet(h, "sec-websocket-key");
     if (HeaderGet(h, "sec-websocket-version") != "13") {
-      Reply(conn.get(), 426, "unsupported WebSocket version (want 13)", {{"Sec-WebSocket-Version", "13"}});
+      Reply(conn.get(), 426, "unsupported WebSocket version (want 13)",
+            {{"Sec-WebSocket-Version", "13"}});
       return;
     }
     if (key.empty() || key.size() > 64) {
@@ -354,8 +361,9 @@ void Server::Serve(UniqueFd fd, Connection* self) {
     if (!offers.empty()) {
       auto n = Negotiate(offers, supported);
       if (!n) {
-        Reply(conn.get(), 403, "requested WebSocket protocol(s) not supported: " + JoinS(offers) +
-                                   "; supported: " + Join(supported));
+        Reply(conn.get(), 403,
+              "requested WebSocket protocol(s) not supported: " + JoinS(offers) +
+                  "; supported: " + Join(supported));
         return;
       }
       chosen = *n;
@@ -376,7 +384,8 @@ void Server::Serve(UniqueFd fd, Connection* self) {
             uint32_t port = 0;
             auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
             if (ec != std::errc() || ptr != s.data() + s.size() || port < 1 || port > 65535) {
-              Reply(conn.get(), 400, "unable to parse \"" + std::string(s.substr(0, 32)) + "\" as a port");
+              Reply(conn.get(), 400,
+                    "unable to parse \"" + std::string(s.substr(0, 32)) + "\" as a port");
               return;
             }
             ws_ports.push_back(static_cast<int32_t>(port));
@@ -402,9 +411,12 @@ void Server::Serve(UniqueFd fd, Connection* self) {
       auto n = Negotiate(offers, supported);
       if (!n) {
         HttpHeaders extra;
-        for (auto s : supported) extra.emplace_back("X-Accepted-Stream-Protocol-Versions", std::string(s));
-        Reply(conn.get(), 403, "unable to upgrade: unable to negotiate protocol: client supports " +
-                                   JoinS(offers) + ", server accepts " + Join(supported), extra);
+        for (auto s : supported)
+          extra.emplace_back("X-Accepted-Stream-Protocol-Versions", std::string(s));
+        Reply(conn.get(), 403,
+              "unable to upgrade: unable to negotiate protocol: client supports " + JoinS(offers) +
+                  ", server accepts " + Join(supported),
+              extra);
         return;
       }
       chosen = *n;
@@ -421,14 +433,15 @@ void Server::Serve(UniqueFd fd, Connection* self) {
     handler = NewPortForwardHandler(backend_, std::get<PortForwardRequest>(std::move(*req)), choice,
                                     std::move(ws_ports), config_.stream_creation_timeout);
   } else {
-    handler = NewRemoteCommandHandler(backend_, std::move(*req), choice,
-                                      config_.stream_creation_timeout);
+    handler =
+        NewRemoteCommandHandler(backend_, std::move(*req), choice, config_.stream_creation_timeout);
   }
-  MuxLimits limits{config_.max_streams_per_connection, config_.max_frame_bytes, config_.max_header_bytes << 2};
+  MuxLimits limits{config_.max_streams_per_connection, config_.max_frame_bytes,
+                   config_.max_header_bytes << 2};
   std::unique_ptr<Mux> mux;
   if (ws) {
-    auto m = NewWsMux(conn.get(), handler.get(), true, WsProtocol{choice.base64, choice.version == 5},
-                      limits, std::move(rest));
+    auto m = NewWsMux(conn.get(), handler.get(), true,
+                      WsProtocol{choice.base64, choice.version == 5}, limits, std::move(rest));
     if (!m) return;
     mux = std::move(*m);
   } else {

@@ -23,8 +23,8 @@
 namespace berth::stream {
 
 struct ServerConfig {
-  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
-  uint16_t port = 0;                  // 0: a free port
+  std::string address = "127.0.0.1";        // IPv4 or IPv6 literal
+  uint16_t port = 0;                        // 0: a free port
   std::string tls_cert_file, tls_key_file;  // both or neither (https URLs)
   std::chrono::milliseconds token_ttl{60'000};
   size_t max_sessions = 128;  // connections at once; more get 503

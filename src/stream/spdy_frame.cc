@@ -85,9 +85,9 @@ Result<Headers> FrameReader::InflateHeaders(std::string_view block) {
     }
     plain.append(chunk, sizeof chunk - zs_.avail_out);
     if (plain.size() > limits_.max_header_block) {
-      return ResourceExhausted("parse SPDY frame", "",
-                               "header block over " + std::to_string(limits_.max_header_block) +
-                                   " bytes");
+      return ResourceExhausted(
+          "parse SPDY frame", "",
+          "header block over " + std::to_string(limits_.max_header_block) + " bytes");
     }
     if (rc != Z_OK || (zs_.avail_in == 0 && zs_.avail_out != 0)) break;
   }
@@ -133,97 +133,98 @@ Result<Headers> FrameReader::InflateHeaders(std::string_view block) {
 }
 
 Result<std::optional<Frame>> FrameReader::Next() {
- for (;;) {
-  if (Buffered() < 8) return std::optional<Frame>{};
-  const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
-  uint32_t len = Get24(p + 5);
-  if (len > limits_.max_frame) {
-    return ResourceExhausted("parse SPDY frame", "",
-                             "frame of " + std::to_string(len) + " bytes, over the limit of " +
-                                 std::to_string(limits_.max_frame));
-  }
-  if (Buffered() < 8 + size_t{len}) return std::optional<Frame>{};
-  const unsigned char* d = p + 8;
-  Frame f;
-  f.flags = p[4];
-  pos_ += 8 + len;
-  if ((p[0] & 0x80) == 0) {  // DATA
-    f.type = FrameType::kData;
-    f.stream_id = Get32(p) & 0x7fffffff;
-    if (f.stream_id == 0) return Malformed("DATA frame on stream 0");
-    f.data.assign(reinterpret_cast<const char*>(d), len);
+  for (;;) {
+    if (Buffered() < 8) return std::optional<Frame>{};
+    const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+    uint32_t len = Get24(p + 5);
+    if (len > limits_.max_frame) {
+      return ResourceExhausted("parse SPDY frame", "",
+                               "frame of " + std::to_string(len) + " bytes, over the limit of " +
+                                   std::to_string(limits_.max_frame));
+    }
+    if (Buffered() < 8 + size_t{len}) return std::optional<Frame>{};
+    const unsigned char* d = p + 8;
+    Frame f;
+    f.flags = p[4];
+    pos_ += 8 + len;
+    if ((p[0] & 0x80) == 0) {  // DATA
+      f.type = FrameType::kData;
+      f.stream_id = Get32(p) & 0x7fffffff;
+      if (f.stream_id == 0) return Malformed("DATA frame on stream 0");
+      f.data.assign(reinterpret_cast<const char*>(d), len);
+      return std::optional<Frame>(std::move(f));
+    }
+    uint16_t version = static_cast<uint16_t>(((p[0] & 0x7f) << 8) | p[1]);
+    if (version != kVersion) {
+      return InvalidArgument("parse SPDY frame", "",
+                             "unsupported SPDY version " + std::to_string(version));
+    }
+    uint16_t type = static_cast<uint16_t>((p[2] << 8) | p[3]);
+    f.type = static_cast<FrameType>(type);
+    auto want = [&](size_t k, const char* what) -> Result<void> {
+      if (len < k) return Malformed(std::string(what) + " frame too short");
+      return {};
+    };
+    auto want_exact = [&](size_t k, const char* what) -> Result<void> {
+      if (len != k) return Malformed(std::string(what) + " frame has the wrong length");
+      return {};
+    };
+    std::string_view rest(reinterpret_cast<const char*>(d), len);
+    switch (f.type) {
+      case FrameType::kSynStream: {
+        BERTH_TRYV(want(10, "SYN_STREAM"));
+        f.stream_id = Get32(d) & 0x7fffffff;
+        f.associated_id = Get32(d + 4) & 0x7fffffff;
+        f.priority = static_cast<uint8_t>(d[8] >> 5);
+        f.slot = d[9];
+        if (f.stream_id == 0) return Malformed("SYN_STREAM for stream 0");
+        f.headers = BERTH_TRY(InflateHeaders(rest.substr(10)));
+        break;
+      }
+      case FrameType::kSynReply:
+      case FrameType::kHeaders: {
+        BERTH_TRYV(want(4, f.type == FrameType::kSynReply ? "SYN_REPLY" : "HEADERS"));
+        f.stream_id = Get32(d) & 0x7fffffff;
+        if (f.stream_id == 0) return Malformed("SYN_REPLY/HEADERS for stream 0");
+        f.headers = BERTH_TRY(InflateHeaders(rest.substr(4)));
+        break;
+      }
+      case FrameType::kRstStream:
+        BERTH_TRYV(want_exact(8, "RST_STREAM"));
+        f.stream_id = Get32(d) & 0x7fffffff;
+        f.status = Get32(d + 4);
+        break;
+      case FrameType::kSettings: {
+        BERTH_TRYV(want(4, "SETTINGS"));
+        uint32_t count = Get32(d);
+        if (size_t{count} * 8 != len - 4)
+          return Malformed("SETTINGS count does not match its length");
+        for (uint32_t i = 0; i < count; ++i) {
+          const unsigned char* e = d + 4 + 8 * i;
+          f.settings.push_back(Setting{e[0], Get24(e + 1), Get32(e + 4)});
+        }
+        break;
+      }
+      case FrameType::kPing:
+        BERTH_TRYV(want_exact(4, "PING"));
+        f.ping_id = Get32(d);
+        break;
+      case FrameType::kGoAway:
+        BERTH_TRYV(want_exact(8, "GOAWAY"));
+        f.last_good_id = Get32(d) & 0x7fffffff;
+        f.status = Get32(d + 4);
+        break;
+      case FrameType::kWindowUpdate:
+        BERTH_TRYV(want_exact(8, "WINDOW_UPDATE"));
+        f.stream_id = Get32(d) & 0x7fffffff;
+        f.delta = Get32(d + 4) & 0x7fffffff;
+        break;
+      default:
+        // Section 2.2.1: unknown control frames are ignored. Type 0 is reserved: skip it too.
+        continue;
+    }
     return std::optional<Frame>(std::move(f));
   }
-  uint16_t version = static_cast<uint16_t>(((p[0] & 0x7f) << 8) | p[1]);
-  if (version != kVersion) {
-    return InvalidArgument("parse SPDY frame", "",
-                           "unsupported SPDY version " + std::to_string(version));
-  }
-  uint16_t type = static_cast<uint16_t>((p[2] << 8) | p[3]);
-  f.type = static_cast<FrameType>(type);
-  auto want = [&](size_t k, const char* what) -> Result<void> {
-    if (len < k) return Malformed(std::string(what) + " frame too short");
-    return {};
-  };
-  auto want_exact = [&](size_t k, const char* what) -> Result<void> {
-    if (len != k) return Malformed(std::string(what) + " frame has the wrong length");
-    return {};
-  };
-  std::string_view rest(reinterpret_cast<const char*>(d), len);
-  switch (f.type) {
-    case FrameType::kSynStream: {
-      BERTH_TRYV(want(10, "SYN_STREAM"));
-      f.stream_id = Get32(d) & 0x7fffffff;
-      f.associated_id = Get32(d + 4) & 0x7fffffff;
-      f.priority = static_cast<uint8_t>(d[8] >> 5);
-      f.slot = d[9];
-      if (f.stream_id == 0) return Malformed("SYN_STREAM for stream 0");
-      f.headers = BERTH_TRY(InflateHeaders(rest.substr(10)));
-      break;
-    }
-    case FrameType::kSynReply:
-    case FrameType::kHeaders: {
-      BERTH_TRYV(want(4, f.type == FrameType::kSynReply ? "SYN_REPLY" : "HEADERS"));
-      f.stream_id = Get32(d) & 0x7fffffff;
-      if (f.stream_id == 0) return Malformed("SYN_REPLY/HEADERS for stream 0");
-      f.headers = BERTH_TRY(InflateHeaders(rest.substr(4)));
-      break;
-    }
-    case FrameType::kRstStream:
-      BERTH_TRYV(want_exact(8, "RST_STREAM"));
-      f.stream_id = Get32(d) & 0x7fffffff;
-      f.status = Get32(d + 4);
-      break;
-    case FrameType::kSettings: {
-      BERTH_TRYV(want(4, "SETTINGS"));
-      uint32_t count = Get32(d);
-      if (size_t{count} * 8 != len - 4) return Malformed("SETTINGS count does not match its length");
-      for (uint32_t i = 0; i < count; ++i) {
-        const unsigned char* e = d + 4 + 8 * i;
-        f.settings.push_back(Setting{e[0], Get24(e + 1), Get32(e + 4)});
-      }
-      break;
-    }
-    case FrameType::kPing:
-      BERTH_TRYV(want_exact(4, "PING"));
-      f.ping_id = Get32(d);
-      break;
-    case FrameType::kGoAway:
-      BERTH_TRYV(want_exact(8, "GOAWAY"));
-      f.last_good_id = Get32(d) & 0x7fffffff;
-      f.status = Get32(d + 4);
-      break;
-    case FrameType::kWindowUpdate:
-      BERTH_TRYV(want_exact(8, "WINDOW_UPDATE"));
-      f.stream_id = Get32(d) & 0x7fffffff;
-      f.delta = Get32(d + 4) & 0x7fffffff;
-      break;
-    default:
-      // Section 2.2.1: unknown control frames are ignored. Type 0 is reserved: skip it too.
-      continue;
-  }
-  return std::optional<Frame>(std::move(f));
- }
 }
 
 FrameWriter::FrameWriter() = default;

@@ -77,8 +77,8 @@ struct Frame {
   uint32_t ping_id = 0;        // PING
   uint32_t delta = 0;          // WINDOW_UPDATE
   std::vector<Setting> settings;
-  Headers headers;             // SYN_STREAM, SYN_REPLY, HEADERS
-  std::string data;            // DATA
+  Headers headers;   // SYN_STREAM, SYN_REPLY, HEADERS
+  std::string data;  // DATA
   bool Fin() const { return (flags & kFlagFin) != 0; }
 };
 
@@ -86,7 +86,7 @@ struct Frame {
 const std::string& HeaderDictionary();
 
 struct Limits {
-  size_t max_frame = 1 << 20;         // a frame's length field
+  size_t max_frame = 1 << 20;          // a frame's length field
   size_t max_header_block = 64 << 10;  // a header block once inflated
 };
 

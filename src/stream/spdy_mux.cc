@@ -159,8 +159,9 @@ class SpdyMux : public Mux {
         if (f.stream_id % 2 == 0 || f.stream_id <= last_peer_id_) {
           // Section 2.3.2: a stream id reused or out of order is a session error.
           return ProtocolError("SYN_STREAM " + std::to_string(f.stream_id) +
-                               (f.stream_id % 2 == 0 ? ": even id from a client"
-                                                     : ": id not above the last one (stream opened twice?)"));
+                               (f.stream_id % 2 == 0
+                                    ? ": even id from a client"
+                                    : ": id not above the last one (stream opened twice?)"));
         }
         last_peer_id_ = f.stream_id;
         if (goaway_sent_) {

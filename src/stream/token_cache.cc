@@ -8,9 +8,12 @@ namespace berth::stream {
 
 const char* RequestKindName(const StreamRequest& req) {
   switch (req.index()) {
-    case 0: return "exec";
-    case 1: return "attach";
-    default: return "portforward";
+    case 0:
+      return "exec";
+    case 1:
+      return "attach";
+    default:
+      return "portforward";
   }
 }
 
@@ -49,8 +52,10 @@ TokenCache::TokenCache(std::chrono::milliseconds ttl, size_t max_entries, Clock 
 
 void TokenCache::DropExpiredLocked(std::chrono::steady_clock::time_point now) {
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.expires <= now) it = entries_.erase(it);
-    else ++it;
+    if (it->second.expires <= now)
+      it = entries_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -59,9 +64,9 @@ Result<std::string> TokenCache::Insert(StreamRequest req) {
   std::lock_guard lock(mu_);
   DropExpiredLocked(now);
   if (entries_.size() >= max_entries_) {
-    return ResourceExhausted("store streaming request", RequestKindName(req),
-                             "too many cached requests (" + std::to_string(max_entries_) +
-                                 " waiting for their client)");
+    return ResourceExhausted(
+        "store streaming request", RequestKindName(req),
+        "too many cached requests (" + std::to_string(max_entries_) + " waiting for their client)");
   }
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::string token = BERTH_TRY(NewToken());

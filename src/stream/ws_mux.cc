@@ -17,7 +17,11 @@ class WsMux : public Mux {
  public:
   WsMux(Conn* conn, MuxEvents* events, bool server, WsProtocol proto, MuxLimits limits,
         std::string initial)
-      : conn_(conn), events_(events), server_(server), proto_(proto), limits_(limits),
+      : conn_(conn),
+        events_(events),
+        server_(server),
+        proto_(proto),
+        limits_(limits),
         initial_(std::move(initial)) {}
 
   ~WsMux() override {
@@ -43,8 +47,10 @@ class WsMux : public Mux {
       // Close received: the peer sends nothing more; read to see its EOF.
       char buf[4096];
       ssize_t n = conn_->Read(buf, sizeof buf);
-      if (n == 0) peer_eof_ = true;
-      else if (n < 0 && errno != EAGAIN) peer_eof_ = true;
+      if (n == 0)
+        peer_eof_ = true;
+      else if (n < 0 && errno != EAGAIN)
+        peer_eof_ = true;
       return {};
     }
     int rc = wslay_event_recv(ctx_);
@@ -54,7 +60,8 @@ class WsMux : public Mux {
       return InvalidArgument("WebSocket session", "", error_);
     }
     if (rc != 0 && !peer_eof_) {
-      if (rc == WSLAY_ERR_CALLBACK_FAILURE && io_error_) return Errno("read", "WebSocket connection");
+      if (rc == WSLAY_ERR_CALLBACK_FAILURE && io_error_)
+        return Errno("read", "WebSocket connection");
       return InvalidArgument("WebSocket session", "", "malformed or oversized frame");
     }
     return {};
@@ -174,8 +181,10 @@ class WsMux : public Mux {
       self->error_ = m.error().Message();
       return;
     }
-    if (m->close) self->events_->OnStreamFin(m->channel);
-    else self->events_->OnStreamData(m->channel, m->data);
+    if (m->close)
+      self->events_->OnStreamFin(m->channel);
+    else
+      self->events_->OnStreamData(m->channel, m->data);
   }
 
   Conn* conn_;
@@ -194,8 +203,8 @@ class WsMux : public Mux {
 
 }  // namespace
 
-Result<std::unique_ptr<Mux>> NewWsMux(Conn* conn, MuxEvents* events, bool server,
-                                      WsProtocol proto, MuxLimits limits, std::string initial) {
+Result<std::unique_ptr<Mux>> NewWsMux(Conn* conn, MuxEvents* events, bool server, WsProtocol proto,
+                                      MuxLimits limits, std::string initial) {
   auto m = std::make_unique<WsMux>(conn, events, server, proto, limits, std::move(initial));
   BERTH_TRYV(m->Init());
   return std::unique_ptr<Mux>(std::move(m));

@@ -1,7 +1,6 @@
 // SPDY/3.1 frames, the WebSocket channel framing, the Status JSON, the resize parser and
 // the token cache of berth_stream (src/stream).
 #include <gtest/gtest.h>
-
 #include <zlib.h>
 
 #include "stream/http.h"
@@ -71,7 +70,8 @@ TEST(StreamSpdy, HeaderBlocksShareOneZlibStreamPerDirection) {
   FrameWriter w;
   FrameReader r;
   for (uint32_t id = 1; id < 12; id += 2) {
-    spdy::Headers h = {{"streamtype", "stdout"}, {"port", std::to_string(id)},
+    spdy::Headers h = {{"streamtype", "stdout"},
+                       {"port", std::to_string(id)},
                        {"requestid", std::string("a\0b", 3)}};
     Frame f = RoundTrip(w, r, spdy::SynStreamFrame(id, h, id == 11));
     EXPECT_EQ(f.type, FrameType::kSynStream);
@@ -159,7 +159,8 @@ TEST(StreamSpdy, HeaderBlockLiesAreCaught) {
     z_stream zs{};
     deflateInit(&zs, Z_DEFAULT_COMPRESSION);
     const std::string& d = spdy::HeaderDictionary();
-    deflateSetDictionary(&zs, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size()));
+    deflateSetDictionary(&zs, reinterpret_cast<const Bytef*>(d.data()),
+                         static_cast<uInt>(d.size()));
     std::string out(plain.size() + 128, '\0');
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
     zs.avail_in = static_cast<uInt>(plain.size());
@@ -170,9 +171,9 @@ TEST(StreamSpdy, HeaderBlockLiesAreCaught) {
     deflateEnd(&zs);
     return out;
   };
-  for (std::string plain : {std::string("\xff\xff\xff\xff", 4),
-                            std::string("\0\0\0\1\0\0\0\x10name", 12),
-                            std::string("\0\0\0\1\0\0\0\0\0\0\0\0", 12)}) {
+  for (std::string plain :
+       {std::string("\xff\xff\xff\xff", 4), std::string("\0\0\0\1\0\0\0\x10name", 12),
+        std::string("\0\0\0\1\0\0\0\0\0\0\0\0", 12)}) {
     std::string block = compress(plain);
     FrameReader r;
     r.Append(ControlHeader(3, 2, 0, static_cast<uint32_t>(4 + block.size())) +
@@ -206,7 +207,9 @@ TEST(StreamSpdy, UnknownControlFramesAreSkipped) {
 
 TEST(StreamChannel, BinaryAndBase64Messages) {
   std::string m = EncodeChannelMessage(kStdout, std::string("a\0b", 3), false);
-  EXPECT_EQ(m, std::string("\x01" "a\0b", 4));
+  EXPECT_EQ(m, std::string("\x01"
+                           "a\0b",
+                           4));
   auto d = DecodeChannelMessage(m, false, false);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->channel, kStdout);
@@ -248,7 +251,8 @@ TEST(StreamStatus, JsonForEachOutcome) {
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().detail, "exec: no such file");
   EXPECT_FALSE(ParseStatusJson("not json"));
-  EXPECT_FALSE(ParseStatusJson(R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"x"}]}})"));
+  EXPECT_FALSE(ParseStatusJson(
+      R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"x"}]}})"));
   EXPECT_EQ(StatusText(ExitStatus{}), "");
   EXPECT_EQ(StatusText(ExitStatus{false, 0, "boom"}), "boom");
 }
@@ -312,9 +316,9 @@ TEST(StreamTokens, SingleUseExpiryAndBound) {
   auto t1 = cache.Insert(ExecRequest{.container_id = "a"});
   ASSERT_TRUE(t1);
   EXPECT_GE(t1->size(), 22u);
-  EXPECT_EQ(t1->find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
+  EXPECT_EQ(
+      t1->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
   auto t2 = cache.Insert(AttachRequest{.container_id = "b"});
   ASSERT_TRUE(t2);
   EXPECT_NE(*t1, *t2);

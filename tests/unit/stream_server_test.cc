@@ -109,7 +109,8 @@ TEST_P(StreamServerTest, OutputAndExitCode) {
 }
 
 TEST_P(StreamServerTest, LargeOutputArrivesWhole) {
-  std::string url = ExecUrl({"sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x"}, false, true, false);
+  std::string url =
+      ExecUrl({"sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x"}, false, true, false);
   Capture out;
   RemoteCommandIo io;
   io.stdout_fd = out.WriteFd();
@@ -157,11 +158,13 @@ TEST_P(StreamServerTest, MissingCommandIsAnErrorStatus) {
   ASSERT_FALSE(rc);
   EXPECT_NE(rc.error().Message().find("error executing command in container"), std::string::npos)
       << rc.error().Message();
-  EXPECT_NE(rc.error().Message().find("/no/such/binary"), std::string::npos) << rc.error().Message();
+  EXPECT_NE(rc.error().Message().find("/no/such/binary"), std::string::npos)
+      << rc.error().Message();
 }
 
 TEST_P(StreamServerTest, MissingContainerIsAnErrorStatus) {
-  auto url = server_->ExecUrl(ExecRequest{"k8s.io", "missing", {"true"}, false, false, true, false});
+  auto url =
+      server_->ExecUrl(ExecRequest{"k8s.io", "missing", {"true"}, false, false, true, false});
   ASSERT_TRUE(url);
   Capture out;
   RemoteCommandIo io;
@@ -236,8 +239,9 @@ TEST_P(StreamServerTest, FiftyConcurrentExecs) {
   constexpr int kN = 50;
   std::vector<std::string> urls;
   for (int i = 0; i < kN; ++i) {
-    urls.push_back(ExecUrl({"sh", "-c", "echo " + std::to_string(i) + "; exit " +
-                                            std::to_string(i % 7)}, false, true, false));
+    urls.push_back(
+        ExecUrl({"sh", "-c", "echo " + std::to_string(i) + "; exit " + std::to_string(i % 7)},
+                false, true, false));
   }
   std::vector<std::string> got(kN);
   std::vector<int> codes(kN, -1);
@@ -419,15 +423,18 @@ class StreamHostileTest : public ::testing::Test {
     EXPECT_EQ(server_->ActiveConnections(), 0u);
   }
   std::string Path(std::string kind) {
-    Result<std::string> u = kind == "portforward"
-                                ? server_->PortForwardUrl(PortForwardRequest{"k8s.io", "p", {}})
-                                : server_->ExecUrl(ExecRequest{"k8s.io", "c", {"cat"}, false, true, true, false});
+    Result<std::string> u =
+        kind == "portforward"
+            ? server_->PortForwardUrl(PortForwardRequest{"k8s.io", "p", {}})
+            : server_->ExecUrl(ExecRequest{"k8s.io", "c", {"cat"}, false, true, true, false});
     EXPECT_TRUE(u);
     return u->substr(u->find('/', 8));
   }
   std::string SpdyUpgrade(const std::string& path, const std::string& proto = "v4.channel.k8s.io") {
-    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-           "X-Stream-Protocol-Version: " + proto + "\r\nContent-Length: 0\r\n\r\n";
+    return "POST " + path +
+           " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+           "X-Stream-Protocol-Version: " +
+           proto + "\r\nContent-Length: 0\r\n\r\n";
   }
   FakeBackend backend_;
   std::unique_ptr<Server> server_;
@@ -436,9 +443,12 @@ class StreamHostileTest : public ::testing::Test {
 TEST_F(StreamHostileTest, CleanErrorsAndNoLeaks) {
   int fds_before = CountFds();
   EXPECT_NE(Exchange("\x16\x03\x01garbage\r\n\r\n").find("400 Bad Request"), std::string::npos);
-  EXPECT_NE(Exchange("GET /exec/nope HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n")
-                .find("431"), std::string::npos);
-  EXPECT_NE(Exchange("GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n").find("404"), std::string::npos);
+  EXPECT_NE(Exchange("GET /exec/nope HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') +
+                     "\r\n\r\n")
+                .find("431"),
+            std::string::npos);
+  EXPECT_NE(Exchange("GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n").find("404"),
+            std::string::npos);
   std::string r = Exchange("GET /exec/unknowntoken HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(r.find("404 Not Found"), std::string::npos);
   EXPECT_NE(r.find("unknown, already used or expired"), std::string::npos);
@@ -450,7 +460,8 @@ TEST_F(StreamHostileTest, CleanErrorsAndNoLeaks) {
   r = Exchange(SpdyUpgrade(Path("exec"), "v9.channel.k8s.io"));
   EXPECT_NE(r.find("403"), std::string::npos);
   EXPECT_NE(r.find("X-Accepted-Stream-Protocol-Versions: v4.channel.k8s.io"), std::string::npos);
-  r = Exchange("GET " + Path("exec") + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+  r = Exchange("GET " + Path("exec") +
+               " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
                "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
                "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: bogus.k8s.io\r\n\r\n");
   EXPECT_NE(r.find("403"), std::string::npos);
@@ -489,7 +500,8 @@ TEST_F(StreamHostileTest, CleanErrorsAndNoLeaks) {
   {
     UniqueFd fd = Dial(server_->Port());
     std::string req = SpdyUpgrade(Path("portforward"), "portforward.k8s.io") + frames;
-    ASSERT_EQ(send(fd.Get(), req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    ASSERT_EQ(send(fd.Get(), req.data(), req.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(req.size()));
     std::string got;
     char buf[4096];
     spdy::FrameReader rd;
@@ -512,7 +524,8 @@ TEST_F(StreamHostileTest, CleanErrorsAndNoLeaks) {
     }
     EXPECT_TRUE(rst);
   }
-  r = Exchange("GET " + Path("portforward") + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+  r = Exchange("GET " + Path("portforward") +
+               " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
                "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
                "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   EXPECT_NE(r.find("query parameter \"ports\" is required"), std::string::npos);
@@ -530,7 +543,8 @@ TEST_F(StreamHostileTest, CacheFullIsResourceExhausted) {
   c.max_tokens = 3;
   Server s(c, &backend_);
   ASSERT_TRUE(s.Start());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.AttachUrl(AttachRequest{"k8s.io", "c", false, false, true, false}));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(s.AttachUrl(AttachRequest{"k8s.io", "c", false, false, true, false}));
   auto full = s.AttachUrl(AttachRequest{"k8s.io", "c", false, false, true, false});
   ASSERT_FALSE(full);
   EXPECT_TRUE(full.error().IsResourceExhausted());
@@ -548,7 +562,8 @@ TEST_F(StreamHostileTest, ClientGoneKillsTheProcess) {
     }
     UniqueFd fd = Dial(server_->Port());
     std::string req = SpdyUpgrade(path) + frames;
-    ASSERT_EQ(send(fd.Get(), req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    ASSERT_EQ(send(fd.Get(), req.data(), req.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(req.size()));
     for (int i = 0; i < 500 && backend_.live.load() == 0; ++i) usleep(10000);
     EXPECT_EQ(backend_.live.load(), 1);
   }  // the client goes away with cat still running
