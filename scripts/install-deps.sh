@@ -11,7 +11,7 @@ PACKAGES="
   podman conmon containerd docker.io bsdutils containernetworking-plugins iptables
   qemu-system-x86 cpio
   libcurl4-openssl-dev libssl-dev libisal-dev libzstd-dev zlib1g-dev libarchive-dev
-  libtomlplusplus-dev libcli11-dev
+  libtomlplusplus-dev libcli11-dev libhttp-parser-dev libwslay-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   docker-registry skopeo umoci apache2-utils python3 python3-yaml zstd e2fsprogs
 "
@@ -31,6 +31,8 @@ PACKAGES="
 # guest (TCG) from an initramfs; its kernel comes from install_guest_kernel below.
 # libcurl (registry client), OpenSSL (digests), ISA-L (igzip inflate), zstd, zlib,
 # libarchive (tar format), toml++ (hosts.toml), CLI11 (berthctl): the image library.
+# libhttp-parser-dev, libwslay-dev: HTTP/1.1 requests and WebSocket frames of the streaming
+# server (src/stream: exec, attach, port-forward; zlib for SPDY's header blocks).
 # libgrpc++-dev, libprotobuf-dev, protobuf-compiler, protobuf-compiler-grpc (grpc_cpp_plugin):
 # the CRI v1 API (proto/cri/v1/api.proto) generated at build time, and berthctl's CRI client;
 # tests/integration/test_containerd_cri.sh drives containerd's CRI plugin with it.

@@ -28,6 +28,11 @@ struct ExecRequest {
   std::vector<std::string> cmd;
   bool tty = false;
   bool stdin = false, stdout = false, stderr = false;
+  // tty only: the client's terminal size when it sent one before the session started (the
+  // streaming server waits briefly for it), 0x0 when unknown. A pty given this size before
+  // the process starts spares it a 0x0 terminal (`stty size`, full-screen programs);
+  // Resize() follows with the same size in any case.
+  TermSize initial_size;
 };
 
 struct AttachRequest {
@@ -69,7 +74,9 @@ class Session {
   virtual Result<int> Wait() = 0;
 
   // The client went away before the end: an exec'd process is killed (nothing leaks), an
-  // attachment is just dropped (the container keeps running).
+  // attachment is just dropped (the container keeps running). The server runs Wait() on a
+  // thread of its own: Abandon() may come from another thread while Wait() blocks, and must
+  // make it return.
   virtual void Abandon() = 0;
 };
 
