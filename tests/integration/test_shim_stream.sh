@@ -25,9 +25,15 @@ SHIM_PID=$(timeout -k 5 30 "$CTL" spawn --shim "$SHIM" --namespace test-ns --id 
   --work-dir "$WD" --runtime "$RUNTIME" --runtime-root "$STATE" 2>&1)
 [[ $SHIM_PID =~ ^[0-9]+$ ]] || die "the shim did not start: $SHIM_PID"
 shim_fds() { ls "/proc/$SHIM_PID/fd" 2>/dev/null | wc -l; }
-# fds_back BASE WHAT — the shim holds BASE fds again (a closed stream is seen shortly after)
+# The shim's fd count once the last client's connection is closed (it sees the EOF a moment
+# after the client has its answer).
+base_fds() {
+  sleep 0.5
+  shim_fds
+}
+# fds_back BASE WHAT — the shim holds BASE fds again
 fds_back() {
-  if wait_until 10 test "$(shim_fds)" -eq "$1"; then pass "$2"; else
+  if wait_until 10 sh -c "[ \$(ls /proc/$SHIM_PID/fd | wc -l) -eq $1 ]"; then pass "$2"; else
     fail "$2"
     echo "         expected $1 fds, the shim has $(shim_fds):"
     _show "$(ls -l "/proc/$SHIM_PID/fd")"
@@ -43,7 +49,7 @@ section "exec with pipes: output, stdin EOF, exit codes"
 b=$(make_bundle sh -c 'while true; do sleep 1; done')
 ex=$(new_id)
 start_ctr "$ex" "$b" || die "the exec container did not start"
-base=$(shim_fds)
+base=$(base_fds)
 out=$(printf 'line1\nline2\n' | ctl exec-stream "$ex" --stdin -- cat)
 assert_eq 0 $? "cat reads stdin to its EOF and exits 0"
 assert_eq $'line1\nline2' "$out" "cat's output is what went in"
@@ -127,7 +133,7 @@ section "attach to a running container's output"
 b=$(make_bundle sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; echo "tock $i" >&2; sleep 0.2; done')
 at=$(new_id)
 start_ctr "$at" "$b" || die "the attach container did not start"
-base=$(shim_fds)
+base=$(base_fds)
 for k in 1 2; do
   "$CTL" -w "$WD" attach "$at" >"$TEST_DIR/a$k.out" 2>"$TEST_DIR/a$k.err" &
   eval a$k=$!
@@ -140,7 +146,7 @@ assert_eq "" "$(grep -v '^tick [0-9]*$' "$TEST_DIR/a1.out")" "stdout has stdout'
 kill -TERM $a1 $a2
 wait $a1 $a2 2>/dev/null
 n=$(wc -l <"$LOGS/$at.log")
-wait_until 10 test "$(wc -l <"$LOGS/$at.log")" -gt "$((n + 2))" && pass "detached: the container and its log go on" ||
+wait_until 10 sh -c "[ \$(wc -l <$LOGS/$at.log) -gt $((n + 2)) ]" && pass "detached: the container and its log go on" ||
   fail "the log stopped after the detach"
 assert_eq running "$(field .status "$(ctl state "$at")")" "detach leaves the container running"
 fds_back "$base" "the detached attachments' fds are gone from the shim"
