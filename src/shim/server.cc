@@ -23,7 +23,8 @@
 namespace berth::shim {
 
 namespace {
-constexpr size_t kMaxConns = 128;
+// Streaming execs and attachments hold theirs for their whole life.
+constexpr size_t kMaxConns = 256;
 constexpr size_t kMaxUnclaimed = 256;
 // A subscriber that stops reading is dropped once this much is queued for it.
 constexpr size_t kMaxQueued = 4u << 20;
