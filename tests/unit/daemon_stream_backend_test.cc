@@ -88,13 +88,17 @@ void InNetns(const std::string& path, F fn) {
 class StreamBackendNetnsRoot : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testutil::IsRoot()) GTEST_SKIP() << "needs root: pins a network namespace";
+    if (!testutil::IsRoot()) {
+      GTEST_SKIP() << "needs root: pins a network namespace";
+    }
     auto p = PinNamespaces(dir_.Sub("ns"), true, false, false, "");
     ASSERT_TRUE(p) << p.error().Message();
     pinned_ = *p;
   }
   void TearDown() override {
-    if (!pinned_.net.empty()) EXPECT_TRUE(UnpinNamespaces(pinned_));
+    if (!pinned_.net.empty()) {
+      EXPECT_TRUE(UnpinNamespaces(pinned_));
+    }
   }
   testutil::TempDir dir_{"berth-stream-backend"};
   PinnedNamespaces pinned_;
@@ -114,7 +118,9 @@ TEST_F(StreamBackendNetnsRoot, ConnectsToTheListenerInsideTheNamespace) {
   EXPECT_EQ(before, ThreadNetns()) << "the calling thread stays in its namespace";
   UniqueFd peer = AcceptSoon(inner.Get());
   ASSERT_TRUE(peer) << "the namespace's listener got the connection";
-  if (outer) EXPECT_FALSE(AcceptSoon(outer.Get(), 0)) << "the host's listener got none";
+  if (outer) {
+    EXPECT_FALSE(AcceptSoon(outer.Get(), 0)) << "the host's listener got none";
+  }
 
   // Blocking, and bytes flow both ways.
   EXPECT_FALSE(fcntl(fd->Get(), F_GETFL) & O_NONBLOCK);
@@ -144,7 +150,9 @@ TEST_F(StreamBackendNetnsRoot, FallsBackToIpv6Loopback) {
   uint16_t port = 0;
   UniqueFd inner;
   InNetns(pinned_.net, [&] { inner = Listen(AF_INET6, 0, &port); });
-  if (!inner) GTEST_SKIP() << "no IPv6 loopback in a new namespace here";
+  if (!inner) {
+    GTEST_SKIP() << "no IPv6 loopback in a new namespace here";
+  }
   auto fd = ConnectInNetns(pinned_.net, port, 5s);
   ASSERT_TRUE(fd) << fd.error().Message();
   EXPECT_TRUE(AcceptSoon(inner.Get()));
