@@ -152,6 +152,8 @@ class Daemon {
   std::vector<NamespaceCount> Namespaces();
 
  private:
+  friend class StreamBackend;  // stream_backend.cc: FindContainer, FindPod, Shim
+
   explicit Daemon(Config config);
   Result<void> Recover();
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,6 +253,150 @@ Result<ExitEvent> EventStream::WaitEvent(std::chrono::milliseconds timeout) {
   e.oom_killed = Get(*ev, "oom_killed", false);
   e.exited_at = Get<int64_t>(*ev, "exited_at", 0);
   return e;
+}
+
+namespace {
+
+// RecvFrame for an answer that may carry fds (SCM_RIGHTS with its first byte): each read is
+// a recvmsg, so none is dropped by the kernel.
+Result<std::string> RecvFrameFds(int fd, FrameDecoder& dec, std::vector<UniqueFd>& fds,
+                                 Clock::time_point deadline) {
+  for (;;) {
+    auto f = BERTH_TRY(dec.Next());
+    if (f) return std::move(*f);
+    BERTH_TRYV(WaitFd(fd, POLLIN, true, deadline, "receive"));
+    auto got = sys::RecvFds(fd, 65536, 4, "berth-shim");
+    if (!got) {
+      if (got.error().IsUnavailable()) {
+        BERTH_TRYV(dec.Finish());
+        return Unavailable("receive", "berth-shim", "the shim closed the connection");
+      }
+      return std::unexpected(got.error());
+    }
+    for (auto& x : got->fds) fds.push_back(std::move(x));
+    dec.Feed(got->data);
+  }
+}
+
+Result<UniqueFd> Dup(int fd, const char* what) {
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return Errno("dup", what);
+  return UniqueFd(d);
+}
+
+}  // namespace
+
+Result<StreamSession> ShimClient::OpenStream(const Json& request, bool attach, bool in,
+                                             bool out) const {
+  const auto deadline = Clock::now() + options_.call_timeout;
+  StreamSession s;
+  s.attach_ = attach;
+  s.conn_ = BERTH_TRY(Dial());
+  std::string frame =
+      BERTH_TRY(EncodeFrame(request.dump(-1, ' ', false, Json::error_handler_t::replace)));
+  BERTH_TRYV(SendAll(s.conn_.Get(), frame, true, deadline));
+  std::vector<UniqueFd> fds;
+  Json r = BERTH_TRY(Unwrap(BERTH_TRY(RecvFrameFds(s.conn_.Get(), s.decoder_, fds, deadline))));
+  std::vector<std::string> names;
+  if (auto it = r.find("fds"); it != r.end() && it->is_array())
+    for (const auto& n : *it) names.push_back(n.is_string() ? n.get<std::string>() : "");
+  if (names.size() != fds.size())
+    return DataLoss("receive", "berth-shim",
+                    "the answer names " + std::to_string(names.size()) + " fds and carried " +
+                        std::to_string(fds.size()));
+  for (size_t k = 0; k < fds.size(); k++) {
+    UniqueFd* slot = names[k] == "stdin"    ? &s.stdin_
+                     : names[k] == "stdout" ? &s.stdout_
+                     : names[k] == "stderr" ? &s.stderr_
+                     : names[k] == "tty"    ? &s.tty_
+                                            : nullptr;
+    if (!slot) return DataLoss("receive", "berth-shim", "an fd named \"" + names[k] + "\"");
+    *slot = std::move(fds[k]);
+  }
+  // The terminal is both streams: each gets an fd of its own (the caller may poll both).
+  if (s.tty_ && in && !s.stdin_) s.stdin_ = BERTH_TRY(Dup(s.tty_.Get(), "pty master"));
+  if (s.tty_ && out && !s.stdout_) s.stdout_ = BERTH_TRY(Dup(s.tty_.Get(), "pty master"));
+  s.pid_ = Get<pid_t>(r, "pid", 0);
+  return s;
+}
+
+Result<StreamSession> ShimClient::ExecStream(const StreamExecRequest& r) const {
+  Json req = {{"op", "exec"},     {"id", r.id},         {"args", r.args},
+              {"env", r.env},     {"cwd", r.cwd},       {"user", r.user},
+              {"tty", r.tty},     {"stdin", r.stdin},   {"stdout", r.stdout},
+              {"stderr", r.stderr}, {"width", r.width}, {"height", r.height}};
+  return OpenStream(req, false, r.stdin, r.stdout);
+}
+
+Result<StreamSession> ShimClient::Attach(const AttachRequest& r) const {
+  Json req = {{"op", "attach"},
+              {"id", r.id},
+              {"stdin", r.stdin},
+              {"stdout", r.stdout},
+              {"stderr", r.stderr}};
+  return OpenStream(req, true, r.stdin, r.stdout);
+}
+
+Result<void> StreamSession::Resize(uint16_t width, uint16_t height) const {
+  if (!tty_) return FailedPrecondition("resize", "session", "not a terminal session");
+  winsize ws{};
+  ws.ws_col = width;
+  ws.ws_row = height;
+  if (ioctl(tty_.Get(), TIOCSWINSZ, &ws) < 0) return Errno("ioctl TIOCSWINSZ", "pty master");
+  return {};
+}
+
+Result<void> StreamSession::CloseStdin() {
+  if (tty_ && stdin_) {
+    // The line discipline turns VEOF at the start of a line into EOF for the reader; a
+    // terminal in raw mode gets the byte.
+    termios t{};
+    char eof = tcgetattr(tty_.Get(), &t) == 0 && t.c_cc[VEOF] ? static_cast<char>(t.c_cc[VEOF])
+                                                                : '\x04';
+    for (;;) {
+      ssize_t n = write(stdin_.Get(), &eof, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        pollfd p{stdin_.Get(), POLLOUT, 0};
+        if (poll(&p, 1, 5000) > 0) continue;
+      }
+      if (n < 0) return Errno("write", "pty master", "the terminal's EOF character");
+      break;
+    }
+  } else {
+    stdin_.Reset();
+  }
+  if (attach_ && conn_) {
+    // stdin_once is the shim's: it holds the container's stdin. No answer comes.
+    auto frame = EncodeFrame(Json{{"op", "close_stdin"}}.dump());
+    if (frame)
+      BERTH_TRYV(SendAll(conn_.Get(), *frame, true, Clock::now() + std::chrono::seconds(10)));
+  }
+  return {};
+}
+
+Result<StreamExit> StreamSession::Wait(std::chrono::milliseconds timeout) {
+  const bool timed = timeout.count() > 0;
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::string payload = BERTH_TRY(RecvFrame(conn_.Get(), decoder_, timed, deadline));
+    Json j = BERTH_TRY(ParseMessage(payload));
+    if (auto e = j.find("error"); e != j.end() && e->is_object())
+      return std::unexpected(ErrorFromJson(*e));
+    auto x = j.find("exit");
+    if (x == j.end() || !x->is_object()) continue;  // not ours to read: skipped
+    StreamExit out;
+    out.exit_code = Get(*x, "exit_code", 0);
+    out.signal = Get(*x, "signal", 0);
+    out.oom_killed = Get(*x, "oom_killed", false);
+    out.exited_at = Get<int64_t>(*x, "exited_at", 0);
+    return out;
+  }
+}
+
+void StreamSession::Abandon() {
+  // shutdown, not close: another thread may be in Wait's poll on this fd.
+  if (conn_) ::shutdown(conn_.Get(), SHUT_RDWR);
 }
 
 namespace {

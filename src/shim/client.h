@@ -63,6 +63,72 @@ struct ExecResult {
   std::string out, err;
 };
 
+// A streaming exec (the CRI's Exec): berthd pumps the process's stdio itself.
+struct StreamExecRequest {
+  std::string id;
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // KEY=VALUE, over the container's own
+  std::string cwd, user;         // "" keeps the container's; user "uid[:gid]"
+  bool tty = false;
+  bool stdin = false, stdout = true, stderr = true;  // stderr is ignored with a tty
+  uint16_t width = 0, height = 0;  // the terminal's size at start (0: the runtime's default)
+};
+
+// An attachment to a container's stdio (the CRI's Attach).
+struct AttachRequest {
+  std::string id;
+  bool stdin = false, stdout = true, stderr = true;
+};
+
+// The last frame of a stream: an exec'd process's exit, or the attached container's.
+struct StreamExit {
+  int exit_code = 0;  // or 128 + signal
+  int signal = 0;
+  bool oom_killed = false;  // attach only
+  int64_t exited_at = 0;    // attach only
+};
+
+// An exec'd process or an attachment: the fds berthd pumps and the connection to the shim
+// that carries the final frame. Destroying it (or Abandon) closes the connection: an exec'd
+// process is then killed by the shim, an attachment just ends (the container runs on).
+class StreamSession {
+ public:
+  StreamSession(StreamSession&&) = default;
+  StreamSession& operator=(StreamSession&&) = default;
+
+  // -1 where the stream was not asked for. With a tty, stdin and stdout are the terminal
+  // (an exec: dups of its pty master; an attachment: a pipe for stdout, stdin a dup of the
+  // container's pty master) and stderr is -1.
+  int Stdin() const { return stdin_.Get(); }
+  int Stdout() const { return stdout_.Get(); }
+  int Stderr() const { return stderr_.Get(); }
+  // The pty master (tty sessions), for resizing; -1 without a tty. An attachment's shares
+  // its open file with the shim's: it must stay non-blocking.
+  int Terminal() const { return tty_.Get(); }
+  bool Tty() const { return tty_.Valid(); }
+  pid_t Pid() const { return pid_; }  // an exec'd process's pid (0 for an attachment)
+
+  // TIOCSWINSZ on the pty master (the foreground process gets SIGWINCH).
+  Result<void> Resize(uint16_t width, uint16_t height) const;
+  // EOF for the process: a pipe is closed; a terminal gets its EOF character (VEOF, ^D).
+  // An attachment also tells the shim, which closes a stdin_once container's stdin.
+  Result<void> CloseStdin();
+  // The final frame; kUnavailable when the shim closed the connection without one (it
+  // died, or Abandon), kDeadlineExceeded at timeout (0: none).
+  Result<StreamExit> Wait(std::chrono::milliseconds timeout);
+  // Ends the session from any thread (a Wait blocked elsewhere returns kUnavailable); the
+  // fds stay open until the session is destroyed.
+  void Abandon();
+
+ private:
+  friend class ShimClient;
+  StreamSession() = default;
+  UniqueFd conn_, stdin_, stdout_, stderr_, tty_;
+  FrameDecoder decoder_;
+  bool attach_ = false;
+  pid_t pid_ = 0;
+};
+
 struct ExitEvent {
   std::string id;
   pid_t pid = 0;
@@ -115,6 +181,11 @@ class ShimClient {
   // Refused (kFailedPrecondition) while a container or exec runs.
   Result<void> Shutdown() const;
   Result<EventStream> Subscribe() const;
+  // A process in a running container whose stdio the caller pumps (no deadline once it
+  // runs); a command that cannot be started is the runtime's error.
+  Result<StreamSession> ExecStream(const StreamExecRequest& r) const;
+  // The container's stdio (created or running, and not adopted by a restarted shim).
+  Result<StreamSession> Attach(const AttachRequest& r) const;
 
   // One request, its result object (the error as an Error). timeout 0: none.
   Result<Json> Call(const Json& request, std::chrono::milliseconds timeout) const;
@@ -122,6 +193,7 @@ class ShimClient {
  private:
   ShimClient(std::string socket, Options options) : socket_(std::move(socket)), options_(options) {}
   Result<UniqueFd> Dial() const;
+  Result<StreamSession> OpenStream(const Json& request, bool attach, bool in, bool out) const;
   std::string socket_;
   Options options_;
   ShimInfo info_;

@@ -11,19 +11,13 @@
 #include <memory>
 
 #include "base/log.h"
+#include "shim/console.h"
 #include "shim/server.h"
 #include "sys/fs.h"
 #include "sys/process.h"
 #include "sys/unix_socket.h"
 
 namespace berth::shim {
-
-// A listening console socket for the runtime's --console-socket. In the container's dir
-// when the path fits in sun_path, else in a private directory under /tmp.
-struct ConsoleSocket {
-  UniqueFd fd;
-  std::string path, tmp_dir;
-};
 
 namespace {
 
@@ -42,49 +36,16 @@ const char* StatusName(int s) {
   }
 }
 
-Result<ConsoleSocket> ListenConsole(const std::string& dir) {
-  ConsoleSocket cs;
-  cs.path = dir + "/console.sock";
-  if (cs.path.size() >= sizeof(sockaddr_un::sun_path)) {
-    char tmpl[] = "/tmp/berth-shim-console.XXXXXX";
-    if (!mkdtemp(tmpl)) return Errno("mkdtemp", tmpl);
-    cs.tmp_dir = tmpl;
-    cs.path = cs.tmp_dir + "/console.sock";
-  }
-  cs.fd.Reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!cs.fd) return Errno("socket", cs.path);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  cs.path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  mode_t old = umask(0177);
-  int rc = bind(cs.fd.Get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  umask(old);
-  if (rc < 0) return Errno("bind", cs.path);
-  if (listen(cs.fd.Get(), 1) < 0) return Errno("listen", cs.path);
-  return cs;
+}  // namespace
+
+Json Server::ExitJson(const Container& c) {
+  return {{"exit_code", c.exit.exit_code},
+          {"signal", c.exit.signal},
+          {"oom_killed", c.exit.oom_killed},
+          {"exited_at", c.exit.exited_at}};
 }
 
-void RemoveConsole(const ConsoleSocket& cs) {
-  if (cs.path.empty()) return;
-  unlink(cs.path.c_str());
-  if (!cs.tmp_dir.empty()) rmdir(cs.tmp_dir.c_str());
-}
-
-// The pty master the runtime sent: it connected, sent and closed before it exited, so the
-// connection is queued on the listener.
-Result<UniqueFd> ReceiveMaster(const ConsoleSocket& cs) {
-  UniqueFd conn(accept4(cs.fd.Get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!conn) {
-    if (errno == EAGAIN)
-      return Internal("create", "console socket", "the runtime did not send a pty master");
-    return Errno("accept", cs.path);
-  }
-  UniqueFd master = BERTH_TRY(sys::RecvFd(conn.Get(), "console socket"));
-  int fl = fcntl(master.Get(), F_GETFL);
-  if (fl < 0 || fcntl(master.Get(), F_SETFL, fl | O_NONBLOCK) < 0)
-    return Errno("fcntl", "pty master");
-  return master;
-}
+namespace {
 
 Result<void> Pipe(UniqueFd& r, UniqueFd& w, bool nonblock_read) {
   int p[2];
@@ -141,6 +102,11 @@ void Server::DrainLog(Container& c, Stream& s) {
   auto sink = [&c, &s](std::string_view content, bool partial) {
     c.log.Write(s.is_stderr, content, partial);
   };
+  // An attacher's dup of the pty master shares its O_NONBLOCK: a read here must not block.
+  if (c.master_shared && &s == &c.out) {
+    int fl = fcntl(s.fd.Get(), F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(s.fd.Get(), F_SETFL, fl | O_NONBLOCK);
+  }
   char buf[32768];
   for (;;) {
     ssize_t n = read(s.fd.Get(), buf, sizeof buf);
@@ -152,6 +118,7 @@ void Server::DrainLog(Container& c, Stream& s) {
       CloseStream(s);
       return;
     }
+    if (!c.attachments.empty()) Fanout(c, s.is_stderr, buf, static_cast<size_t>(n));
     s.splitter.Feed(std::string_view(buf, static_cast<size_t>(n)), sink);
   }
 }
@@ -220,7 +187,7 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
   c->out.is_stderr = false;
   c->err.is_stderr = true;
   if (*tty) {
-    auto cs = ListenConsole(c->dir);
+    auto cs = ListenConsole(c->dir, "console.sock");
     if (!cs) {
       undo_log();
       return fail(cs.error().Wrap("create " + Quote(*id)));
@@ -289,7 +256,7 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
   };
   if (!r) return abandon(r.error());
   if (c.rec.tty) {
-    auto master = ReceiveMaster(*console);
+    auto master = ReceiveMaster(*console, "create " + Quote(id));
     if (!master) return abandon(master.error().Wrap("create " + Quote(id)));
     c.out.fd = std::move(*master);
     AddStream(c.out, [this, id] {
@@ -458,6 +425,7 @@ void Server::FinishDelete(uint64_t conn, const std::string& id) {
   c.err.splitter.Finish(sink(true));
   CloseStream(c.out);
   CloseStream(c.err);
+  EndAttachments(c, ExitJson(c));  // only when the init outlived delete's wait for its exit
   if (auto r = sys::RemoveTree(c.dir); !r)
     log::Warn("delete " + Quote(id) + ": " + r.error().Message());
   containers_.erase(it);
@@ -516,13 +484,12 @@ void Server::OnContainerExit(const std::string& id, int status) {
   log::Info("container " + Quote(id) + " pid " + std::to_string(e.pid) + " exited: code " +
             std::to_string(e.exit_code) + (e.signal ? " signal " + sys::SignalName(e.signal) : "") +
             (e.oom_killed ? " (OOM killed)" : ""));
-  Publish({{"type", "exit"},
-           {"id", id},
-           {"pid", e.pid},
-           {"exit_code", e.exit_code},
-           {"signal", e.signal},
-           {"oom_killed", e.oom_killed},
-           {"exited_at", e.exited_at}});
+  Json exit = ExitJson(c);
+  EndAttachments(c, exit);
+  exit["type"] = "exit";
+  exit["id"] = id;
+  exit["pid"] = e.pid;
+  Publish(exit);
   Json info = Info(c);
   for (uint64_t w : std::exchange(c.waiters, {})) ReplyResult(w, info);
   if (c.on_exit) {

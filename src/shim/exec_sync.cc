@@ -24,41 +24,49 @@ constexpr size_t kMaxExecs = 64;
 
 std::string Quote(const std::string& id) { return "\"" + id + "\""; }
 
-Result<std::vector<std::string>> GetStrings(const Json& req, const char* field, bool required) {
+Result<std::vector<std::string>> GetStrings(const Json& req, const char* op, const char* field,
+                                            bool required) {
   std::vector<std::string> out;
   auto it = req.find(field);
   if (it == req.end() || it->is_null()) {
-    if (required) return InvalidArgument("exec_sync", field, "missing");
+    if (required) return InvalidArgument(op, field, "missing");
     return out;
   }
-  if (!it->is_array()) return InvalidArgument("exec_sync", field, "must be an array of strings");
+  if (!it->is_array()) return InvalidArgument(op, field, "must be an array of strings");
   for (const auto& v : *it) {
-    if (!v.is_string()) return InvalidArgument("exec_sync", field, "must be an array of strings");
+    if (!v.is_string()) return InvalidArgument(op, field, "must be an array of strings");
     out.push_back(v.get<std::string>());
   }
   return out;
 }
 
-// The exec's process.json: the container's process with the request's overrides.
-Result<Json> ExecProcess(const std::string& bundle, const Json& req) {
+}  // namespace
+
+Result<Json> ExecProcess(const std::string& bundle, const Json& req, bool tty, const char* op) {
   std::string text = BERTH_TRY(sys::ReadFile(bundle + "/config.json"));
   Json config = Json::parse(text, nullptr, false);
   if (config.is_discarded() || !config.is_object() || !config.contains("process") ||
       !config["process"].is_object())
-    return InvalidArgument("exec_sync", bundle + "/config.json", "has no process object");
+    return InvalidArgument(op, bundle + "/config.json", "has no process object");
   Json p = config["process"];
-  auto args = BERTH_TRY(GetStrings(req, "args", true));
-  if (args.empty()) return InvalidArgument("exec_sync", "args", "must not be empty");
+  auto args = BERTH_TRY(GetStrings(req, op, "args", true));
+  if (args.empty()) return InvalidArgument(op, "args", "must not be empty");
   p["args"] = args;
-  p["terminal"] = false;
+  p["terminal"] = tty;
   p.erase("consoleSize");
-  auto env = BERTH_TRY(GetStrings(req, "env", false));
+  if (tty) {
+    int64_t w = BERTH_TRY(GetInt(req, "width", 0)), h = BERTH_TRY(GetInt(req, "height", 0));
+    if (w < 0 || w > 65535 || h < 0 || h > 65535)
+      return InvalidArgument(op, "width/height", "must be 0-65535");
+    if (w > 0 && h > 0) p["consoleSize"] = {{"width", w}, {"height", h}};
+  }
+  auto env = BERTH_TRY(GetStrings(req, op, "env", false));
   if (!env.empty()) {
     Json e = p.contains("env") && p["env"].is_array() ? p["env"] : Json::array();
     for (const auto& kv : env) {
       size_t eq = kv.find('=');
       if (eq == 0 || eq == std::string::npos)
-        return InvalidArgument("exec_sync", "env", "\"" + kv + "\" is not KEY=VALUE");
+        return InvalidArgument(op, "env", "\"" + kv + "\" is not KEY=VALUE");
       bool replaced = false;
       for (auto& cur : e) {
         if (cur.is_string() && cur.get<std::string>().compare(0, eq + 1, kv, 0, eq + 1) == 0) {
@@ -72,7 +80,7 @@ Result<Json> ExecProcess(const std::string& bundle, const Json& req) {
   }
   std::string cwd = BERTH_TRY(GetString(req, "cwd", false));
   if (!cwd.empty()) {
-    if (cwd[0] != '/') return InvalidArgument("exec_sync", "cwd", "must be an absolute path");
+    if (cwd[0] != '/') return InvalidArgument(op, "cwd", "must be an absolute path");
     p["cwd"] = cwd;
   }
   std::string user = BERTH_TRY(GetString(req, "user", false));
@@ -81,15 +89,15 @@ Result<Json> ExecProcess(const std::string& bundle, const Json& req) {
     size_t colon = user.find(':');
     auto num = [&](std::string_view s) -> Result<uint32_t> {
       if (s.empty() || s.size() > 10)
-        return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
+        return InvalidArgument(op, "user", "\"" + user + "\" is not uid[:gid]");
       uint64_t v = 0;
       for (char ch : s) {
         if (ch < '0' || ch > '9')
-          return InvalidArgument("exec_sync", "user", "\"" + user + "\" is not uid[:gid]");
+          return InvalidArgument(op, "user", "\"" + user + "\" is not uid[:gid]");
         v = v * 10 + static_cast<uint64_t>(ch - '0');
       }
       if (v > 0xffffffffu)
-        return InvalidArgument("exec_sync", "user", "\"" + user + "\" is out of range");
+        return InvalidArgument(op, "user", "\"" + user + "\" is out of range");
       return static_cast<uint32_t>(v);
     };
     uint32_t uid = BERTH_TRY(num(std::string_view(user).substr(0, colon)));
@@ -100,8 +108,6 @@ Result<Json> ExecProcess(const std::string& bundle, const Json& req) {
   }
   return p;
 }
-
-}  // namespace
 
 void Server::OpExecSync(uint64_t conn, const Json& req) {
   auto id = GetString(req, "id");
@@ -123,12 +129,14 @@ void Server::OpExecSync(uint64_t conn, const Json& req) {
   if (c.status != Status::kRunning)
     return ReplyError(
         conn, FailedPrecondition("exec_sync", Quote(*id), "container is not running").error());
-  if (execs_.size() >= kMaxExecs)
+  size_t running = 0;
+  for (auto& [xid, x] : execs_) running += !x->stream;
+  if (running >= kMaxExecs)
     return ReplyError(
         conn, ResourceExhausted("exec_sync", Quote(*id),
                                 std::to_string(kMaxExecs) + " execs are running in this shim")
                   .error());
-  auto process = ExecProcess(c.rec.bundle, req);
+  auto process = ExecProcess(c.rec.bundle, req, false, "exec_sync");
   if (!process) return ReplyError(conn, process.error().Wrap("exec_sync " + Quote(*id)));
 
   auto e = std::make_unique<Exec>();

@@ -6,7 +6,9 @@
 // Requests: {"op": "...", ...fields}. Responses: {"result": {...}} or
 // {"error": {"kind": "NOT_FOUND", "op", "subject", "detail", "errno"}}, so the client
 // rebuilds a base::Error with its kind. A `subscribe` connection then receives one frame
-// {"event": {...}} per container exit (docs/shim.md lists every op and field).
+// {"event": {...}} per container exit; an `exec` or `attach` answer carries fds (SCM_RIGHTS
+// with its first byte) and is followed by one {"exit": {...}} frame (docs/shim.md lists
+// every op and field).
 #pragma once
 
 #include <cstddef>

@@ -18,11 +18,13 @@
 #include "sys/spawn.h"
 #include "sys/fs.h"
 #include "sys/process.h"
+#include "sys/unix_socket.h"
 
 namespace berth::shim {
 
 namespace {
-constexpr size_t kMaxConns = 128;
+// Streaming execs and attachments hold theirs for their whole life.
+constexpr size_t kMaxConns = 256;
 constexpr size_t kMaxUnclaimed = 256;
 // A subscriber that stops reading is dropped once this much is queued for it.
 constexpr size_t kMaxQueued = 4u << 20;
@@ -266,6 +268,13 @@ void Server::HandleFrame(Conn& c, const std::string& payload) {
   auto op = GetString(*req, "op");
   if (!op) return ReplyError(id, op.error());
   log::Debug("request " + *op);
+  if (c.stream_exec || c.attachment) {
+    // A stream's connection: its answer is out, the final frame follows; nothing is answered.
+    c.busy = false;
+    if (*op == "close_stdin" && c.attachment) return OpCloseStdin(c);
+    log::Warn("ignored a request \"" + *op + "\" on a streaming connection");
+    return;
+  }
   if (*op == "hello") {
     ReplyResult(id, {{"version", kProtocolVersion},
                      {"namespace", opt_.ns},
@@ -294,6 +303,10 @@ void Server::HandleFrame(Conn& c, const std::string& payload) {
     ReplyResult(id, {{"containers", std::move(list)}});
   } else if (*op == "exec_sync") {
     OpExecSync(id, *req);
+  } else if (*op == "exec") {
+    OpExec(id, *req);
+  } else if (*op == "attach") {
+    OpAttach(id, *req);
   } else if (*op == "reopen_log") {
     OpReopenLog(id, *req);
   } else if (*op == "delete") {
@@ -321,6 +334,20 @@ void Server::Reply(uint64_t conn_id, const std::string& body) {
   Conn& c = *it->second;
   c.busy = false;
   SendFrame(c, body);
+  if (conns_.contains(conn_id) && c.decoder.Buffered() > 0 && !c.subscriber)
+    loop_.AddTimer(0, [this, conn_id] { OnConnEvent(conn_id, 0); });
+}
+
+void Server::ReplyWithFds(uint64_t conn_id, Json result, std::vector<UniqueFd> fds) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;  // the fds are closed: nobody is there to take them
+  Conn& c = *it->second;
+  c.busy = false;
+  if (!fds.empty()) {
+    c.fds = std::move(fds);
+    c.fds_at = c.out.size();
+  }
+  SendFrame(c, ResultResponse(std::move(result)));
   // Requests that arrived meanwhile are served from the loop, not from inside this call.
   if (conns_.contains(conn_id) && c.decoder.Buffered() > 0 && !c.subscriber)
     loop_.AddTimer(0, [this, conn_id] { OnConnEvent(conn_id, 0); });
@@ -335,11 +362,25 @@ void Server::SendFrame(Conn& c, const std::string& body) {
 
 void Server::FlushConn(Conn& c) {
   while (!c.out.empty()) {
-    ssize_t n = send(c.fd.Get(), c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (!c.fds.empty() && c.fds_at == 0) {
+      // The fds travel with the first byte of their frame (a stream socket carries none
+      // without a byte).
+      std::vector<int> raw;
+      for (const auto& f : c.fds) raw.push_back(f.Get());
+      auto r = sys::SendFds(c.fd.Get(), raw, std::string_view(c.out.data(), 1), "a client");
+      if (!r && r.error().code == EAGAIN) break;
+      if (!r) return CloseConn(c.id);
+      c.fds.clear();  // the client has them now; the shim's copies close
+      c.out.erase(0, 1);
+      continue;
+    }
+    size_t len = c.fds.empty() ? c.out.size() : c.fds_at;
+    ssize_t n = send(c.fd.Get(), c.out.data(), len, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n < 0) return CloseConn(c.id);
     c.out.erase(0, static_cast<size_t>(n));
+    if (!c.fds.empty()) c.fds_at -= static_cast<size_t>(n);
   }
   if (c.out.empty() && c.close_after_write) return CloseConn(c.id);
   (void)loop_.Modify(c.token, c.out.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
@@ -349,7 +390,11 @@ void Server::CloseConn(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
   if (it == conns_.end()) return;
   loop_.Remove(it->second->token);
+  const uint64_t exec = it->second->stream_exec, attach = it->second->attachment;
   conns_.erase(it);
+  // berthd went away from a stream: an exec'd process is killed, an attachment dropped.
+  if (exec) AbandonStreamExec(exec);
+  if (attach) DropAttachment(attach);
 }
 
 void Server::Publish(const Json& event) {

@@ -28,7 +28,7 @@
 
 namespace berth::shim {
 
-struct ConsoleSocket;  // containers.cc
+struct ConsoleSocket;  // console.h
 
 struct ShimOptions {
   std::string ns;                      // --namespace
@@ -45,6 +45,10 @@ struct ShimOptions {
 Result<void> ValidateOptions(const ShimOptions& o);
 // A container id the shim accepts: 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'.
 Result<void> ValidateId(const std::string& id, const char* what);
+// An exec's process.json (exec_sync.cc): the container's own process from bundle/config.json
+// with the request's args, env, cwd and user; a terminal when tty (with the request's
+// width/height as its consoleSize). op leads the errors.
+Result<Json> ExecProcess(const std::string& bundle, const Json& req, bool tty, const char* op);
 
 class Server {
  public:
@@ -80,7 +84,9 @@ class Server {
     ExitRecord exit;
     LogFile log;
     Stream out, err;
-    UniqueFd stdin_w;   // kept open: the container's stdin reaches EOF only at delete
+    UniqueFd stdin_w;   // kept open: the container's stdin reaches EOF only at its exit
+    bool stdin_closed = false;  // stdin_once: the first attachment with stdin has ended
+    bool master_shared = false; // an attacher holds a dup of the pty master (its flags too)
     bool busy = false;  // a start/kill --all/delete runs
     bool deleting = false;
     bool adopted = false;           // found on disk at start-up, not our child
@@ -88,6 +94,19 @@ class Server {
     std::vector<uint64_t> waiters;  // connections waiting for the exit
     std::function<void()> on_exit;  // a pending delete waiting for the init's exit
     uint64_t delete_timer = 0;
+    std::vector<uint64_t> attachments;  // ids in attachments_
+  };
+
+  // An `attach` connection (attach.cc): pipes into which the container's output is copied
+  // as it is read, without waiting (a full pipe drops the rest: a slow attacher never
+  // holds the container or its log back).
+  struct Attachment {
+    uint64_t id = 0;
+    std::string container;
+    uint64_t conn = 0;
+    UniqueFd out_w, err_w;  // non-blocking write ends; berthd holds the read ends
+    bool stdin = false;     // berthd holds a dup of the container's stdin (or pty master)
+    uint64_t dropped = 0;   // bytes a full pipe did not take
   };
 
   struct Exec {
@@ -103,6 +122,12 @@ class Server {
     bool timed_out = false;
     uint64_t timer = 0;
     std::string process_file, pid_file;
+    // A streaming exec (exec_stream.cc): its stdio goes to berthd with the answer, its exit
+    // follows as a frame; conn 0 once berthd has gone (the process is killed).
+    bool stream = false;
+    std::vector<std::string> give_names;
+    std::vector<UniqueFd> give;  // pipes' far ends (or the pty master), sent then closed
+    std::shared_ptr<ConsoleSocket> console;
   };
 
   struct Conn {
@@ -114,6 +139,12 @@ class Server {
     bool busy = false;        // a request is being answered
     bool subscriber = false;  // receives an event per exit
     bool close_after_write = false;
+    // A streaming exec's or an attachment's connection: after the answer it carries only
+    // the final {"exit": …} frame (and, from the client, close_stdin).
+    uint64_t stream_exec = 0, attachment = 0;
+    // fds sent (SCM_RIGHTS) with the byte at offset fds_at of out.
+    std::vector<UniqueFd> fds;
+    size_t fds_at = 0;
   };
 
   // A child the shim waits for: on exit, fn gets its wait(2) status (-1: unknown, an
@@ -137,6 +168,8 @@ class Server {
     Reply(conn_id, ResultResponse(std::move(result)));
   }
   void SendFrame(Conn& c, const std::string& body);
+  // The result frame with fds attached (an exec's or an attachment's stdio).
+  void ReplyWithFds(uint64_t conn_id, Json result, std::vector<UniqueFd> fds);
   void FlushConn(Conn& c);
   void CloseConn(uint64_t conn_id);
   void Publish(const Json& event);
@@ -167,6 +200,7 @@ class Server {
   void OpReopenLog(uint64_t conn, const Json& req);
   Result<Container*> Find(const std::string& id, const char* op);
   Json Info(const Container& c) const;
+  static Json ExitJson(const Container& c);  // exit_code, signal, oom_killed, exited_at
   void OnContainerExit(const std::string& id, int status);
   void AddStream(Stream& s, std::function<void()> on_data);
   void DrainLog(Container& c, Stream& s);  // reads until EAGAIN; EOF closes s
@@ -179,6 +213,21 @@ class Server {
   void DrainExec(Exec& e, Stream& s, std::string& buf);
   void FinishExec(uint64_t exec_id, int status, const Error* error);
 
+  // --- streaming exec (exec_stream.cc) ---
+  void OpExec(uint64_t conn, const Json& req);
+  void StartedStreamExec(uint64_t exec_id, Result<void> r);
+  void FinishStreamExec(uint64_t exec_id, int status, const Error* error);
+  void AbandonStreamExec(uint64_t exec_id);
+
+  // --- attach (attach.cc) ---
+  void OpAttach(uint64_t conn, const Json& req);
+  void OpCloseStdin(Conn& c);
+  // Copies what was read from a container's stream to its attachments.
+  void Fanout(Container& c, bool is_stderr, const char* data, size_t n);
+  // The container exited (exit: its info) or goes: every attachment gets its final frame.
+  void EndAttachments(Container& c, const Json& exit);
+  void DropAttachment(uint64_t attach_id);  // its connection closed: a detach
+
   bool AnythingRunning(std::string* what) const;
 
   ShimOptions opt_;
@@ -188,6 +237,8 @@ class Server {
   std::map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::map<uint64_t, std::unique_ptr<Exec>> execs_;
+  std::map<uint64_t, Attachment> attachments_;
+  uint64_t next_attach_ = 1;
   std::unordered_map<pid_t, Child> children_;
   // Exits of children nobody watched yet (a container init reparented to us, reaped before
   // the runtime's pid file was read), oldest first; bounded.

@@ -6,14 +6,25 @@
 //                  --runtime-root DIR [--address A] [--log-level L] [--timeout-ms N]
 //   berth-shim-ctl -w WORK_DIR hello | list | shutdown
 //   berth-shim-ctl -w WORK_DIR create ID --bundle B [--log-path L] [--tty] [--stdin]
+//                  [--stdin-once]
 //   berth-shim-ctl -w WORK_DIR start|state|reopen-log ID
 //   berth-shim-ctl -w WORK_DIR kill ID [SIGNAL] [--all]
 //   berth-shim-ctl -w WORK_DIR delete ID [--force]
 //   berth-shim-ctl -w WORK_DIR wait ID [--timeout-ms N]
 //   berth-shim-ctl -w WORK_DIR exec ID [--timeout-ms N] [--env K=V]... [--cwd D] [--user U]
 //                  [--max-output N] -- ARGS...
+//   berth-shim-ctl -w WORK_DIR exec-stream ID [--tty] [--stdin] [--no-stdout] [--no-stderr]
+//                  [--size WxH] [--resize WxH] [--env K=V]... [--cwd D] [--user U]
+//                  [--exit-file F] -- ARGS...
+//   berth-shim-ctl -w WORK_DIR attach ID [--stdin] [--no-stdout] [--no-stderr] [--resize WxH]
+//                  [--exit-file F]
+//       pump the session's fds to and from this process's stdio (stdin's EOF closes the
+//       session's stdin), resize the terminal first with --resize, then wait for the final
+//       frame: it goes to --exit-file as JSON; exec-stream exits with the process's code.
 //   berth-shim-ctl -w WORK_DIR events [--count N] [--timeout-ms N]   (one JSON line each)
 //   berth-shim-ctl -w WORK_DIR raw oversize|garbage|truncated         (bad frames)
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,7 +96,8 @@ struct Args {
 };
 
 Args Parse(int argc, char** argv, int from) {
-  static const char* kBool[] = {"--tty", "--stdin", "--all", "--force"};
+  static const char* kBool[] = {"--tty",       "--stdin",     "--all",      "--force",
+                                "--stdin-once", "--no-stdout", "--no-stderr"};
   Args a;
   for (int i = from; i < argc; i++) {
     std::string s = argv[i];
@@ -142,6 +154,98 @@ int Raw(const std::string& work_dir, const std::string& kind) {
       return 0;
     }
   }
+}
+
+// "WxH" -> {width, height}.
+bool ParseSize(const std::string& s, uint16_t* w, uint16_t* h) {
+  unsigned a = 0, b = 0;
+  if (sscanf(s.c_str(), "%ux%u", &a, &b) != 2 || a > 65535 || b > 65535) return false;
+  *w = static_cast<uint16_t>(a);
+  *h = static_cast<uint16_t>(b);
+  return true;
+}
+
+bool WriteAllFd(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+// Pumps this process's stdin into the session and the session's output to stdout/stderr
+// until the output ends, then waits for the final frame.
+Result<StreamExit> Pump(StreamSession& s, bool use_stdin, const Args& a) {
+  if (a.Has("--resize")) {
+    uint16_t w = 0, h = 0;
+    if (!ParseSize(a.Get("--resize"), &w, &h))
+      return InvalidArgument("--resize", a.Get("--resize"), "not WxH");
+    BERTH_TRYV(s.Resize(w, h));
+  }
+  bool in_open = use_stdin && s.Stdin() >= 0;
+  if (!in_open && use_stdin) use_stdin = false;
+  int outs[2] = {s.Stdout(), s.Stderr()};
+  const int sinks[2] = {1, 2};
+  std::string pending;  // read from our stdin, not yet taken by the session
+  if (in_open) fcntl(s.Stdin(), F_SETFL, fcntl(s.Stdin(), F_GETFL) | O_NONBLOCK);
+  char buf[65536];
+  for (;;) {
+    pollfd p[4];
+    int n = 0, idx_in = -1, idx_w = -1, idx_out[2] = {-1, -1};
+    if (in_open && pending.empty()) p[idx_in = n++] = {0, POLLIN, 0};
+    if (in_open && !pending.empty()) p[idx_w = n++] = {s.Stdin(), POLLOUT, 0};
+    for (int k = 0; k < 2; k++)
+      if (outs[k] >= 0) p[idx_out[k] = n++] = {outs[k], POLLIN, 0};
+    if (idx_out[0] < 0 && idx_out[1] < 0 && !in_open) break;
+    if (poll(p, static_cast<nfds_t>(n), -1) < 0) {
+      if (errno == EINTR) continue;
+      return Errno("poll");
+    }
+    if (idx_in >= 0 && p[idx_in].revents) {
+      ssize_t k = read(0, buf, sizeof buf);
+      if (k > 0) {
+        pending.assign(buf, static_cast<size_t>(k));
+      } else if (k == 0 || errno != EINTR) {
+        in_open = false;
+        BERTH_TRYV(s.CloseStdin());
+      }
+    }
+    if (idx_w >= 0 && p[idx_w].revents) {
+      ssize_t k = write(s.Stdin(), pending.data(), pending.size());
+      if (k > 0) pending.erase(0, static_cast<size_t>(k));
+      if (k < 0 && errno != EAGAIN && errno != EINTR) in_open = false;  // the reader is gone
+    }
+    for (int k = 0; k < 2; k++) {
+      if (idx_out[k] < 0 || !p[idx_out[k]].revents) continue;
+      ssize_t m = read(outs[k], buf, sizeof buf);
+      if (m < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      // EOF, or EIO of a pty master once the terminal's last user closed it.
+      if (m <= 0 || !WriteAllFd(sinks[k], buf, static_cast<size_t>(m))) outs[k] = -1;
+    }
+  }
+  return s.Wait(milliseconds(0));
+}
+
+int RunStream(Result<StreamSession> session, bool use_stdin, bool is_exec, const Args& a) {
+  if (!session) return Die(session.error());
+  auto x = Pump(*session, use_stdin, a);
+  if (!x) return Die(x.error());
+  if (a.Has("--exit-file")) {
+    Json j = {{"exit_code", x->exit_code}, {"signal", x->signal}, {"pid", session->Pid()}};
+    if (!is_exec) {
+      j["oom_killed"] = x->oom_killed;
+      j["exited_at"] = x->exited_at;
+    }
+    FILE* f = fopen(a.Get("--exit-file").c_str(), "w");
+    if (f) {
+      fprintf(f, "%s\n", j.dump().c_str());
+      fclose(f);
+    }
+  }
+  return is_exec ? x->exit_code : 0;
 }
 
 }  // namespace
@@ -223,7 +327,7 @@ int main(int argc, char** argv) {
   if (id().empty()) return Usage(cmd + ": needs a container id");
   if (cmd == "create") {
     CreateRequest r{id(),           a.Get("--bundle"), a.Get("--log-path"),
-                    a.Has("--tty"), a.Has("--stdin"),  false};
+                    a.Has("--tty"), a.Has("--stdin"),  a.Has("--stdin-once")};
     auto s = c.Create(r);
     if (!s) return Die(s.error());
     Print(StatusJson(*s));
@@ -277,6 +381,29 @@ int main(int argc, char** argv) {
            {"stdout", x->out},
            {"stderr", x->err}});
     return 0;
+  }
+  if (cmd == "exec-stream") {
+    StreamExecRequest r;
+    r.id = id();
+    r.args.assign(a.pos.begin() + 1, a.pos.end());
+    r.env = a.All("--env");
+    r.cwd = a.Get("--cwd");
+    r.user = a.Get("--user");
+    r.tty = a.Has("--tty");
+    r.stdin = a.Has("--stdin");
+    r.stdout = !a.Has("--no-stdout");
+    r.stderr = !a.Has("--no-stderr");
+    if (a.Has("--size") && !ParseSize(a.Get("--size"), &r.width, &r.height))
+      return Usage("--size: WxH");
+    return RunStream(c.ExecStream(r), r.stdin, true, a);
+  }
+  if (cmd == "attach") {
+    AttachRequest r;
+    r.id = id();
+    r.stdin = a.Has("--stdin");
+    r.stdout = !a.Has("--no-stdout");
+    r.stderr = !a.Has("--no-stderr");
+    return RunStream(c.Attach(r), r.stdin, false, a);
   }
   return Usage("unknown command " + cmd);
 }
