@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "oci/runtime_client.h"
+#include "stream/server.h"
 #include "sys/fs.h"
 
 namespace berth::daemon {
@@ -83,11 +84,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(Config config) {
     return Errno("find berth-shim", d->shim_binary_,
                  "berthd needs berth-shim (set shim_binary in berth.toml)");
   BERTH_TRYV(d->Recover());
+  BERTH_TRYV(d->StartStreaming());
   return d;
 }
 
 void Daemon::Shutdown() {
   if (stopping_.exchange(true)) return;
+  if (stream_) stream_->Stop();  // sessions end (execs killed, attachments dropped)
   events_.CloseAll();
   std::map<std::string, std::thread> watchers;
   {

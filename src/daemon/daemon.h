@@ -29,6 +29,11 @@
 #include "image/store.h"
 #include "shim/client.h"
 
+namespace berth::stream {
+class Backend;
+class Server;
+}  // namespace berth::stream
+
 namespace berth::daemon {
 
 namespace v1 = ::runtime::v1;
@@ -136,6 +141,13 @@ class Daemon {
       const std::string& ns, const v1::UpdateContainerResourcesRequest& req);
   Result<v1::ReopenContainerLogResponse> ReopenContainerLog(
       const std::string& ns, const v1::ReopenContainerLogRequest& req);
+  // Streaming (streaming.cc): URLs of the streaming server, single use.
+  Result<v1::ExecResponse> Exec(const std::string& ns, const v1::ExecRequest& req);
+  Result<v1::AttachResponse> Attach(const std::string& ns, const v1::AttachRequest& req);
+  Result<v1::PortForwardResponse> PortForward(const std::string& ns,
+                                              const v1::PortForwardRequest& req);
+  // The streaming server's base URL ("" when it is not running).
+  std::string StreamUrl() const;
 
   // ImageService.
   Result<v1::ListImagesResponse> ListImages(const v1::ListImagesRequest& req);
@@ -181,6 +193,9 @@ class Daemon {
   Result<void> StopContainerLocked(Container& c, int64_t timeout_s);
   Result<void> RemoveContainerLocked(const std::string& ns, Container& c);
   Result<shim::ShimClient> Shim(const Sandbox& pod) const;
+  Result<std::shared_ptr<Container>> RunningContainer(const char* call, const std::string& ns,
+                                                      const std::string& id);
+  Result<void> StartStreaming();
   // Starts the pod's berth-shim on its work dir (a restarted shim adopts its containers).
   Result<pid_t> StartShim(const Sandbox& pod) const;
   void UpdateStatus(Container& c, const shim::ContainerStatus& s);
@@ -228,6 +243,9 @@ class Daemon {
   std::atomic<bool> stopping_{false};
   std::string pod_cidr_;
   UniqueFd root_lock_;
+  // Declared last: destroyed first, while everything their sessions use still exists.
+  std::unique_ptr<stream::Backend> stream_backend_;
+  std::unique_ptr<stream::Server> stream_;
 };
 
 // Helpers shared by the call files (util.cc).

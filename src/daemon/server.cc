@@ -49,13 +49,6 @@ grpc::Status Answer(const char* call, Result<Resp> r, Resp* out) {
   grpc::Status Name(grpc::ServerContext*, const v1::Req* req, v1::Resp* resp) override { \
     return Answer(#Name, d_.Name(*req), resp);                                         \
   }
-#define BERTH_STREAMING_LATER(Name, Req, Resp)                                          \
-  grpc::Status Name(grpc::ServerContext*, const v1::Req*, v1::Resp*) override {        \
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,                               \
-                        #Name " is not implemented yet: berthd's streaming server "    \
-                        "(exec -it, attach, port-forward) is the next piece of work; " \
-                        "ExecSync works");                                             \
-  }
 
 class RuntimeServiceImpl final : public v1::RuntimeService::Service {
  public:
@@ -82,9 +75,9 @@ class RuntimeServiceImpl final : public v1::RuntimeService::Service {
   BERTH_NS_CALL(UpdateContainerResources, UpdateContainerResourcesRequest,
                 UpdateContainerResourcesResponse)
   BERTH_NS_CALL(ReopenContainerLog, ReopenContainerLogRequest, ReopenContainerLogResponse)
-  BERTH_STREAMING_LATER(Exec, ExecRequest, ExecResponse)
-  BERTH_STREAMING_LATER(Attach, AttachRequest, AttachResponse)
-  BERTH_STREAMING_LATER(PortForward, PortForwardRequest, PortForwardResponse)
+  BERTH_NS_CALL(Exec, ExecRequest, ExecResponse)
+  BERTH_NS_CALL(Attach, AttachRequest, AttachResponse)
+  BERTH_NS_CALL(PortForward, PortForwardRequest, PortForwardResponse)
 
   grpc::Status CheckpointContainer(grpc::ServerContext*, const v1::CheckpointContainerRequest*,
                                    v1::CheckpointContainerResponse*) override {

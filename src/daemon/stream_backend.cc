@@ -49,19 +49,6 @@ class ShimSession final : public stream::Session {
   std::string what_;
 };
 
-// The terminal's size before the process starts (its consoleSize). main's backend.h has
-// ExecRequest::initial_size and this branch's not yet: the template compiles against both;
-// set the two fields directly once they are merged.
-template <class Req>
-void SetInitialSize(const Req& req, shim::StreamExecRequest& r) {
-  if constexpr (requires { req.initial_size; }) {
-    if (req.tty) {
-      r.width = req.initial_size.width;
-      r.height = req.initial_size.height;
-    }
-  }
-}
-
 }  // namespace
 
 // Named in Daemon as a friend: it uses FindContainer, FindPod and Shim.
@@ -82,7 +69,10 @@ class StreamBackend final : public stream::Backend {
     r.stdin = req.stdin;
     r.stdout = req.stdout;
     r.stderr = req.stderr && !req.tty;  // a terminal is one stream
-    SetInitialSize(req, r);
+    if (req.tty) {  // the terminal's size before the process starts (its consoleSize)
+      r.width = req.initial_size.width;
+      r.height = req.initial_size.height;
+    }
     auto s = shim.ExecStream(r);
     if (!s) return std::unexpected(s.error().Wrap("exec in " + c));
     return std::make_unique<ShimSession>(std::move(*s), false, "exec in " + c);
