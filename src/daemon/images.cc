@@ -167,6 +167,7 @@ Result<v1::PullImageResponse> Daemon::PullImage(const v1::PullImageRequest& req)
   image::RegistryOptions ro;
   ro.max_manifest_size = config_.limits.max_manifest_size;
   ro.low_speed_timeout_s = int(config_.pull_stall_timeout.count());
+  ro.low_speed_timeout_name = "pull_stall_timeout";
   image::RegistryClient client(std::move(*hosts), std::move(creds), ro);
   image::PullOptions po;
   po.limits = config_.limits;
