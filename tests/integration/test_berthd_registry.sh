@@ -153,10 +153,10 @@ start_pacer() {
   printf -v "PACER_${1^^}" '127.0.0.1:%s' "$port"
   printf -v "PACERLOG_${1^^}" '%s' "$d/log"
 }
-# Stall after 64 KiB of the busybox layer; slow: 256 KiB a second, a 1 s pause each time.
+# Stall after 64 KiB of a layer; slow: 192 KiB, then a 1.5 s pause (less than the stall timeout), …
 start_pacer stall stall 65536 0
-start_pacer slow slow 262144 1
-STALL_TIMEOUT=3
+start_pacer slow slow 196608 1.5
+STALL_TIMEOUT=2
 
 berthd_start --hosts-dir "$HOSTS" --insecure-registry "$REG_AUTH" --insecure-registry "$REG_TOK" \
   --insecure-registry "$PACER_STALL" --insecure-registry "$PACER_SLOW" \
@@ -186,7 +186,8 @@ assert_contains "$out" "grpc-status 3" "AuthConfig.auth that is not base64: INVA
 
 section "token auth"
 out=$(b img pull "$REG_TOK/test/tok:v1" 2>&1)
-assert_match "$out" "UNAUTHENTICATED|PERMISSION_DENIED" "token registry, no credentials: refused ($(grep -o '[A-Z_]*: pull.*' <<<"$out" | head -c 160))"
+assert_contains "$out" "UNAUTHENTICATED" "token registry, no credentials: UNAUTHENTICATED"
+assert_contains "$out" "rejected anonymous access" "... saying no credentials were sent"
 out=$(b img pull --creds "$REG_USER:nope" "$REG_TOK/test/tok:v1" 2>&1)
 assert_contains "$out" "UNAUTHENTICATED" "token registry, wrong credentials: UNAUTHENTICATED"
 assert_eq 0 "$(ingest_files)" "... nothing half written"
@@ -246,14 +247,17 @@ grep -q "^stalled " "$PACERLOG_STALL" && pass "... after the registry stopped se
 assert_contains "$out" "${BIG_LAYER#sha256:}" "... naming the layer"
 assert_contains "$out" "pull_stall_timeout" "... and the stall timeout that fired: $(grep -o 'pull.*' <<<"$out" | head -c 300)"
 assert_not_contains "$out" "berthctl: cri: .*DEADLINE_EXCEEDED: .*context deadline" "... (berthd's answer, not the client's deadline)"
-[ "$took" -lt $((STALL_TIMEOUT * 3)) ] && pass "... in $took s, within a few stall timeouts ($STALL_TIMEOUT s): retries do not multiply it" ||
-  fail "the stalled pull took $took s with pull_stall_timeout = $STALL_TIMEOUT s"
+echo "NOTE   the stalled pull failed after $took s (pull_stall_timeout = $STALL_TIMEOUT s)"
+assert_eq 1 "$(grep -c "^GET /v2/test/big/blobs/$BIG_LAYER " "$PACERLOG_STALL")" \
+  "... at the first stall: the blob was asked for once (retries would multiply the timeout)"
 has_blob "$BIG_LAYER" && fail "... a partial blob is visible" || pass "... no partial blob is visible"
 start=$SECONDS
 out=$(b img pull "$PACER_SLOW/test/big:v1" 2>&1)
 took=$((SECONDS - start))
-assert_contains "$out" "$BIG_ID" "a slow but moving download succeeds ($took s, longer than the stall timeout)"
-assert_ne 0 "$(grep -c '^paused ' "$PACERLOG_SLOW")" "... it was paced ($(grep -c '^paused ' "$PACERLOG_SLOW") pauses of 1 s)"
+assert_contains "$out" "$BIG_ID" "a slow but moving download succeeds ($took s)"
+pauses=$(grep -c '^paused ' "$PACERLOG_SLOW")
+[ "$pauses" -ge 2 ] && pass "... through $pauses pauses of 1.5 s: more time without data than the stall timeout, in pieces shorter than it" ||
+  fail "the slow download paused $pauses times (log: $(cat "$PACERLOG_SLOW"))"
 has_blob "$BIG_LAYER" && pass "... its layer is committed" || fail "... its layer is not committed"
 
 section "RemoveImage, ImageFsInfo"

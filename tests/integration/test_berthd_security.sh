@@ -219,6 +219,14 @@ assert_contains "$(x "$C_PODPID" 'ps -o args')" "sleep 1000" "POD: it sees the o
 assert_contains "$(x "$C_PODPID" 'ps -o args')" "sleep 1001" "... and itself"
 run_in sec pid-target "$(jq -n --arg t "$C_OWN" '".linux.security_context.namespace_options = {pid: \"TARGET\", target_id: \"\($t)\"}"' -r)"
 assert_eq "sleep 1002" "$(x "$C" "tr '\0' ' ' </proc/1/cmdline" | sed 's/ $//')" "TARGET: the target container's process is pid 1"
+C_NOTRUN=$(sec_ctr sec pid-notrunning '.linux.security_context.namespace_options = {pid: "CONTAINER"}')
+out=$(sec_ctr sec pid-target2 "$(jq -n --arg t "$C_NOTRUN" '".linux.security_context.namespace_options = {pid: \"TARGET\", target_id: \"\($t)\"}"' -r)")
+assert_contains "$out" "FAILED_PRECONDITION" "TARGET naming a container that is not running: FAILED_PRECONDITION"
+C_EXITED=$(sec_ctr sec pid-exits '.command = ["true"] | .linux.security_context.namespace_options = {pid: "CONTAINER"}')
+b start "$C_EXITED" >/dev/null 2>&1
+wait_until 10 ctr_state_is "$C_EXITED" CONTAINER_EXITED || fail "pid-exits did not exit"
+out=$(sec_ctr sec pid-target3 "$(jq -n --arg t "$C_EXITED" '".linux.security_context.namespace_options = {pid: \"TARGET\", target_id: \"\($t)\"}"' -r)")
+assert_contains "$out" "FAILED_PRECONDITION" "TARGET naming a container that exited: FAILED_PRECONDITION"
 out=$(sec_ctr sec pid-badtarget '.linux.security_context.namespace_options = {pid: "TARGET", target_id: "0123456789abcdef"}')
 assert_contains "$out" "NOT_FOUND" "TARGET naming no container: NOT_FOUND"
 
