@@ -125,8 +125,12 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
     auto t = FindContainer(ns, target);
     if (!t) return fail(t.error().Wrap("namespace_options.target_id"));
     std::lock_guard tl((*t)->mu);
-    if ((*t)->status.pid <= 0)
-      return fail(FailedPrecondition("namespace_options.target_id", target, "not running").error());
+    // Running, not merely created (its init waits for start) or exited (its pid may be
+    // another process's by now): the namespace joined must be the target's own.
+    if ((*t)->status.status != "running" || (*t)->status.pid <= 0)
+      return fail(FailedPrecondition("namespace_options.target_id", target,
+                                     "the target container is not running (" +
+                                         (*t)->status.status + ")").error());
     cin.target_pid_ns_path = "/proc/" + std::to_string((*t)->status.pid) + "/ns/pid";
   }
   auto spec = BuildContainerSpec(*base, cfg, pod->config, image->config, pin, cin, host_);

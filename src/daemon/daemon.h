@@ -229,6 +229,8 @@ class Daemon {
   Config config_;
   MetaStore meta_;
   std::unique_ptr<image::Store> images_;
+  // A RemoveImage's garbage that a running pull kept from being collected (images.cc).
+  std::atomic<bool> image_gc_pending_{false};
   std::unique_ptr<cni::PodNetworking> cni_;
   HostFeatures host_;
   std::string shim_binary_;

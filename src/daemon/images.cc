@@ -3,6 +3,7 @@
 // commands (same layout, same locks). An image's id is its config digest, as containerd's.
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "image/pull.h"
 #include "image/reference.h"
 #include "image/registry.h"
+#include "image/store.h"
 
 namespace berth::daemon {
 
@@ -104,6 +106,27 @@ bool MatchesFilter(const ImageEntry& e, const std::string& filter) {
   return false;
 }
 
+// Frees the blobs and layers no image names any more, as containerd's synchronous image
+// delete does: kubelet's image GC removes images to bring ImageFsInfo below its threshold,
+// so a RemoveImage that freed nothing would have it remove every image in vain. A pull or
+// import holding the store's gc lock is not waited for (it may run for minutes, past the
+// caller's deadline): `pending` is set and the next PullImage collects.
+void CollectImageGarbage(image::Store& store, std::atomic<bool>& pending) {
+  auto st = image::CollectGarbage(store, false);
+  if (!st) {
+    if (st.error().IsUnavailable()) {
+      pending = true;
+      log::Debug("image gc deferred: " + st.error().Message());
+    } else {
+      log::Warn("image gc: " + st.error().Message());
+    }
+    return;
+  }
+  log::Info("image gc: removed " + std::to_string(st->blobs_removed) + " blobs (" +
+            std::to_string(st->bytes_removed) + " bytes) and " +
+            std::to_string(st->layers_removed) + " layers");
+}
+
 }  // namespace
 
 Result<v1::ListImagesResponse> Daemon::ListImages(const v1::ListImagesRequest& req) {
@@ -167,10 +190,12 @@ Result<v1::PullImageResponse> Daemon::PullImage(const v1::PullImageRequest& req)
   image::RegistryOptions ro;
   ro.max_manifest_size = config_.limits.max_manifest_size;
   ro.low_speed_timeout_s = int(config_.pull_stall_timeout.count());
+  ro.low_speed_timeout_name = "pull_stall_timeout";
   image::RegistryClient client(std::move(*hosts), std::move(creds), ro);
   image::PullOptions po;
   po.limits = config_.limits;
   auto rec = image::Pull(*images_, client, *ref, po);
+  if (image_gc_pending_.exchange(false)) CollectImageGarbage(*images_, image_gc_pending_);
   if (!rec) return std::unexpected(rec.error().Wrap("pull " + text));
   auto resolved = image::ResolveImage(*images_, rec->name, po.platform);
   if (!resolved) return std::unexpected(resolved.error().Wrap("pull " + text));
@@ -192,6 +217,7 @@ Result<v1::RemoveImageResponse> Daemon::RemoveImage(const v1::RemoveImageRequest
     if (!r) return std::unexpected(r.error().Wrap("remove image " + ref));
   }
   log::Info("removed image " + e->resolved.config_desc.digest);
+  CollectImageGarbage(*images_, image_gc_pending_);
   return v1::RemoveImageResponse{};
 }
 

@@ -24,6 +24,9 @@ struct RegistryOptions {
   int backoff_ms = 200;          // doubled per attempt, with jitter
   int connect_timeout_s = 15;
   int low_speed_timeout_s = 60;  // abort a transfer below 1 byte/s for this long
+  // What the stall error calls that limit, so a user knows which setting to raise
+  // (berthd: its config key pull_stall_timeout).
+  std::string low_speed_timeout_name = "stall timeout";
   std::string user_agent = "berth/0.1";
   int64_t max_manifest_size = 4 << 20;  // Limits::max_manifest_size; 0: none
 };

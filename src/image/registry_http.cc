@@ -1,6 +1,7 @@
 #include "image/registry_http.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace berth::image::http {
@@ -16,7 +17,30 @@ std::once_flag g_curl_init;
 struct Transfer {
   const Request* req;
   Response* resp;
+  CURL* handle = nullptr;
+  // The stall watch: the last moment bytes moved (or the request went out).
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  curl_off_t last_bytes = -1;
 };
+
+// Our own stall watch instead of CURLOPT_LOW_SPEED_*: curl averages the speed over a window
+// of several seconds, so after a burst it noticed a stall only ~6 s late (8 s for a 2 s
+// limit). Here a stall is exactly "no byte for low_speed_timeout_s seconds", counted from
+// when the request was sent (connecting has connect_timeout_s of its own).
+int OnProgress(void* p, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+  auto* t = static_cast<Transfer*>(p);
+  auto now = std::chrono::steady_clock::now();
+  curl_off_t sent_at = 0;
+  curl_easy_getinfo(t->handle, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
+  if (sent_at == 0 || dlnow + ulnow != t->last_bytes) {
+    t->last_bytes = sent_at == 0 ? -1 : dlnow + ulnow;
+    t->last_progress = now;
+    return 0;
+  }
+  if (now - t->last_progress < std::chrono::seconds(t->req->low_speed_timeout_s)) return 0;
+  t->resp->stalled = true;
+  return 1;  // CURLE_ABORTED_BY_CALLBACK
+}
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -183,7 +207,7 @@ Response Transport::Perform(const Request& req) {
     resp.status = 0;
     resp.headers.clear();
     resp.body.clear();
-    Transfer t{&req, &resp};
+    Transfer t{&req, &resp, h};
     std::string here = Origin(url);
     bool same_origin = here == origin;
 
@@ -197,8 +221,11 @@ Response Transport::Perform(const Request& req) {
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_s));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_timeout_s));
+    if (req.low_speed_timeout_s > 0) {
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (!req.user_agent.empty()) curl_easy_setopt(h, CURLOPT_USERAGENT, req.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
@@ -241,6 +268,10 @@ Response Transport::Perform(const Request& req) {
     if (rc != CURLE_OK) {
       resp.curl = rc;
       resp.curl_error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+      if (resp.stalled) {
+        resp.curl = CURLE_OPERATION_TIMEDOUT;
+        resp.curl_error = "no data for " + std::to_string(req.low_speed_timeout_s) + " s";
+      }
       break;
     }
     long status = 0;

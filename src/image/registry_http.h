@@ -37,7 +37,7 @@ struct Request {
   BodyFn on_body;             // null: a 2xx body is kept in Response::body
   size_t max_body = 1 << 20;  // limit of a kept body (a larger one aborts the transfer)
   int connect_timeout_s = 15;
-  int low_speed_timeout_s = 60;
+  int low_speed_timeout_s = 60;  // no byte for this long (after the request went out): abort; 0: never
   std::string user_agent;
 };
 
@@ -45,6 +45,7 @@ struct Response {
   CURLcode curl = CURLE_OK;  // transport failure, when not CURLE_OK
   std::string curl_error;
   bool connected = false;        // a connection was established (a failure after it is not "down")
+  bool stalled = false;          // no byte moved for low_speed_timeout_s (curl is then TIMEDOUT)
   std::optional<Error> aborted;  // on_body (or the size limit) stopped the transfer
   bool too_large = false;        // the kept body passed Request::max_body
   long status = 0;

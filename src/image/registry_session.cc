@@ -328,6 +328,18 @@ std::expected<http::Response, Failure> Session::Exchange(const Target& t,
       seen = now;
     }
     if (r.curl != CURLE_OK) {
+      // The stall watch fired: no data for low_speed_timeout_s, the very stall the caller
+      // bounds. Another attempt would multiply that bound by the retries (5 × 60 s by
+      // default, past kubelet's 2-minute deadline).
+      if (r.stalled) {
+        std::string s = std::to_string(opts_.low_speed_timeout_s);
+        return std::unexpected(Failure{
+            Error{0, t.op, t.subject,
+                  req.method + " " + req.url + ": the download stalled: no data for " + s +
+                      " s (" + opts_.low_speed_timeout_name + " = " + s + " s)", {},
+                  ErrorKind::kDeadlineExceeded},
+            false});
+      }
       bool give_up = !TransientCurl(r.curl) || attempt >= retries || (!t.last && Unreachable(r));
       if (give_up) {
         std::string tries =

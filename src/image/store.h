@@ -73,7 +73,8 @@ struct GcStats {
   int layers_removed = 0;
 };
 // Removes blobs and layer snapshots no image references (active snapshots keep their layer
-// chain), and stale ingests. Holds the store's gc lock so no pull commits meanwhile.
-Result<GcStats> CollectGarbage(Store& store);
+// chain), and stale ingests. Holds the store's gc lock so no pull commits meanwhile; with
+// wait false it does not wait for the pulls and imports holding it: kUnavailable instead.
+Result<GcStats> CollectGarbage(Store& store, bool wait = true);
 
 }  // namespace berth::image

@@ -151,8 +151,10 @@ Result<std::vector<std::string>> ImageBlobs(const Store& store, const Descriptor
 
 Result<UniqueFd> LockGc(const Store& store, int op) { return sys::LockFile(store.root + "/gc.lock", op); }
 
-Result<GcStats> CollectGarbage(Store& store) {
-  auto lock = LockGc(store, LOCK_EX);
+Result<GcStats> CollectGarbage(Store& store, bool wait) {
+  auto lock = LockGc(store, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+  if (!lock && !wait && lock.error().code == EWOULDBLOCK)
+    return Unavailable("gc", store.root, "a pull or import holds the store's gc lock");
   if (!lock) return std::unexpected(lock.error().Wrap("gc"));
 
   std::set<std::string> blobs, layers;

@@ -134,3 +134,43 @@ ctr_json() {
 # berthctl reads crictl's config (/etc/crictl.yaml unless CRI_CONFIG_FILE or --crictl-config
 # says otherwise): these tests never depend on the machine's.
 export CRI_CONFIG_FILE=/dev/null
+
+# berthd_push_image ROOTFS CONFIG_SECTION_JSON REF [USER:PASS] — ROOTFS as a one-layer gzip
+# image (CONFIG_SECTION_JSON is the config's "config" object) pushed byte for byte to REF
+# (HOST/REPO:TAG, plain HTTP). Sets PUSHED_CONFIG (the image id) and PUSHED_MANIFEST.
+berthd_push_image() {
+  local L=$TEST_DIR/push-layout cfg
+  oci_init "$L"
+  oci_layer "$L" gzip "$1"
+  cfg=$(image_config "$HOST_ARCH" "[\"$LAYER_DIFF_ID\"]" "$2")
+  oci_manifest "$L" "$cfg" "$LAYER_DESC"
+  push_raw "$L" "$MANIFEST_DIGEST" "$3" ${4:+"$4"}
+  PUSHED_CONFIG=$CONFIG_DIGEST PUSHED_MANIFEST=$MANIFEST_DIGEST
+}
+
+# cri_call SERVICE METHOD [TEXT] — one CRI call to this berthd with curl (HTTP/2 over the
+# unix socket) and protoc (the request in protobuf text format, the response printed the
+# same way): for request fields berthctl does not send (a ListImages filter, a PullImage
+# sandbox_config). SERVICE is RuntimeService or ImageService. On a gRPC error prints
+# "grpc-status CODE: MESSAGE" (CODE as a number) and returns 1.
+cri_call() {
+  local svc=$1 method=$2 text=${3:-} d=$TEST_DIR/.cri-call proto_dir=$BERTH_SOURCE_DIR/proto len
+  mkdir -p "$d"
+  printf '%s' "$text" | protoc -I "$proto_dir" --encode="runtime.v1.${method}Request" \
+    cri/v1/api.proto >"$d/msg" || { echo "cri_call: protoc cannot encode: $text"; return 1; }
+  len=$(stat -c %s "$d/msg")
+  # gRPC's length-prefixed message: no compression, a 4-byte big-endian length.
+  { printf '\x00'; printf "\\x$(printf %02x $((len >> 24 & 255)))\\x$(printf %02x $((len >> 16 & 255)))"
+    printf "\\x$(printf %02x $((len >> 8 & 255)))\\x$(printf %02x $((len & 255)))"
+    cat "$d/msg"; } >"$d/req"
+  curl -s -m 60 --http2-prior-knowledge --unix-socket "$SOCK" -D "$d/headers" -o "$d/resp" \
+    -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$d/req" \
+    "http://localhost/runtime.v1.$svc/$method" || { echo "cri_call: curl failed"; return 1; }
+  local status
+  status=$(tr -d '\r' <"$d/headers" | sed -n 's/^grpc-status: *//p' | tail -n1)
+  if [ "${status:-0}" != 0 ]; then
+    echo "grpc-status $status: $(tr -d '\r' <"$d/headers" | sed -n 's/^grpc-message: *//p' | tail -n1)"
+    return 1
+  fi
+  tail -c +6 "$d/resp" | protoc -I "$proto_dir" --decode="runtime.v1.${method}Response" cri/v1/api.proto
+}

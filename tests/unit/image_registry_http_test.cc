@@ -380,6 +380,27 @@ TEST(ImageRegistryHttp, GivesUpAfterTheRetries) {
   EXPECT_EQ(server.Requests().size(), 4u);  // the first attempt and 3 retries
 }
 
+// A server that accepts and then sends nothing: the low-speed limit is the bound on the
+// whole stall, not per attempt (retries would multiply it).
+TEST(ImageRegistryHttp, StalledTransferFailsOnceWithTheStallTimeout) {
+  TinyServer server([&](const SeenRequest&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    return Respond(200, "late");
+  });
+  RegistryOptions o = Fast();
+  o.low_speed_timeout_s = 1;
+  o.low_speed_timeout_name = "pull_stall_timeout";
+  RegistryClient c = ClientFor({server.HostPort()}, {}, o);
+  Result<void> r;
+  Collect(c, Reference{server.HostPort(), "a", "", ""}, Sha256Digest("late"), 4, 0, &r);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().Kind(), ErrorKind::kDeadlineExceeded) << r.error().Message();
+  EXPECT_NE(r.error().Message().find("stalled: no data for 1 s (pull_stall_timeout = 1 s)"),
+            std::string::npos)
+      << r.error().Message();
+  EXPECT_EQ(server.Requests().size(), 1u);  // not retried
+}
+
 TEST(ImageRegistryHttp, ManifestHeadersAndMediaType) {
   TinyServer server([&](const SeenRequest& r) {
     if (r.target.ends_with("/params"))
