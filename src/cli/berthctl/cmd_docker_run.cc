@@ -206,11 +206,13 @@ class SignalWatch {
       timespec tick{0, 100 * 1000 * 1000};
       int count = 0;
       while (!done_)
-        if (sigtimedwait(&set_, nullptr, &tick) > 0) on_signal_(++count);
+        if (sigtimedwait(&set_, nullptr, &tick) > 0 && !done_) on_signal_(++count);
     });
   }
   ~SignalWatch() {
+    // Woken at once (not at its next tick: `run --rm true` would wait for it).
     done_ = true;
+    pthread_kill(thread_.native_handle(), SIGHUP);
     thread_.join();
   }
 
@@ -393,6 +395,8 @@ Result<std::pair<v1::PodSandboxConfig, v1::ContainerConfig>> Configs(
   (*ctr.mutable_labels())[kRunLabel] = "run";
   (*ctr.mutable_labels())[kRunNameLabel] = name;
   auto* sc = ctr.mutable_linux()->mutable_security_context();
+  // kubelet repeats the pod's namespace modes in each container's config; berthd checks them.
+  *sc->mutable_namespace_options() = *nso;
   sc->set_readonly_rootfs(a.read_only);
   if (!a.user.empty()) BERTH_TRYV(SetUser(sc, a.user));
   return std::pair{std::move(pod), std::move(ctr)};
