@@ -108,8 +108,8 @@ echo "--- berthctl pull $image"
 ctl pull "$image"
 echo "--- berthctl images"
 ctl images
-echo "--- berthctl run --rm $image"
-ctl run --rm --runtime "$BERTH" "$image"
+echo "--- berthctl run --local --rm $image   (no daemon: image -> bundle -> berth)"
+ctl run --local --rm --runtime "$BERTH" "$image"
 
 echo
 echo "--- berthd: the CRI daemon, on $work/berthd"

@@ -208,6 +208,20 @@ Result<v1::StatusResponse> Daemon::Status(const v1::StatusRequest& req) {
         "\",\"cniConfDir\":\"" + config_.cni_conf_dir + "\",\"defaultRuntime\":\"" +
         config_.default_runtime + "\",\"runtimes\":[" + handlers + "],\"podCIDR\":\"" +
         pod_cidr_ + "\"}";
+    // berthctl namespaces: k8s.io always, others while they hold something (a List call
+    // alone makes an empty one). Names are [a-z0-9.-] (server.cc): nothing to escape.
+    std::string list;
+    bool cri_seen = false;
+    for (const auto& n : Namespaces()) {
+      cri_seen |= n.name == kCriNamespace;
+      if (n.pods == 0 && n.containers == 0 && n.name != kCriNamespace) continue;
+      list += (list.empty() ? "{\"name\":\"" : ",{\"name\":\"") + n.name + "\",\"pods\":" +
+              std::to_string(n.pods) + ",\"containers\":" + std::to_string(n.containers) + "}";
+    }
+    if (!cri_seen)
+      list = "{\"name\":\"" + std::string(kCriNamespace) + "\",\"pods\":0,\"containers\":0}" +
+             (list.empty() ? "" : "," + list);
+    (*r.mutable_info())["namespaces"] = "[" + list + "]";
   }
   for (const auto& [name, path] : config_.runtimes) {
     auto* h = r.add_runtime_handlers();

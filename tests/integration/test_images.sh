@@ -18,7 +18,7 @@ MULTIARCH=$REG_PLAIN/test/multiarch:v1
 UMOCI=$REG_PLAIN/test/umoci:v1
 SCHEMA2=$REG_PLAIN/test/schema2:v1
 { read -r MULTI_C1; read -r MULTI_C2; } < <(chain_ids $MULTI_DIFF_IDS)
-RUN=(run --rm --runtime "$BERTH")
+RUN=(run --local --rm --runtime "$BERTH")
 
 section "pull an OCI image: two gzip layers, whiteouts"
 bctl_capture pull "$MULTI"
@@ -110,13 +110,13 @@ assert_eq "" "$(mounts_under "$ROOT")" "no mount is left under the store"
 
 section "run without --rm, then rm --runtime"
 KEPT=bctl-kept-$$
-bctl_capture run --runtime "$BERTH" --name "$KEPT" "$MULTI" true
+bctl_capture run --local --runtime "$BERTH" --name "$KEPT" "$MULTI" true
 expect_ok "run --name $KEPT without --rm"
 assert_eq "yes yes" "$([ -d "$ROOT/bundles/$KEPT" ] && echo yes) $([ -d "$ROOT/snapshots/active/$KEPT" ] && echo yes)" \
   "without --rm the bundle and the writable layer stay"
 assert_eq "" "$(mounts_under "$ROOT")" "the stopped container's rootfs is unmounted"
-bctl_capture run --runtime "$BERTH" --name "$KEPT" "$MULTI" true
-expect_error "$KEPT.*exists.*berthctl rm" "run --name of a container that exists"
+bctl_capture run --local --runtime "$BERTH" --name "$KEPT" "$MULTI" true
+expect_error "$KEPT.*exists.*berthctl rm --local" "run --name of a container that exists"
 # A runtime of the test's own that records its calls and still knows the container:
 # rm must ask it (berth, the default, no longer knows $KEPT) and keep the container.
 FAKE_RT=$TEST_DIR/fake-runtime
@@ -124,20 +124,20 @@ printf '#!/bin/sh\necho "$*" >>"%s"\necho %s\n' "$TEST_DIR/fake-runtime.calls" \
   "'{\"ociVersion\":\"1.2.0\",\"id\":\"$KEPT\",\"status\":\"running\",\"pid\":1,\"bundle\":\"/x\"}'" \
   >"$FAKE_RT"
 chmod +x "$FAKE_RT"
-bctl_capture rm --runtime "$FAKE_RT" "$KEPT"
+bctl_capture rm --local --runtime "$FAKE_RT" "$KEPT"
 expect_error "$KEPT.*still exists in the runtime \(running\)" "rm while --runtime's runtime has the container"
 assert_eq "state $KEPT" "$(cat "$TEST_DIR/fake-runtime.calls" 2>&1)" "rm asks the --runtime binary for the state"
 assert_eq "yes" "$([ -d "$ROOT/bundles/$KEPT" ] && echo yes)" "rm refused: the bundle stays"
 # The same runtime by name, through PATH; now saying what runc says of a missing container.
 printf '#!/bin/sh\necho %s >&2\nexit 1\n' \
   "'time=\"2026-01-01T00:00:00Z\" level=error msg=\"container does not exist\"'" >"$FAKE_RT"
-PATH=$TEST_DIR:$PATH bctl_capture rm --runtime fake-runtime "$KEPT"
+PATH=$TEST_DIR:$PATH bctl_capture rm --local --runtime fake-runtime "$KEPT"
 expect_ok "rm --runtime NAME when that runtime does not have the container"
 assert_eq "" "$(ls -d "$ROOT/bundles/$KEPT" "$ROOT/snapshots/active/$KEPT" 2>/dev/null)" \
   "rm removes the bundle and the writable layer"
-bctl_capture rm --runtime "$BERTH" "$KEPT"
+bctl_capture rm --local --runtime "$BERTH" "$KEPT"
 expect_error "$KEPT.*no such container" "rm of a container that is gone"
-bctl_capture rm --runtime "$TEST_DIR/no-such-runtime" "$KEPT"
+bctl_capture rm --local --runtime "$TEST_DIR/no-such-runtime" "$KEPT"
 expect_error "no-such-runtime" "rm --runtime of a missing binary"
 
 section "zstd and uncompressed layers"

@@ -16,7 +16,7 @@ source "$(dirname "$0")/berthctl_lib.sh"
 ROUNDS=${BERTH_CRASH_ROUNDS:-25}
 start_registry plain
 INSECURE=("$REG_PLAIN")
-RUN=(run --rm --runtime "$BERTH")
+RUN=(run --local --rm --runtime "$BERTH")
 L=$IMAGES_DIR/crash
 S=$IMAGES_DIR/src
 oci_init "$L"

@@ -68,7 +68,7 @@ INSECURE=("${saved[@]}")
 expect_error "$REG_PLAIN" "pull over HTTPS from a plain-HTTP registry fails naming it"
 bctl_capture inspect "$REG_PLAIN/test/never-pulled:v1"
 expect_error "never-pulled" "inspect of an image not in the store"
-bctl_capture run --rm --runtime "$BERTH" "$REG_PLAIN/test/never-pulled:v1"
+bctl_capture run --local --rm --runtime "$BERTH" "$REG_PLAIN/test/never-pulled:v1"
 expect_error "never-pulled" "run of an image not in the store"
 bctl_capture rmi "$REG_PLAIN/test/never-pulled:v1"
 expect_error "never-pulled" "rmi of an image not in the store"

@@ -107,15 +107,36 @@ int CriStart(const CriCommands::Options& o, const std::vector<std::string>& ids)
   });
 }
 
+// Each container in the namespace that has it (FindContainerRef: run's by name too).
 int CriStop(const CriCommands::Options& o, const std::vector<std::string>& ids, int64_t grace) {
-  return ForEachId(o, ids, [grace](cri::Client& c, const std::string& id) -> Result<void> {
-    v1::StopContainerRequest req;
-    req.set_container_id(id);
-    req.set_timeout(grace);
-    BERTH_TRYV(c.StopContainer(req));
-    printf("%s\n", id.c_str());
-    return {};
-  });
+  int rc = 0;
+  for (auto& id : ids) {
+    auto r = [&]() -> Result<void> {
+      v1::StopContainerRequest req;
+      req.set_container_id(id);
+      req.set_timeout(grace);
+      auto c = BERTH_TRY(CriConnect(o));
+      auto stopped = c.StopContainer(req);
+      if (!stopped && stopped.error().IsNotFound()) {
+        // Not an id of this namespace: a name of run's, or one of the berthctl namespace.
+        auto ref = FindContainerRef(o, id);
+        if (!ref) {
+          if (!ref.error().IsNotFound()) return std::unexpected(ref.error());
+          Error e = stopped.error();
+          if (o.ns.empty()) e.detail += " (nor in namespace " + std::string(kOwnNamespace) + ")";
+          return std::unexpected(e);
+        }
+        c = BERTH_TRY(CriConnect(ref->opts));
+        req.set_container_id(ref->status.id());
+        stopped = c.StopContainer(req);
+      }
+      if (!stopped) return std::unexpected(stopped.error());
+      printf("%s\n", id.c_str());
+      return {};
+    }();
+    if (!r) rc = CriFail(r.error());
+  }
+  return rc;
 }
 
 int CriRemove(const CriCommands::Options& o, const std::vector<std::string>& ids, bool force) {
@@ -357,6 +378,12 @@ void CriCommands::Register(CLI::App& app) {
   commands_.emplace_back(c_img_inspect, [&o, img_inspect] {
     return CriInspectImage(o, img_inspect->first, img_inspect->second);
   });
+
+  auto nss = std::make_shared<std::string>("table");
+  auto* c_ns = add("namespaces", "berthd's namespaces with their pod and container counts");
+  c_ns->alias("ns");
+  c_ns->add_option("-o,--output", *nss, "table, json or yaml")->check(CLI::IsMember(kListFormats));
+  commands_.emplace_back(c_ns, [&o, nss] { return CriNamespaces(o, *nss); });
 
   RegisterMonitorCommands(app, group, o, commands_);
 }

@@ -84,7 +84,7 @@ Result<cri::Client> CriConnect(const CriCommands::Options& o) {
   return cri::Client::Connect(std::move(c));
 }
 
-int CriFail(const Error& e) {
+int CriFail(const Error& e, std::string_view hint) {
   Fail(e);
   // The client names the endpoint as "on ENDPOINT"; whether anything listens there is the
   // kernel's answer to a connect(2), not something read from gRPC's message.
@@ -102,6 +102,7 @@ int CriFail(const Error& e) {
           "  or runtime-endpoint in crictl.yaml (--crictl-config, default %s).\n",
           endpoint.c_str(), sock.error().Message().c_str(), endpoint.c_str(),
           kDefaultCrictlConfig);
+  if (!hint.empty()) fprintf(stderr, "%.*s\n", int(hint.size()), hint.data());
   return 1;
 }
 

@@ -19,7 +19,7 @@
 
 #include "base/unique_fd.h"
 #include "cli/berthctl/commands.h"
-#include "crilog/log_format.h"
+#include "cli/berthctl/log_printer.h"
 
 namespace berth::cli {
 
@@ -29,37 +29,6 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// "2016-10-06T00:17:09.669794202Z" or with an offset ("+02:00") → ns since the epoch.
-std::optional<int64_t> ParseRfc3339(std::string_view s) {
-  struct tm tm {};
-  int n = 0;
-  std::string text(s);
-  if (sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  int64_t secs = timegm(&tm);
-  int64_t frac = 0;
-  size_t i = n;
-  if (i < text.size() && text[i] == '.') {
-    int64_t scale = 100000000;
-    for (i++; i < text.size() && isdigit(static_cast<unsigned char>(text[i])); i++) {
-      frac += (text[i] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    int hh = 0, mm = 0;
-    if (sscanf(text.c_str() + i + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
-    int64_t off = (hh * 60 + mm) * 60;
-    secs -= text[i] == '+' ? off : -off;
-  } else if (i >= text.size() || (text[i] != 'Z' && text[i] != 'z')) {
-    return std::nullopt;
-  }
-  return secs * 1000000000 + frac;
 }
 
 // --since: RFC 3339, or a duration back from now ("42m", "1h30m", "10s").
@@ -82,122 +51,6 @@ Result<int64_t> SinceNs(const std::string& since) {
   return NowNs() - total;
 }
 
-// Turns the bytes of a CRI log file into the container's output. Before Live() the lines are
-// held (for --tail); after it each record is written as it comes.
-class LogPrinter {
- public:
-  LogPrinter(int64_t tail, bool timestamps, int64_t since_ns)
-      : tail_(tail), timestamps_(timestamps), since_ns_(since_ns) {}
-
-  void Feed(std::string_view data) {
-    buf_.append(data);
-    size_t start = 0;
-    for (size_t nl; (nl = buf_.find('\n', start)) != std::string::npos; start = nl + 1)
-      Record(std::string_view(buf_).substr(start, nl - start));
-    buf_.erase(0, start);
-  }
-
-  // Prints what is held (the last --tail lines) and writes from now on as it comes.
-  void Live() {
-    for (auto& l : held_) Write(l.err, l.text);
-    held_.clear();
-    live_ = true;
-  }
-
-  // The end of the file: an unterminated last line counts (the container is still writing it).
-  void End(const std::string& id, const std::string& path) {
-    if (!buf_.empty()) {
-      std::string rest = std::move(buf_);
-      buf_.clear();
-      Record(rest);
-    }
-    if (!live_) {
-      if (in_line_) held_.push_back({pending_err_, pending_});
-      Trim();
-      Live();
-    }
-    if (bad_ > 0)
-      fprintf(stderr, "berthctl: logs %s: %s: skipped %zu lines that are not CRI log records\n",
-              id.c_str(), path.c_str(), bad_);
-  }
-
- private:
-  struct Line {
-    bool err;
-    std::string text;
-  };
-
-  void Record(std::string_view raw) {
-    auto r = crilog::ParseLogLine(raw);
-    if (!r) {
-      bad_++;
-      return;
-    }
-    if (since_ns_ > 0 && !in_line_) {
-      auto t = ParseRfc3339(r->timestamp);
-      skipping_ = t && *t < since_ns_;
-    }
-    if (skipping_) {
-      in_line_ = r->partial;
-      return;
-    }
-    std::string piece;
-    if (!in_line_ && timestamps_) piece = std::string(r->timestamp) + " ";
-    piece += r->content;
-    if (!r->partial) piece += "\n";
-    in_line_ = r->partial;
-    if (live_) {
-      Write(r->stderr_stream, piece);
-      return;
-    }
-    pending_ += piece;
-    pending_err_ = r->stderr_stream;
-    if (in_line_) return;
-    held_.push_back({pending_err_, std::move(pending_)});
-    pending_.clear();
-    Trim();
-  }
-
-  void Trim() {
-    if (tail_ >= 0)
-      while (held_.size() > static_cast<size_t>(tail_)) held_.pop_front();
-  }
-
-  static void Write(bool err, const std::string& text) {
-    FILE* out = err ? stderr : stdout;
-    fwrite(text.data(), 1, text.size(), out);
-    fflush(out);
-  }
-
-  int64_t tail_;
-  bool timestamps_;
-  int64_t since_ns_;
-  bool live_ = false, in_line_ = false, pending_err_ = false, skipping_ = false;
-  std::string buf_, pending_;
-  std::deque<Line> held_;
-  size_t bad_ = 0;
-};
-
-// Reads fd to its end into p; true when anything was read.
-bool Drain(int fd, LogPrinter& p) {
-  bool any = false;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return any;
-    p.Feed(std::string_view(buf, n));
-    any = true;
-  }
-}
-
-// The log path names another file than fd (kubelet renamed it and the runtime reopened it).
-bool Replaced(const std::string& path, int fd) {
-  struct stat a {}, b {};
-  if (stat(path.c_str(), &a) != 0 || fstat(fd, &b) != 0) return false;
-  return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-}
-
 // Exited or gone: nothing more will be written.
 bool Finished(cri::Client& c, const std::string& id) {
   v1::ContainerStatusRequest req;
@@ -216,14 +69,12 @@ int CriLogs(const CriCommands::Options& o, const LogsArgs& a) {
     if (!s) return CriFail(s.error());
     since = *s;
   }
-  auto c = CriConnect(o);
+  auto ref = FindContainerRef(o, a.id);
+  if (!ref) return CriFail(ref.error());
+  auto c = CriConnect(ref->opts);
   if (!c) return CriFail(c.error());
-  v1::ContainerStatusRequest req;
-  req.set_container_id(a.id);
-  auto s = c->ContainerStatus(req);
-  if (!s) return CriFail(s.error());
-  const std::string id = s->status().id();
-  const std::string path = s->status().log_path();
+  const std::string id = ref->status.id();
+  const std::string path = ref->status.log_path();
   if (path.empty())
     return CriFail(FailedPrecondition("logs", a.id,
                                        "the container has no log file (its pod config has no "

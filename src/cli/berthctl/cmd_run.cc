@@ -1,4 +1,6 @@
-// run: image -> snapshot -> bundle -> the OCI runtime in the foreground (like `ctr run`).
+// run --local: image -> snapshot -> bundle -> the OCI runtime in the foreground (like
+// `ctr run`), without a daemon; rm --local removes what it left. (run through berthd:
+// cmd_docker_run.cc.)
 // The assembly (image/assembly.h) and the runtime client (oci/runtime_client.h) are the
 // libraries berthd uses too; this file is the CLI around them: names, signals, --rm.
 #include <signal.h>
@@ -85,6 +87,17 @@ Result<int> RunRuntime(const oci::RuntimeClient& runtime, const std::string& bun
 }  // namespace
 
 int CmdRun(const Globals& g, const RunArgs& a) {
+  // What only berthd's pods have; stdin is always the container's here (-i is a no-op).
+  const char* daemon_only = a.detach                ? "-d"
+                            : !a.volumes.empty()    ? "-v"
+                            : !a.ports.empty()      ? "-p"
+                            : a.network != "cni"    ? "--network"
+                            : !a.cgroup_parent.empty() ? "--cgroup-parent"
+                                                       : nullptr;
+  if (daemon_only)
+    return Fail(InvalidArgument("run --local", daemon_only,
+                                "only through berthd (run without --local)")
+                    .error());
   auto platform = PlatformOrHost(a.platform);
   if (!platform) return Fail(platform.error());
   auto store = OpenStore(g);
@@ -110,7 +123,7 @@ int CmdRun(const Globals& g, const RunArgs& a) {
   auto made = AssembleContainer(*store, *img, id, o);
   if (!made) {
     Error e = std::move(made.error());
-    if (e.IsAlreadyExists()) e.detail += " (berthctl rm it)";
+    if (e.IsAlreadyExists()) e.detail += " (berthctl rm --local it)";
     return Fail(e.Wrap("run " + a.image));
   }
   auto rc = RunRuntime(*runtime, made->bundle, id);

@@ -54,15 +54,20 @@ struct CheckArgs {
 };
 int CmdCheck(const Globals& g, const CheckArgs& a);
 
+// run: through berthd (DockerRun, cri_commands.h), or with --local without a daemon (CmdRun).
+// `runtime` is a runtime handler of berthd's, or with --local an OCI runtime binary.
 struct RunArgs {
   std::string image, name, workdir, user, entrypoint, runtime, platform, hostname;
-  std::vector<std::string> env, args;
-  bool rm = false, tty = false, read_only = false;
+  std::string network = "cni", cgroup_parent;  // through berthd
+  std::vector<std::string> env, args, volumes, ports;
+  bool rm = false, tty = false, interactive = false, read_only = false, detach = false,
+       local = false;
 };
 int CmdRun(const Globals& g, const RunArgs& a);
 struct RmArgs {
   std::vector<std::string> ids;
-  std::string runtime;  // the OCI runtime asked whether each container still exists
+  std::string runtime;  // --local: the OCI runtime asked whether each container still exists
+  bool local = false, force = false;
 };
 int CmdRm(const Globals& g, const RmArgs& a);
 

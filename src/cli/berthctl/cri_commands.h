@@ -10,7 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+
 namespace berth::cli {
+
+struct RunArgs;
+struct RmArgs;
 
 class CriCommands {
  public:
@@ -36,10 +41,18 @@ class CriCommands {
   };
   using CommandList = std::vector<std::pair<CLI::App*, std::function<int()>>>;
 
+  // For the docker-style commands (run, rm): the options settled as for the CRI commands,
+  // in berthctl's own namespace unless -n or BERTH_NAMESPACE chose one.
+  Result<Options> DockerOptions();
+
  private:
   Options opts_;
   Given given_;
   CommandList commands_;
 };
+
+// run and rm through berthd (cmd_docker_run.cc, cmd_docker.cc), with DockerOptions().
+int DockerRun(const CriCommands::Options& o, const RunArgs& a);
+int DockerRm(const CriCommands::Options& o, const RmArgs& a);
 
 }  // namespace berth::cli

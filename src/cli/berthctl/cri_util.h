@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -25,8 +26,31 @@ Result<void> ResolveOptions(CriCommands::Options& o, const CriCommands::Given& g
 Result<cri::Client> CriConnect(const CriCommands::Options& o);
 
 // Prints the error as every berthctl command does; when the call found nobody listening
-// on the endpoint (connect(2) refused: no socket, or a stale one), says what to do.
-int CriFail(const Error& e);
+// on the endpoint (connect(2) refused: no socket, or a stale one), says what to do, and adds
+// `hint` (a line of its own) then.
+int CriFail(const Error& e, std::string_view hint = {});
+
+// The docker-style commands (cmd_docker*.cc). Their pods and containers carry these labels:
+// kRunLabel = "run" marks a pod and its container made by `run` (ps/rm know the pair by it),
+// kRunNameLabel is the --name of both.
+inline constexpr const char* kOwnNamespace = "berthctl";
+inline constexpr const char* kRunLabel = "berth.io/berthctl";
+inline constexpr const char* kRunNameLabel = "berth.io/berthctl-name";
+
+// A container as the command line names it — an id, a unique prefix of one, or run's
+// --name — found in the namespace that has it: the options' namespace when -n or
+// BERTH_NAMESPACE chose one; else k8s.io (crictl's), and when k8s.io does not know it,
+// berthctl's (run's containers). `opts` is `o` with that namespace.
+struct ContainerRef {
+  CriCommands::Options opts;
+  v1::ContainerStatus status;
+};
+Result<ContainerRef> FindContainerRef(const CriCommands::Options& o, const std::string& ref);
+
+// Removes what `run` made for a container: its pod (RemovePodSandbox stops and removes the
+// container with it) and its log file and directory (berthd leaves logs to their owner, as
+// kubelet owns pods' logs).
+Result<void> RemoveRunPod(cri::Client& c, const std::string& pod_id, const std::string& log_path);
 
 // Reads a request part from a JSON file in protobuf's JSON mapping (crictl's pod and container
 // config files: snake_case or lowerCamelCase names). Unknown fields are errors, so a typo
@@ -103,6 +127,9 @@ struct LogsArgs {
 int CriLogs(const CriCommands::Options& o, const LogsArgs& a);
 int CriReopenLog(const CriCommands::Options& o, const std::vector<std::string>& ids);
 int CriEvents(const CriCommands::Options& o, const std::string& output);
+
+// namespaces: berthd's namespaces with their pod and container counts (Status verbose).
+int CriNamespaces(const CriCommands::Options& o, const std::string& output);
 
 // The registration of all of these and inspecti (cmd_cri_monitor.cc).
 void RegisterMonitorCommands(CLI::App& app, const std::string& group, CriCommands::Options& o,

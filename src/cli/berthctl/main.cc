@@ -1,6 +1,7 @@
 // berthctl — the user's CLI: the image workflows (pull, images, rmi, inspect, import, export,
-// run, gc) straight on the image store, without a daemon; and crictl's commands against a CRI
-// runtime's socket (cri_commands.h: version, info, runp, pods, create, ps, exec, logs, ...).
+// gc, run --local) straight on the image store, without a daemon; docker-style run and rm
+// through berthd; and crictl's commands against a CRI runtime's socket (cri_commands.h:
+// version, info, runp, pods, create, ps, exec, logs, namespaces, ...).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -94,28 +95,46 @@ int Main(int argc, char** argv) {
   c_export->add_option("ref", export_refs, "image references")->required();
 
   RunArgs run;
-  auto* c_run = app.add_subcommand("run", "run a command in a new container from an image");
-  c_run->add_flag("--rm", run.rm, "remove the container when it exits");
-  c_run->add_flag("-t,--tty", run.tty, "allocate a terminal");
+  auto* c_run = app.add_subcommand(
+      "run", "run a command in a new container from an image: through berthd (a pod and a "
+             "container in namespace berthctl), or with --local without a daemon");
+  c_run->add_flag("--local", run.local,
+                  "no daemon: image -> bundle -> the OCI runtime in the foreground (--root's store)");
+  c_run->add_flag("--rm", run.rm, "remove the container (and its pod) when it exits");
+  c_run->add_flag("-d,--detach", run.detach, "print the container id and return (through berthd)");
+  c_run->add_flag("-t,--tty", run.tty, "allocate a terminal (--local only until berthd has Attach)");
+  c_run->add_flag("-i,--interactive", run.interactive,
+                  "keep stdin open (--local only until berthd has Attach)");
   c_run->add_flag("--read-only", run.read_only, "read-only root filesystem");
-  c_run->add_option("--name", run.name, "container id");
+  c_run->add_option("--name", run.name, "container name (--local: its id)");
   c_run->add_option("-e,--env", run.env, "environment variable K=V (repeatable)")
       ->allow_extra_args(false);
+  c_run->add_option("-v,--volume", run.volumes, "bind mount SRC:DST[:ro] (repeatable; through berthd)")
+      ->allow_extra_args(false);
+  c_run->add_option("-p,--publish", run.ports,
+                    "publish [IP:]HOST:CONTAINER[/tcp|udp] (repeatable; berthd's CNI portmap)")
+      ->allow_extra_args(false);
+  c_run->add_option("--network", run.network, "cni (berthd's CNI network) or host")
+      ->capture_default_str();
+  c_run->add_option("--cgroup-parent", run.cgroup_parent, "the pod's cgroup parent (through berthd)");
   c_run->add_option("-w,--workdir", run.workdir, "working directory");
   c_run->add_option("-u,--user", run.user, "user[:group]");
   c_run->add_option("--hostname", run.hostname, "container host name");
   c_run->add_option("--entrypoint", run.entrypoint, "override the image's entrypoint");
-  c_run->add_option("--runtime", run.runtime, "OCI runtime binary (default: berth)");
-  c_run->add_option("--platform", run.platform, "platform to pull if the image is missing");
+  c_run->add_option("--runtime", run.runtime,
+                    "berthd's runtime handler; --local: the OCI runtime binary (default: berth)");
+  c_run->add_option("--platform", run.platform, "--local: platform to pull if the image is missing");
   // berthctl's options stop at the first word that is not one of them: IMAGE. It and
   // everything after it (options included) are taken as they are: IMAGE [COMMAND ARG...].
   c_run->prefix_command();
   c_run->footer("Usage: berthctl run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 
   RmArgs rm;
-  auto* c_rm = app.add_subcommand("rm", "remove stopped containers made by run");
-  c_rm->add_option("--runtime", rm.runtime, "OCI runtime binary the container ran with (default: berth)");
-  c_rm->add_option("id", rm.ids, "container ids")->required();
+  auto* c_rm = app.add_subcommand("rm", "remove containers of run (with their pods; --local: of run --local)");
+  c_rm->add_flag("--local", rm.local, "containers of run --local (bundles in --root's store)");
+  c_rm->add_flag("-f,--force", rm.force, "remove running ones too (through berthd)");
+  c_rm->add_option("--runtime", rm.runtime, "--local: OCI runtime binary the container ran with (default: berth)");
+  c_rm->add_option("id", rm.ids, "container ids or names")->required();
 
   CriCommands cri;
   cri.Register(app);
@@ -148,9 +167,17 @@ int Main(int argc, char** argv) {
     }
     run.image = run.args.front();
     run.args.erase(run.args.begin());
-    return CmdRun(g, run);
+    if (run.local) return CmdRun(g, run);
+    auto o = cri.DockerOptions();
+    if (!o) return Fail(o.error());
+    return DockerRun(*o, run);
   }
-  if (*c_rm) return CmdRm(g, rm);
+  if (*c_rm) {
+    if (rm.local) return CmdRm(g, rm);
+    auto o = cri.DockerOptions();
+    if (!o) return Fail(o.error());
+    return DockerRm(*o, rm);
+  }
   if (auto rc = cri.Run()) return *rc;
   return 2;
 }
