@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "daemon/container_spec_internal.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
 #include "daemon/pinned_ns.h"
@@ -178,6 +179,18 @@ Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
                                                         const v1::RunPodSandboxRequest& req) {
   const v1::PodSandboxConfig& cfg = req.config();
   BERTH_TRYV(ValidateMetadata(cfg.metadata()));
+  {
+    // A net.* sysctl of a host-network pod (an IPC one of a host-IPC pod) would fail every
+    // CreateContainer of the pod: refuse the pod up front, with the same words.
+    const auto& nso = cfg.linux().security_context().namespace_options();
+    SandboxInputs probe;
+    if (nso.network() != v1::NODE) probe.net_ns_path = "pod";
+    if (nso.ipc() != v1::NODE) probe.ipc_ns_path = "pod";
+    spec::Spec scratch;
+    scratch.linux.emplace();
+    if (auto r = internal::ApplySysctls(scratch, cfg, probe); !r)
+      return std::unexpected(r.error().Wrap("run pod sandbox"));
+  }
   std::string handler = req.runtime_handler().empty() ? config_.default_runtime
                                                       : req.runtime_handler();
   auto binary = RuntimeBinary(handler);

@@ -256,12 +256,12 @@ assert_contains "$resolv" "search svc.test test" "resolv.conf: the searches"
 assert_contains "$resolv" "options ndots:3 timeout:2" "resolv.conf: the options"
 jq '.metadata.name = "netsysctl" | .metadata.uid = "netsysctl-uid" | .linux.sysctls = {"net.ipv4.ip_unprivileged_port_start": "99"}
   | .linux.security_context.namespace_options.network = "NODE"' "$TEST_DIR/pod-sec.json" >"$TEST_DIR/pod-netsysctl.json"
-# berthd has no sandbox container to apply them to: each container gets the pod's sysctls,
-# and the refusal comes at CreateContainer.
-POD_netsysctl=$(b runp "$TEST_DIR/pod-netsysctl.json" 2>&1)
-out=$(sec_ctr netsysctl ns-ctr .)
-assert_contains "$out" "INVALID_ARGUMENT" "a network sysctl in a host-network pod: INVALID_ARGUMENT"
+# Each container gets the pod's sysctls (berthd has no sandbox container): one no container
+# of the pod could take is refused at RunPodSandbox already, and no pod is left.
+out=$(b runp "$TEST_DIR/pod-netsysctl.json" 2>&1)
+assert_contains "$out" "INVALID_ARGUMENT" "a network sysctl in a host-network pod: RunPodSandbox INVALID_ARGUMENT"
 assert_contains "$out" "needs the pod's own network namespace" "... saying why"
+assert_eq "" "$(b pods -q --name netsysctl 2>&1)" "... and no pod is left"
 assert_ne 99 "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" "... and the host's value is untouched"
 
 section "mounts: propagation (private, rslave, rshared) and read-only"
