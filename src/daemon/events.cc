@@ -6,10 +6,17 @@
 namespace berth::daemon {
 
 void Daemon::UpdateStatus(Container& c, const shim::ContainerStatus& s) {
-  std::lock_guard lock(c.mu);
-  // The exit event may overtake the reply of the call that started the container.
-  if (c.status.exited_at != 0 && s.exited_at == 0) return;
-  c.status = s;
+  bool exited = false;
+  {
+    std::lock_guard lock(c.mu);
+    // The exit event may overtake the reply of the call that started the container.
+    if (c.status.exited_at != 0 && s.exited_at == 0) return;
+    exited = c.status.exited_at == 0 && s.exited_at != 0;
+    c.status = s;
+  }
+  // Whoever learns of the exit first — a reply here (StopContainer's wait) or the shim's
+  // exit event (OnExit) — publishes STOPPED, once.
+  if (exited) PublishContainerEvent(c, v1::CONTAINER_STOPPED_EVENT);
 }
 
 void Daemon::OnExit(const std::string& ns, const shim::ExitEvent& e) {
