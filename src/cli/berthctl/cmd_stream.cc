@@ -113,11 +113,15 @@ std::optional<stream::TermSize> LocalSize() {
 
 // --- transports -----------------------------------------------------------------------------
 
-Result<stream::ClientOptions> StreamOptions(const std::string& transport) {
+// remote_command: by default WebSocket offers v5 only, the first version that carries stdin's
+// EOF: a server without it (containerd 1.6: v4) refuses, and SPDY does the job (kubectl
+// >= 1.30 does the same). Named, WebSocket offers v5 and v4.
+Result<stream::ClientOptions> StreamOptions(const std::string& transport, bool remote_command) {
   stream::ClientOptions opts;
   if (transport.empty() || transport == "websocket") {
     opts.transport = stream::Transport::kWebSocket;
     opts.fallback_to_spdy = transport.empty();  // only when not asked for by name
+    if (transport.empty() && remote_command) opts.protocols = {"v5.channel.k8s.io"};
   } else if (transport == "spdy") {
     opts.transport = stream::Transport::kSpdy;
   } else {
@@ -169,7 +173,7 @@ struct RemoteArgs {
 
 // Runs the remote command a CRI call names, on this process's stdio; the exit code.
 int RunRemote(const std::string& what, UrlSource& urls, const RemoteArgs& a, bool attach) {
-  auto opts = StreamOptions(a.transport);
+  auto opts = StreamOptions(a.transport, true);
   if (!opts) return CriFail(opts.error().Wrap(what));
   if (auto r = InstallSignals(a.tty); !r) return CriFail(r.error().Wrap(what));
   stream::RemoteCommandIo io;
@@ -300,7 +304,7 @@ struct ForwardArgs {
 
 int CriPortForward(const CriCommands::Options& o, const ForwardArgs& a) {
   const std::string what = "port-forward to pod " + a.pod;
-  auto opts = StreamOptions(a.transport);
+  auto opts = StreamOptions(a.transport, false);
   if (!opts) return Fail(opts.error().Wrap(what));
   std::vector<Mapping> maps;
   for (const auto& p : a.ports) {
