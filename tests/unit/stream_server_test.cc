@@ -148,6 +148,36 @@ TEST_P(StreamServerTest, StdinEofReachesCat) {
   EXPECT_EQ(out.Finish(), payload);
 }
 
+// stdin's data and EOF there before the process writes anything (berthctl exec -i with a
+// pipe that is already at its end): the EOF must still reach it.
+TEST_P(StreamServerTest, StdinEofBeforeAnyOutput) {
+  std::string url = ExecUrl({"wc", "-c"}, true, true, false);
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(write(in[1], "hello\n", 6), 6);
+  close(in[1]);
+  UniqueFd stop(eventfd(0, EFD_CLOEXEC));
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {  // a hang fails the test instead of stalling it
+    for (int i = 0; i < 100 && !done; ++i) usleep(100000);
+    uint64_t one = 1;
+    if (!done) (void)!write(stop.Get(), &one, sizeof one);
+  });
+  Capture out;
+  RemoteCommandIo io;
+  io.stdin_fd = in[0];
+  io.stdout_fd = out.WriteFd();
+  io.stop_fd = stop.Get();
+  auto rc = RunRemoteCommand(url, Opts(), io);
+  done = true;
+  watchdog.join();
+  close(in[0]);
+  ASSERT_TRUE(rc) << rc.error().Message();
+  EXPECT_EQ(*rc, 0);
+  std::string got = out.Finish();
+  EXPECT_EQ(got.substr(got.find_first_not_of(' ')), "6\n");
+}
+
 TEST_P(StreamServerTest, MissingCommandIsAnErrorStatus) {
   std::string url = ExecUrl({"/no/such/binary"}, false, true, true);
   Capture out, err;
