@@ -72,6 +72,10 @@ for T in "${TRANSPORTS[@]}"; do
   assert_eq 0 $? "$T: exit code 0"
   assert_eq "$(printf 'a\nb')" "$(printf 'a\nb\n' | b exec -i --transport "$T" "$C" cat 2>&1)" \
     "$T: stdin reaches cat, and its EOF ends it"
+  assert_eq 2 "$(printf 'a\nb\n' | b exec -i --transport "$T" "$C" wc -l 2>&1 | tr -d ' ')" \
+    "$T: stdin's data and EOF at once, before the process writes anything (wc -l)"
+  assert_eq 2 "$(printf 'a\nb\n' | b exec -i "$C" wc -l 2>&1 | tr -d ' ')" \
+    "the default transport (WebSocket v5): the same"
   head -c 300000 /dev/urandom >"$TEST_DIR/big"
   assert_eq 300000 "$(b exec -i --transport "$T" "$C" wc -c <"$TEST_DIR/big" 2>&1 | tr -d ' ')" \
     "$T: 300 KB of stdin, all of it"
