@@ -231,6 +231,14 @@ JSON
   note "$s: pod ${POD[$s]:0:12} at ${IP[$s]}"
 done
 
+# Before timing: berthctl's default (WebSocket v5, SPDY when refused) carries stdin's EOF to
+# both (containerd 1.6 has no v5: it refuses, and SPDY follows).
+for s in "${SYSTEMS[@]}"; do
+  got=$(printf 'a\nb\n' | timeout 20 "${IN_NS[@]}" env CRI_CONFIG_FILE=/dev/null "$BERTHCTL" \
+    --config /dev/null -r "$(endpoint_of "$s")" exec -i "${CTR[$s]}" wc -l 2>&1 | tr -d ' ') || true
+  [ "$got" = 2 ] || die "$s: berthctl exec -i with stdin's EOF: '$got' (expected 2)"
+done
+
 # --- 1. exec latency --------------------------------------------------------------------------
 mkdir -p "$WORK/results"
 LOAD=("$(cut -d' ' -f1-3 /proc/loadavg)")
@@ -298,7 +306,7 @@ ms() { awk '{printf "%.2f\n", $1 / 1000}' "$1" | med; }
   done
   for w in stream sync; do
     c=$(ms "$WORK/results/cli.containerd.$w") b=$(ms "$WORK/results/cli.berthd.$w")
-    label="berthctl exec (WebSocket)" && [ "$w" = sync ] && label="berthctl exec -s (ExecSync)"
+    label="berthctl exec (default transport)" && [ "$w" = sync ] && label="berthctl exec -s (ExecSync)"
     echo "| $label, a process each | $c | $b | $(ratio "$b" "$c") |"
   done
   echo
