@@ -201,6 +201,15 @@ Result<v1::ExecSyncResponse> Client::ExecSync(const v1::ExecSyncRequest& req) {
   if (req.timeout() > 0) d = timeout_ + std::chrono::seconds(req.timeout());
   return BERTH_CRI_CALL(runtime, ExecSync, d);
 }
+Result<v1::ExecResponse> Client::Exec(const v1::ExecRequest& req) {
+  return BERTH_CRI_CALL(runtime, Exec, timeout_);
+}
+Result<v1::AttachResponse> Client::Attach(const v1::AttachRequest& req) {
+  return BERTH_CRI_CALL(runtime, Attach, timeout_);
+}
+Result<v1::PortForwardResponse> Client::PortForward(const v1::PortForwardRequest& req) {
+  return BERTH_CRI_CALL(runtime, PortForward, timeout_);
+}
 Result<v1::ContainerStatsResponse> Client::ContainerStats(const v1::ContainerStatsRequest& req) {
   return BERTH_CRI_CALL(runtime, ContainerStats, timeout_);
 }

@@ -87,6 +87,11 @@ class Client {
   // The deadline is the client's timeout plus the command's own timeout; with none (0),
   // the call waits for the command however long it runs.
   Result<v1::ExecSyncResponse> ExecSync(const v1::ExecSyncRequest& req);
+  // Exec, Attach, PortForward: the URL of the runtime's streaming server (src/stream/client.h
+  // follows it).
+  Result<v1::ExecResponse> Exec(const v1::ExecRequest& req);
+  Result<v1::AttachResponse> Attach(const v1::AttachRequest& req);
+  Result<v1::PortForwardResponse> PortForward(const v1::PortForwardRequest& req);
   Result<v1::ContainerStatsResponse> ContainerStats(const v1::ContainerStatsRequest& req);
   Result<v1::ListContainerStatsResponse> ListContainerStats(
       const v1::ListContainerStatsRequest& req);

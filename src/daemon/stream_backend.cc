@@ -41,6 +41,7 @@ class ShimSession final : public stream::Session {
     if (!x) return std::unexpected(x.error().Wrap(what_));
     return attach_ ? 0 : x->exit_code;
   }
+  int ExitFd() const override { return s_.Connection(); }
   void Abandon() override { s_.Abandon(); }
 
  private:

@@ -107,6 +107,9 @@ class StreamSession {
   int Terminal() const { return tty_.Get(); }
   bool Tty() const { return tty_.Valid(); }
   pid_t Pid() const { return pid_; }  // an exec'd process's pid (0 for an attachment)
+  // The connection to the shim, for poll only: readable when the exit frame came (or the
+  // shim closed it); Wait reads it.
+  int Connection() const { return conn_.Get(); }
 
   // TIOCSWINSZ on the pty master (the foreground process gets SIGWINCH).
   Result<void> Resize(uint16_t width, uint16_t height) const;

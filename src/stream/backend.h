@@ -73,6 +73,12 @@ class Session {
   // after stdout/stderr reached EOF.
   virtual Result<int> Wait() = 0;
 
+  // Readable once the exec'd process has exited (or the attachment ended) even while a
+  // child it left behind still holds stdout or stderr open, so that EOF would never come;
+  // -1 when the Backend cannot tell (the server then waits for EOF). The server only polls
+  // it: what made it readable is Wait()'s to read.
+  virtual int ExitFd() const { return -1; }
+
   // The client went away before the end: an exec'd process is killed (nothing leaks), an
   // attachment is just dropped (the container keeps running). The server runs Wait() on a
   // thread of its own: Abandon() may come from another thread while Wait() blocks, and must

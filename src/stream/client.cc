@@ -85,7 +85,13 @@ std::unexpected<Error> StatusError(int status, const std::string& url, std::stri
 
 }  // namespace
 
-Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool port_forward) {
+namespace {
+
+// *refused: the server answered, and not with a switch to WebSocket, for a reason another
+// transport may not meet (see ClientOptions::fallback_to_spdy).
+Result<Upgraded> UpgradeImpl(const std::string& url, const ClientOptions& opts,
+                             bool port_forward, bool* refused) {
+  *refused = false;
   Url u = BERTH_TRY(ParseUrl(url));
   auto deadline = SteadyClock::now() + opts.timeout;
   UniqueFd fd = BERTH_TRY(TcpConnect(u.host, u.port, deadline));
@@ -144,12 +150,15 @@ Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool
       auto n = conn->ReadSome(&rest, want - rest.size(), deadline);
       if (!n || *n == 0) break;
     }
+    *refused = head.status != 404 && head.status != 431 && head.status != 503;
     return StatusError(head.status, url, rest.substr(0, want));
   }
   Upgraded up;
   if (ws) {
     if (HeaderGet(head.headers, "sec-websocket-accept") != WebSocketAccept(key)) {
-      return InvalidArgument("streaming upgrade", url, "bad Sec-WebSocket-Accept");
+      *refused = true;
+      return InvalidArgument("streaming upgrade", url.substr(0, url.rfind('/')),
+                             "bad Sec-WebSocket-Accept");
     }
     up.protocol = HeaderGet(head.headers, "sec-websocket-protocol");
   } else {
@@ -163,7 +172,29 @@ Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool
   return up;
 }
 
+}  // namespace
+
+Result<Upgraded> Upgrade(const std::string& url, const ClientOptions& opts, bool port_forward) {
+  bool refused;
+  return UpgradeImpl(url, opts, port_forward, &refused);
+}
+
 namespace {
+
+// The options of the SPDY fallback: the protocols offered are SPDY's own.
+ClientOptions SpdyOptions(const ClientOptions& opts) {
+  ClientOptions o = opts;
+  o.transport = Transport::kSpdy;
+  o.protocols.clear();
+  o.fallback_to_spdy = false;
+  return o;
+}
+
+bool Readable(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
 
 int ProtoVersion(std::string_view p) {
   if (p == kWsV5) return 5;
@@ -323,7 +354,31 @@ class ClientCommand : public LoopHandler {
 
 Result<int> RunRemoteCommand(const std::string& url, const ClientOptions& opts,
                              const RemoteCommandIo& io) {
-  Upgraded up = BERTH_TRY(Upgrade(url, opts, false));
+  bool given = false;
+  return RunRemoteCommand(
+      [&]() -> Result<std::string> {
+        if (given) return FailedPrecondition("remote command", "", "the URL was used already");
+        given = true;
+        return url;
+      },
+      opts, io);
+}
+
+Result<int> RunRemoteCommand(const std::function<Result<std::string>()>& next_url,
+                             const ClientOptions& given_opts, const RemoteCommandIo& io) {
+  ClientOptions opts = given_opts;
+  std::string url = BERTH_TRY(next_url());
+  bool refused = false;
+  auto upgraded = UpgradeImpl(url, opts, false, &refused);
+  if (!upgraded && refused && opts.transport == Transport::kWebSocket && opts.fallback_to_spdy) {
+    log::Debug("remote command: WebSocket refused (" + upgraded.error().Message() +
+               "), falling back to SPDY");
+    opts = SpdyOptions(opts);
+    url = BERTH_TRY(next_url());
+    upgraded = UpgradeImpl(url, opts, false, &refused);
+  }
+  if (!upgraded) return std::unexpected(std::move(upgraded.error()));
+  Upgraded up = std::move(*upgraded);
   bool ws = opts.transport == Transport::kWebSocket;
   int version = ProtoVersion(up.protocol);
   ClientCommand handler(io, ws, version);
@@ -338,8 +393,12 @@ Result<int> RunRemoteCommand(const std::string& url, const ClientOptions& opts,
     mux = NewSpdyMux(up.conn.get(), &handler, false, limits, std::move(up.rest));
   }
   handler.Begin(mux.get());
-  RunLoop(up.conn.get(), mux.get(), &handler, -1);
-  return handler.Outcome();
+  RunLoop(up.conn.get(), mux.get(), &handler, io.stop_fd);
+  auto outcome = handler.Outcome();
+  if (!outcome && Readable(io.stop_fd))
+    return Fail(ErrorKind::kCancelled, "remote command", url.substr(0, url.rfind('/')),
+                "ended by the client");
+  return outcome;
 }
 
 namespace {
@@ -447,9 +506,9 @@ class ClientSpdyForward : public LoopHandler {
     bool local_eof = false, remote_eof = false, shut = false, failed = false;
   };
 
-  void Accept() {
-    UniqueFd fd(accept4(io_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd) return;
+ public:
+  // A local connection accepted before the SPDY connection existed (the WebSocket fallback).
+  void Adopt(UniqueFd fd) {
     auto l = std::make_unique<Local>();
     std::string rid = std::to_string(next_request_++);
     std::string port = std::to_string(io_.remote_port);
@@ -461,6 +520,12 @@ class ClientSpdyForward : public LoopHandler {
     by_id_[l->error_id] = l.get();
     by_id_[l->data_id] = l.get();
     locals_.push_back(std::move(l));
+  }
+
+ private:
+  void Accept() {
+    UniqueFd fd(accept4(io_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (fd) Adopt(std::move(fd));
   }
 
   PortForwardIo io_;
@@ -526,11 +591,14 @@ class ClientWsForward : public LoopHandler {
   bool local_eof_ = false, done_ = false;
 };
 
-Result<void> ForwardOneWs(const ClientOptions& opts, const std::string& url, int32_t port,
-                          UniqueFd local, int wake_fd) {
+Result<Upgraded> UpgradeWsForward(const ClientOptions& opts, const std::string& url,
+                                  int32_t port, bool* refused) {
   std::string u =
       url + (url.find('?') == std::string::npos ? "?" : "&") + "ports=" + std::to_string(port);
-  Upgraded up = BERTH_TRY(Upgrade(u, opts, true));
+  return UpgradeImpl(u, opts, true, refused);
+}
+
+Result<void> ForwardOneWs(Upgraded up, UniqueFd local, int wake_fd) {
   ClientWsForward handler(std::move(local));
   auto mux = BERTH_TRY(NewWsMux(up.conn.get(), &handler, false,
                                 WsProtocol{up.protocol.find("base64") != std::string::npos, false},
@@ -541,21 +609,26 @@ Result<void> ForwardOneWs(const ClientOptions& opts, const std::string& url, int
   return {};
 }
 
+// One SPDY connection for every local connection; `first` was accepted already.
+Result<void> RunSpdyForward(const ClientOptions& opts, const PortForwardIo& io, UniqueFd first) {
+  std::string url = BERTH_TRY(io.next_url());
+  Upgraded up = BERTH_TRY(Upgrade(url, opts, true));
+  ClientSpdyForward handler(io);
+  auto mux = NewSpdyMux(up.conn.get(), &handler, false, MuxLimits{}, std::move(up.rest));
+  handler.SetMux(mux.get());
+  if (first) handler.Adopt(std::move(first));
+  RunLoop(up.conn.get(), mux.get(), &handler, -1);
+  if (handler.Lost())
+    return Unavailable("port-forward", url.substr(0, url.rfind('/')), "connection lost");
+  return {};
+}
+
 }  // namespace
 
 Result<void> RunPortForward(const ClientOptions& opts, const PortForwardIo& io) {
   if (!io.next_url) return InvalidArgument("port-forward", "", "no URL source");
-  if (opts.transport == Transport::kSpdy) {
-    std::string url = BERTH_TRY(io.next_url());
-    Upgraded up = BERTH_TRY(Upgrade(url, opts, true));
-    ClientSpdyForward handler(io);
-    auto mux = NewSpdyMux(up.conn.get(), &handler, false, MuxLimits{}, std::move(up.rest));
-    handler.SetMux(mux.get());
-    RunLoop(up.conn.get(), mux.get(), &handler, -1);
-    if (handler.Lost())
-      return Unavailable("port-forward", url.substr(0, url.rfind('/')), "connection lost");
-    return {};
-  }
+  if (opts.transport == Transport::kSpdy) return RunSpdyForward(opts, io, UniqueFd());
+  bool decided = !opts.fallback_to_spdy;  // the first upgrade tells whether WebSocket works
   // WebSocket: a thread per local connection, each with its own URL.
   UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake) return Errno("eventfd", "port-forward");
@@ -593,15 +666,29 @@ Result<void> RunPortForward(const ClientOptions& opts, const PortForwardIo& io) 
       log::Warn("port-forward: " + url.error().Message());
       continue;
     }
+    // The upgrade here, not in the worker: a refusal must be known before the next accept.
+    bool refused = false;
+    auto up = UpgradeWsForward(opts, *url, io.remote_port, &refused);
+    if (!up && refused && !decided) {
+      log::Debug("port-forward: WebSocket refused (" + up.error().Message() +
+                 "), falling back to SPDY");
+      result = RunSpdyForward(SpdyOptions(opts), io, std::move(local));
+      break;
+    }
+    if (!up) {
+      log::Warn("port-forward: " + up.error().Message());
+      continue;
+    }
+    decided = true;
     auto w = std::make_unique<Worker>();
     Worker* raw = w.get();
     int wfd = wake.Get();
-    int32_t port = io.remote_port;
-    raw->t = std::thread([raw, opts, u = *url, port, f = local.Release(), wfd] {
-      auto r = ForwardOneWs(opts, u, port, UniqueFd(f), wfd);
-      if (!r) log::Warn("port-forward: " + r.error().Message());
-      raw->done.store(true);
-    });
+    raw->t = std::thread(
+        [raw, up = std::make_shared<Upgraded>(std::move(*up)), f = local.Release(), wfd] {
+          auto r = ForwardOneWs(std::move(*up), UniqueFd(f), wfd);
+          if (!r) log::Warn("port-forward: " + r.error().Message());
+          raw->done.store(true);
+        });
     workers.push_back(std::move(w));
   }
   uint64_t one = 1;

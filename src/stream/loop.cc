@@ -45,8 +45,12 @@ std::string ReadChunk(int fd, bool* eof) {
 
 void RunLoop(Conn* conn, Mux* mux, LoopHandler* handler, int wake_fd) {
   bool gone = false;
-  // Frames that came with the HTTP head are dispatched before the first poll.
-  if (!mux->OnReadable() || mux->PeerEof()) gone = true;
+  // Frames that came with the HTTP head, or since, are dispatched before the first poll;
+  // what they changed (stdin's EOF) is acted on before it too: the poll may never return.
+  if (!mux->OnReadable() || mux->PeerEof())
+    gone = true;
+  else
+    handler->OnTick();
   std::vector<pollfd> fds;
   while (!gone && !handler->Done()) {
     (void)mux->Flush();

@@ -2,6 +2,7 @@
 // (WebSocket), starts the Backend's Session, pumps stdin/stdout/stderr, applies resizes and
 // reports the end on the error stream, as kubelet's remotecommand server does.
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +17,10 @@ namespace berth::stream {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// How long output may still come after the process exited, before open pipes (a child
+// holding them) stop counting: the exit status is not held back by a background process.
+constexpr auto kExitDrain = std::chrono::milliseconds(500);
 
 std::string JoinCmd(const std::vector<std::string>& cmd) {
   std::string s;
@@ -127,10 +132,15 @@ class RemoteCommandHandler : public MuxHandler {
     add(session_ && !out_eof_[1] && room ? out_fd_[1] : -1, POLLIN);
     add(session_ && stdin_.Pending() ? stdin_.fd : -1, POLLOUT);
     add(wait_efd_.Valid() ? wait_efd_.Get() : -1, POLLIN);
+    add(session_ && !exited_ && !waiting_ ? session_->ExitFd() : -1, POLLIN);
   }
 
   void OnPoll(const pollfd* fds, size_t n) override {
-    if (n < 4) return;
+    if (n < 5) return;
+    if (fds[4].fd >= 0 && fds[4].revents) {
+      exited_ = true;
+      exited_at_ = SteadyClock::now();
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !fds[i].revents) continue;
       bool eof = false;
@@ -149,6 +159,8 @@ class RemoteCommandHandler : public MuxHandler {
   bool InputPaused() const override { return stdin_.Pending() > kHighWater; }
 
   SteadyClock::time_point Deadline() const override {
+    if (started_ && exited_ && !waiting_)
+      return std::max(exited_at_ + kExitDrain, SteadyClock::now() + std::chrono::milliseconds(50));
     if (started_) return SteadyClock::time_point::max();
     return streams_complete_ ? size_grace_ : deadline_;
   }
@@ -167,6 +179,7 @@ class RemoteCommandHandler : public MuxHandler {
       stdin_closed_ = true;
       if (auto r = session_->CloseStdin(); !r) log::Warn("streaming: " + r.error().Message());
     }
+    if (!waiting_ && exited_ && SteadyClock::now() >= exited_at_ + kExitDrain) EndDrainedOutput();
     if (!waiting_ && out_eof_[0] && out_eof_[1]) StartWaiter();
   }
 
@@ -230,6 +243,19 @@ class RemoteCommandHandler : public MuxHandler {
     }
   }
 
+  // The process exited a while ago but stdout/stderr are still open (a child it left holds
+  // them): what the pipes hold now is the last we send; then they count as ended.
+  void EndDrainedOutput() {
+    for (int i = 0; i < 2; ++i) {
+      if (out_eof_[i]) continue;
+      int queued = 0;
+      if (::ioctl(out_fd_[i], FIONREAD, &queued) == 0 && queued > 0) continue;  // read it first
+      out_eof_[i] = true;
+      uint32_t id = ids_[i == 0 ? kStdout : kStderr];
+      if (!proto_.websocket && id != 0) mux_->Fin(id);
+    }
+  }
+
   // Wait() blocks: a thread of its own, so stdin and the client stay served meanwhile.
   void StartWaiter() {
     waiting_ = true;
@@ -281,6 +307,8 @@ class RemoteCommandHandler : public MuxHandler {
   uint32_t ids_[kNumChannels] = {};
   SteadyClock::time_point deadline_;
   bool started_ = false, finished_ = false, waiting_ = false;
+  bool exited_ = false;  // the Session's ExitFd became readable
+  SteadyClock::time_point exited_at_;
   bool streams_complete_ = false;
   SteadyClock::time_point size_grace_;
   std::unique_ptr<Session> session_;

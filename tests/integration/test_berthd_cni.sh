@@ -67,13 +67,13 @@ b start "$HTTPD" >/dev/null || die "start httpd failed"
 ctr_json sleeper sleeper.log 'exec sleep 1000' >"$TEST_DIR/sleeper.json"
 SLEEPER=$(b create "$CLIENT" "$TEST_DIR/sleeper.json" "$TEST_DIR/client.json" 2>&1) || die "create sleeper: $SLEEPER"
 b start "$SLEEPER" >/dev/null || die "start sleeper failed"
-assert_contains "$(b exec "$SLEEPER" ip -o addr show eth0 2>&1)" "$CLIENT_IP/24" "the client sees its address on eth0"
-assert_eq 0x9 "$(b exec "$SLEEPER" cat /sys/class/net/lo/flags 2>&1)" "lo is up in the pod"
+assert_contains "$(b exec -s "$SLEEPER" ip -o addr show eth0 2>&1)" "$CLIENT_IP/24" "the client sees its address on eth0"
+assert_eq 0x9 "$(b exec -s "$SLEEPER" cat /sys/class/net/lo/flags 2>&1)" "lo is up in the pod"
 got=""
 for _ in $(seq 50); do
   # busybox nc, not wget: Debian's static busybox wget exited 139 (SIGSEGV) here for a
   # non-loopback address (from 127.0.0.1 it works); not investigated further.
-  got=$(b exec "$SLEEPER" sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 2 $WEB_IP 8080 | tail -n 1" 2>&1)
+  got=$(b exec -s "$SLEEPER" sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 2 $WEB_IP 8080 | tail -n 1" 2>&1)
   [ "$got" = hello-over-cni ] && break
   sleep 0.1
 done

@@ -128,12 +128,12 @@ for p in a b; do
   [[ ${CTR_ID[$p]} =~ ^[0-9a-f]{64}$ ]] || die "create ctr-$p failed: ${CTR_ID[$p]} $(shim_says)"
   assert_ok "start ctr-$p" b start "${CTR_ID[$p]}"
   wait_until 10 grep -q ready "$TEST_DIR/logs/pod-$p/ctr-$p.log" || fail "ctr-$p did not print ready"
-  out=$(b exec "${CTR_ID[$p]}" ip -o -4 addr show dev eth0 2>&1)
+  out=$(b exec -s "${CTR_ID[$p]}" ip -o -4 addr show dev eth0 2>&1)
   assert_match "$out" "eth0 +inet ${IP[$p]//./\\.}/24 " "ctr-$p sees its pod's address ${IP[$p]}/24 on eth0"
-  assert_match "$(b exec "${CTR_ID[$p]}" ip -o link show dev lo 2>&1)" "<LOOPBACK,UP" \
+  assert_match "$(b exec -s "${CTR_ID[$p]}" ip -o link show dev lo 2>&1)" "<LOOPBACK,UP" \
     "ctr-$p: lo is up (the loopback plugin)"
   assert_eq "$SUBNET_PREFIX.0/24 dev eth0 scope link  src ${IP[$p]}" \
-    "$(b exec "${CTR_ID[$p]}" ip -4 route 2>&1 | sed 's/proto kernel //; s/ *$//')" \
+    "$(b exec -s "${CTR_ID[$p]}" ip -4 route 2>&1 | sed 's/proto kernel //; s/ *$//')" \
     "ctr-$p: the pod's only route is its subnet (no way out of the test's namespaces)"
   CTR_PID[$p]=$("$BERTH" --root "$STATE_NS" state "${CTR_ID[$p]}" 2>/dev/null | jq -r .pid)
   assert_eq "$(stat -L -c %i "${NS_PATH[$p]}" 2>&1)" "$(stat -L -c %i "/proc/${CTR_PID[$p]}/ns/net" 2>&1)" \
@@ -143,21 +143,21 @@ assert_ne "$(stat -L -c %i "/proc/${CTR_PID[a]}/ns/net")" "$(stat -L -c %i /proc
   "the containers are not in the host's network namespace"
 
 section "pod to pod: ping and TCP, inside the test's namespaces"
-out=$(b exec "${CTR_ID[a]}" ping -c 2 -W 2 "${IP[b]}" 2>&1)
+out=$(b exec -s "${CTR_ID[a]}" ping -c 2 -W 2 "${IP[b]}" 2>&1)
 assert_match "$out" "2 packets transmitted, 2 packets received" "ctr-a pings pod-b (${IP[b]})"
-out=$(b exec "${CTR_ID[b]}" ping -c 1 -W 2 "${IP[a]}" 2>&1)
+out=$(b exec -s "${CTR_ID[b]}" ping -c 1 -W 2 "${IP[a]}" 2>&1)
 assert_match "$out" "1 packets transmitted, 1 packets received" "ctr-b pings pod-a (${IP[a]})"
 # The listener may not be bound yet right after "ready": retry until a connection succeeds.
 got=""
 for _ in $(seq 50); do
-  got=$(b exec --timeout 10 "${CTR_ID[a]}" sh -c "echo 'hi from pod-a' | nc -w 3 ${IP[b]} 7777" 2>&1) && [ -n "$got" ] && break
+  got=$(b exec -s --timeout 10 "${CTR_ID[a]}" sh -c "echo 'hi from pod-a' | nc -w 3 ${IP[b]} 7777" 2>&1) && [ -n "$got" ] && break
   sleep 0.1
 done
 assert_eq "hello from pod-b" "$got" "ctr-a connects to pod-b's nc listener on ${IP[b]}:7777 and reads its line"
 wait_until 10 grep -q served "$TEST_DIR/logs/pod-b/ctr-b.log" || fail "ctr-b's listener did not finish"
-assert_eq "hi from pod-a" "$(b exec "${CTR_ID[b]}" cat /got 2>&1)" "pod-b's listener received pod-a's line"
+assert_eq "hi from pod-a" "$(b exec -s "${CTR_ID[b]}" cat /got 2>&1)" "pod-b's listener received pod-a's line"
 # The listener served once: pod-b's namespace now answers the port with a reset.
-assert_fails_with "connection refused" b exec --timeout 10 "${CTR_ID[a]}" nc -w 2 "${IP[b]}" 7777
+assert_fails_with "connection refused" b exec -s --timeout 10 "${CTR_ID[a]}" nc -w 2 "${IP[b]}" 7777
 
 section "stopp releases the addresses and removes the namespaces and veths"
 for p in a b; do

@@ -148,6 +148,36 @@ TEST_P(StreamServerTest, StdinEofReachesCat) {
   EXPECT_EQ(out.Finish(), payload);
 }
 
+// stdin's data and EOF there before the process writes anything (berthctl exec -i with a
+// pipe that is already at its end): the EOF must still reach it.
+TEST_P(StreamServerTest, StdinEofBeforeAnyOutput) {
+  std::string url = ExecUrl({"wc", "-c"}, true, true, false);
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(write(in[1], "hello\n", 6), 6);
+  close(in[1]);
+  UniqueFd stop(eventfd(0, EFD_CLOEXEC));
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {  // a hang fails the test instead of stalling it
+    for (int i = 0; i < 100 && !done; ++i) usleep(100000);
+    uint64_t one = 1;
+    if (!done) (void)!write(stop.Get(), &one, sizeof one);
+  });
+  Capture out;
+  RemoteCommandIo io;
+  io.stdin_fd = in[0];
+  io.stdout_fd = out.WriteFd();
+  io.stop_fd = stop.Get();
+  auto rc = RunRemoteCommand(url, Opts(), io);
+  done = true;
+  watchdog.join();
+  close(in[0]);
+  ASSERT_TRUE(rc) << rc.error().Message();
+  EXPECT_EQ(*rc, 0);
+  std::string got = out.Finish();
+  EXPECT_EQ(got.substr(got.find_first_not_of(' ')), "6\n");
+}
+
 TEST_P(StreamServerTest, MissingCommandIsAnErrorStatus) {
   std::string url = ExecUrl({"/no/such/binary"}, false, true, true);
   Capture out, err;
@@ -573,4 +603,69 @@ TEST_F(StreamHostileTest, ClientGoneKillsTheProcess) {
 }
 
 }  // namespace
+// A WebSocket upgrade the server refuses (no subprotocol in common: 403): an error, or with
+// fallback_to_spdy a new URL followed over SPDY (the refused URL's token is spent).
+TEST_F(StreamHostileTest, RefusedWebSocketFallsBackToSpdy) {
+  int urls = 0;
+  auto next = [&]() -> Result<std::string> {
+    ++urls;
+    return server_->ExecUrl(
+        ExecRequest{"k8s.io", "c", {"sh", "-c", "echo hi; exit 4"}, false, false, true, false});
+  };
+  ClientOptions o;
+  o.transport = Transport::kWebSocket;
+  o.protocols = {"v9.channel.k8s.io"};
+  Capture out;
+  RemoteCommandIo io;
+  io.stdout_fd = out.WriteFd();
+  auto refused = RunRemoteCommand(next, o, io);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().IsPermissionDenied()) << refused.error().Message();
+  EXPECT_EQ(urls, 1);
+  o.fallback_to_spdy = true;
+  auto rc = RunRemoteCommand(next, o, io);
+  ASSERT_TRUE(rc) << rc.error().Message();
+  EXPECT_EQ(*rc, 4);
+  EXPECT_EQ(urls, 3);
+  EXPECT_EQ(out.Finish(), "hi\n");
+  WaitIdle();
+}
+
+TEST_F(StreamHostileTest, RefusedWebSocketPortForwardFallsBackToSpdy) {
+  EchoServer echo;
+  int local_port = 0;
+  UniqueFd listener = Listener(&local_port);
+  UniqueFd stop(eventfd(0, EFD_CLOEXEC));
+  int urls = 0;
+  PortForwardIo io;
+  io.listen_fd = listener.Get();
+  io.remote_port = echo.port;
+  io.stop_fd = stop.Get();
+  io.next_url = [&] {
+    ++urls;
+    return server_->PortForwardUrl(PortForwardRequest{"k8s.io", "pod1", {}});
+  };
+  ClientOptions o;
+  o.transport = Transport::kWebSocket;
+  o.protocols = {"bogus.k8s.io"};
+  o.fallback_to_spdy = true;
+  Result<void> result;
+  std::thread fwd([&] { result = RunPortForward(o, io); });
+  // The first connection, accepted before the refusal, goes over SPDY; so does the next.
+  UniqueFd a = Dial(local_port);
+  ASSERT_EQ(write(a.Get(), "one", 3), 3);
+  EXPECT_EQ(ReadN(a.Get(), 8), "echo:one");
+  UniqueFd b = Dial(local_port);
+  ASSERT_EQ(write(b.Get(), "two", 3), 3);
+  EXPECT_EQ(ReadN(b.Get(), 8), "echo:two");
+  EXPECT_EQ(urls, 2);  // the refused WebSocket one, then one SPDY connection for both
+  a.Reset();
+  b.Reset();
+  uint64_t one = 1;
+  ASSERT_EQ(write(stop.Get(), &one, sizeof one), 8);
+  fwd.join();
+  EXPECT_TRUE(result) << result.error().Message();
+  WaitIdle();
+}
+
 }  // namespace berth::stream

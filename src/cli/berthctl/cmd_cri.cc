@@ -155,8 +155,9 @@ int CriRemove(const CriCommands::Options& o, const std::vector<std::string>& ids
 }
 
 struct ExecArgs {
-  bool sync = true, interactive = false, tty = false;
+  bool sync = false, interactive = false, tty = false;
   int64_t timeout = 0;
+  std::string transport;
   std::vector<std::string> words;  // CONTAINER COMMAND [ARG...]
 };
 
@@ -166,10 +167,12 @@ int CriExec(const CriCommands::Options& o, ExecArgs a) {
     fprintf(stderr, "berthctl: exec: a container id and a command are required\n");
     return 1;
   }
+  // As crictl: streaming (Exec) unless -s or --timeout ask for ExecSync.
+  if (!a.sync && a.timeout == 0)
+    return CriExecStream(o, a.words, a.interactive, a.tty, a.transport);
   if (a.interactive || a.tty)
     return CriFail(Error{0, "exec", a.words[0],
-                      "-i/-t need the CRI streaming server (Exec), which berthctl does not "
-                      "speak yet; run without them (ExecSync)", {}});
+                      "-i/-t need the streaming exec (Exec): drop -s/--timeout", {}});
   v1::ExecSyncRequest req;
   req.set_container_id(a.words[0]);
   for (size_t i = 1; i < a.words.size(); i++) req.add_cmd(a.words[i]);
@@ -338,12 +341,17 @@ void CriCommands::Register(CLI::App& app) {
     return CriInspectPod(o, inspectp->first, inspectp->second);
   });
 
+  RegisterStreamCommands(app, group, o, commands_);  // attach, port-forward
   auto exec = std::make_shared<ExecArgs>();
   auto* c_exec = add("exec", "run a command in a running CRI container and wait for it");
-  c_exec->add_flag("-s,--sync", exec->sync, "run synchronously (ExecSync; the default)");
-  c_exec->add_flag("-i,--interactive", exec->interactive, "keep stdin open (not supported yet)");
-  c_exec->add_flag("-t,--tty", exec->tty, "allocate a terminal (not supported yet)");
-  c_exec->add_option("--timeout", exec->timeout, "seconds the command may run (0: no limit)");
+  c_exec->add_flag("-s,--sync", exec->sync, "through ExecSync, not the streaming server (Exec)");
+  c_exec->add_flag("-i,--interactive", exec->interactive, "send stdin");
+  c_exec->add_flag("-t,--tty", exec->tty, "allocate a terminal (raw mode here, resizes sent)");
+  c_exec->add_option("--transport", exec->transport,
+                     "websocket or spdy (default: websocket, spdy when the server refuses it)")
+      ->check(CLI::IsMember({"websocket", "spdy"}));
+  c_exec->add_option("--timeout", exec->timeout,
+                     "seconds the command may run (0: no limit; implies -s)");
   c_exec->prefix_command();
   c_exec->footer("Usage: berthctl exec [OPTIONS] CONTAINER-ID COMMAND [ARG...]");
   commands_.emplace_back(c_exec, [&o, exec, c_exec] {

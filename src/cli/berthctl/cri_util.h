@@ -135,4 +135,12 @@ int CriNamespaces(const CriCommands::Options& o, const std::string& output);
 void RegisterMonitorCommands(CLI::App& app, const std::string& group, CriCommands::Options& o,
                              CriCommands::CommandList& commands);
 
+// exec (streaming), attach and port-forward over the CRI streaming calls (cmd_stream.cc).
+// CriExecStream: words are CONTAINER COMMAND [ARG...]; transport "" (websocket, spdy if
+// refused), "websocket" or "spdy".
+int CriExecStream(const CriCommands::Options& o, const std::vector<std::string>& words,
+                  bool interactive, bool tty, const std::string& transport);
+void RegisterStreamCommands(CLI::App& app, const std::string& group, CriCommands::Options& o,
+                            CriCommands::CommandList& commands);
+
 }  // namespace berth::cli
