@@ -99,8 +99,8 @@ assert_fails_with "-v.*absolute" b "${R[@]}" --rm -v relative:/x "$IMAGE" true
 assert_fails_with "-p.*HOST:CONTAINER" b run --rm -p 80 "$IMAGE" true
 assert_fails_with "-p.*host's network" b "${R[@]}" --rm -p 8080:80 "$IMAGE" true
 assert_fails_with "--hostname.*host's network" b "${R[@]}" --rm --hostname h "$IMAGE" true
-assert_fails_with "Attach.*--local" b "${R[@]}" --rm -t "$IMAGE" true
-assert_fails_with "Attach.*--local" b "${R[@]}" --rm -i "$IMAGE" true
+assert_fails_with "berthctl attach -i -t.*--local" b "${R[@]}" --rm -t "$IMAGE" true
+assert_fails_with "berthctl attach -i -t.*--local" b "${R[@]}" --rm -i "$IMAGE" true
 nothing_left "runs with options"
 
 section "-d, then ps, logs, stop, rm (by name and by id)"

@@ -1,8 +1,8 @@
 // run through berthd, docker-style: a pod sandbox and one container in berthctl's namespace
 // (CRI calls only), the image pulled by berthd when it lacks it, the container's output
 // streamed from its CRI log file until it exits, berthctl's exit code the container's.
-// There is no Attach yet (issue 11): the log file is the only way to the output, so -t/-i
-// are refused and stdin is not connected.
+// run does not use Attach yet (berthd serves it now; `berthctl attach` does): the output
+// comes from the log file, so -t/-i are refused and stdin is not connected.
 // The CRI headers first: api.proto's Signal enum names its values SIGTERM, ..., which
 // <signal.h> defines as macros.
 #include "cli/berthctl/cri_util.h"
@@ -548,8 +548,9 @@ Result<void> RemoveRunPod(cri::Client& c, const std::string& pod_id, const std::
 int DockerRun(const CriCommands::Options& o, const RunArgs& a) {
   if (a.tty || a.interactive)
     return CriFail(Error{0, "run", a.tty ? "-t" : "-i",
-                         "through berthd a terminal or stdin needs Attach, which berthd does not "
-                         "serve yet (issue 11); `berthctl run --local -t` runs it without a daemon",
+                         "run does not attach to the container yet, so it has no terminal or stdin "
+                         "through berthd: use `berthctl run -d` + `berthctl attach -i -t`, or "
+                         "`berthctl run --local -t` without a daemon",
                          {}});
   if (!a.platform.empty())
     return CriFail(InvalidArgument("run", "--platform",
