@@ -6,27 +6,14 @@
 # that leave or are killed, bad frames, a bundle that cannot be created, OOM, delete,
 # a killed shim's containers found again by the next one, shutdown — and nothing left.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/shim_lib.sh"
 
-BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
-SHIM=${BERTH_SHIM:-$BERTH_BUILD_DIR/berth-shim}
-CTL=${BERTH_SHIM_CTL:-$BERTH_BUILD_DIR/tests/berth-shim-ctl}
-[ -x "$SHIM" ] || die "$SHIM is not built"
-[ -x "$CTL" ] || die "$CTL is not built"
-WD=$TEST_DIR/shim
-LOGS=$TEST_DIR/logs
-mkdir -p "$LOGS"
-RUNTIME=$(readlink -f "$BERTH")
 
-ctl() { timeout -k 5 60 "$CTL" -w "$WD" "$@"; }
-# field JQ JSON
-field() { jq -r "$1" <<<"$2"; }
 spawn_shim() {
   timeout -k 5 30 "$CTL" spawn --shim "$SHIM" --namespace test-ns --id "pod-$$" --work-dir "$WD" \
     --address "unix://$TEST_DIR/berthd.sock" --runtime "$RUNTIME" --runtime-root "$STATE" "$@"
 }
 shim_alive() { [ -n "${SHIM_PID:-}" ] && proc_alive "$SHIM_PID"; }
-# Kill whatever shim is left at exit (after lib.sh deleted the containers).
-on_exit 'p=$(cat '"$WD"'/shim.pid 2>/dev/null) && kill -KILL $p'
 # A log line of the CRI format: <RFC 3339 ns> <stream> <F|P> <content>
 CRI_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z (stdout|stderr) [FP]( |$)'
 # all_cri FILE — every line of FILE is a CRI record

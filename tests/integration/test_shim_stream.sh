@@ -7,20 +7,8 @@
 # and without stdin_once, a tty, a container that exits; the shim's fds back where they were
 # and nothing left.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/shim_lib.sh"
 
-BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
-SHIM=${BERTH_SHIM:-$BERTH_BUILD_DIR/berth-shim}
-CTL=${BERTH_SHIM_CTL:-$BERTH_BUILD_DIR/tests/berth-shim-ctl}
-[ -x "$SHIM" ] || die "$SHIM is not built"
-[ -x "$CTL" ] || die "$CTL is not built"
-WD=$TEST_DIR/shim
-LOGS=$TEST_DIR/logs
-mkdir -p "$LOGS"
-RUNTIME=$(readlink -f "$BERTH")
-
-ctl() { timeout -k 5 60 "$CTL" -w "$WD" "$@"; }
-field() { jq -r "$1" <<<"$2"; }
-on_exit 'p=$(cat '"$WD"'/shim.pid 2>/dev/null) && kill -KILL $p'
 SHIM_PID=$(timeout -k 5 30 "$CTL" spawn --shim "$SHIM" --namespace test-ns --id "pod-$$" \
   --work-dir "$WD" --runtime "$RUNTIME" --runtime-root "$STATE" 2>&1)
 [[ $SHIM_PID =~ ^[0-9]+$ ]] || die "the shim did not start: $SHIM_PID"

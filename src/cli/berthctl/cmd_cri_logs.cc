@@ -157,15 +157,14 @@ int CriEvents(const CriCommands::Options& o, const std::string& output) {
   auto stream = c->GetContainerEvents({});
   if (!stream) return CriFail(stream.error());
   std::atomic<bool> done{false}, signalled{false};
+  // The waiter sleeps in sigwaitinfo; when the stream ends from the runtime's side, a
+  // SIGTERM sent to that thread alone (done already set) wakes it without a polling tick.
   std::thread waiter([&] {
-    timespec tick{0, 200 * 1000 * 1000};
-    while (!done) {
-      if (sigtimedwait(&set, nullptr, &tick) > 0) {
-        signalled = true;
-        (*stream)->Cancel();
-        return;
-      }
+    while (sigwaitinfo(&set, nullptr) < 0) {
     }
+    if (done) return;
+    signalled = true;
+    (*stream)->Cancel();
   });
   v1::ContainerEventResponse e;
   while ((*stream)->Next(&e)) {
@@ -182,6 +181,7 @@ int CriEvents(const CriCommands::Options& o, const std::string& output) {
     fflush(stdout);
   }
   done = true;
+  if (!signalled) pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   auto r = (*stream)->Finish();
   if (!r) return CriFail(r.error());
