@@ -175,6 +175,38 @@ assert_eq $((last_old + 1)) "$first_new" "no line lost or doubled across the rot
 all_cri "$rlog" && pass "the new file is CRI records" || fail "the new file is not CRI records"
 assert_ok "delete --force of a running container" ctl delete "$ro_id" --force
 
+section "a full log disk: the container is not blocked, its output dropped, logging resumes"
+# The log's filesystem: a 256 KiB tmpfs. A container writing 8 MiB must not block on its pipe
+# (the shim drains it and drops what cannot be written); once space returns, new output is
+# written again.
+FULL=$TEST_DIR/fulllog
+mkdir -p "$FULL"
+mount -t tmpfs -o size=256k berth-it-fulllog "$FULL" || die "mount a tmpfs on $FULL"
+on_exit "umount -l '$FULL' 2>/dev/null"
+b=$(make_bundle sh -c 'head -c 8388608 /dev/zero | tr "\0" x | fold -w 1000; echo; exec sleep 1000')
+fl_id=$(new_id)
+flog=$FULL/$fl_id.log
+ctl create "$fl_id" --bundle "$b" --log-path "$flog" >/dev/null && ctl start "$fl_id" >/dev/null
+assert_eq 0 $? "create + start with the log on a 256 KiB filesystem"
+fl_pid=$(ctr_pid "$fl_id")
+# The container reaches its sleep only when all 8 MiB went through the pipe.
+wait_until 30 grep -q sleep "/proc/$fl_pid/cmdline" 2>/dev/null &&
+  pass "8 MiB written into a full log disk: the container went on (not blocked on the pipe)" ||
+  fail "the container is blocked writing its output ($(tr '\0' ' ' <"/proc/$fl_pid/cmdline" 2>/dev/null))"
+assert_eq 0 "$(df --output=avail -B1 "$FULL" | tail -n1 | tr -d ' ')" "the log's filesystem is full"
+assert_contains "$(cat "$WD/shim.log" 2>/dev/null)" "$flog" "the shim's own log names the log file it could not write"
+assert_eq 1 "$(grep -c "write $flog" "$WD/shim.log" 2>/dev/null)" "…once, not once per dropped line"
+assert_eq running "$(field .status "$(ctl state "$fl_id")")" "the container is still running"
+# Space returns (the filesystem grown to 16 MiB): what is left in the pipe and new output
+# are written again, to the same open file.
+mount -o remount,size=16m "$FULL" || fail "remount $FULL larger"
+r=$(ctl exec "$fl_id" -- sh -c 'echo written-after-free >/proc/1/fd/1')
+wait_until 10 grep -q 'stdout F written-after-free$' "$flog" &&
+  pass "after space returned and the log was reopened, output is logged again" ||
+  fail "nothing logged after space returned (exec: $r): $(tail -c 300 "$flog" 2>/dev/null)"
+assert_ok "delete --force" ctl delete "$fl_id" --force
+umount "$FULL" || fail "the full log tmpfs is busy after the container is gone"
+
 section "a bundle that cannot be created"
 bad_id=$(new_id)
 mkdir -p "$TEST_DIR/empty-bundle"
