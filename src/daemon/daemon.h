@@ -168,6 +168,10 @@ class Daemon {
 
   explicit Daemon(Config config);
   Result<void> Recover();
+  // recovery_orphans.cc: pods, shims and containers no readable record claims are removed.
+  int RemoveOrphans(const std::map<std::string, std::shared_ptr<Sandbox>>& pods);
+  void RemoveUnclaimedContainer(const shim::ShimClient& shim, const std::string& ns,
+                                const std::string& id, const std::string& why);
 
   Namespace& Ns(const std::string& ns);  // made on first use; caller holds mu_
   Result<std::shared_ptr<Sandbox>> FindPod(const std::string& ns, const std::string& id);

@@ -103,6 +103,15 @@ Result<void> Daemon::Recover() {
     if (shim) {
       if (auto l = shim->List()) list = std::move(*l);
     }
+    for (const auto& s : list) {
+      bool claimed = false;
+      for (const auto& c : mine) claimed = claimed || c->rec.id == s.id;
+      if (!claimed && shim) {
+        RemoveUnclaimedContainer(*shim, pod->rec.ns, s.id, "pod " + id + "'s shim runs it but no "
+                                                       "readable record claims it");
+        ++undone;
+      }
+    }
     for (auto& c : mine) {
       bool found = false;
       for (const auto& s : list) {
@@ -123,6 +132,7 @@ Result<void> Daemon::Recover() {
     }
     if (shim) WatchShim(pod);
   }
+  undone += RemoveOrphans(pods);
   log::Info("recovered " + std::to_string(pods.size()) + " pod sandboxes and " +
             std::to_string(containers) + " containers" +
             (undone ? ", undid " + std::to_string(undone) + " unfinished" : "") +
