@@ -200,10 +200,15 @@ assert_eq running "$(field .status "$(ctl state "$fl_id")")" "the container is s
 # Space returns (the filesystem grown to 16 MiB): what is left in the pipe and new output
 # are written again, to the same open file.
 mount -o remount,size=16m "$FULL" || fail "remount $FULL larger"
-r=$(ctl exec "$fl_id" -- sh -c 'echo written-after-free >/proc/1/fd/1')
-wait_until 10 grep -q 'stdout F written-after-free$' "$flog" &&
-  pass "after space returned and the log was reopened, output is logged again" ||
-  fail "nothing logged after space returned (exec: $r): $(tail -c 300 "$flog" 2>/dev/null)"
+# An exec writes a numbered line a second to the init's stdout: logging has resumed when one is in the
+# file (a line the shim read while the disk was still full is rightly dropped).
+r=$(ctl exec "$fl_id" -- sh -c 'for i in 1 2 3 4 5; do echo written-after-free-$i >/proc/1/fd/1; sleep 1; done')
+if wait_until 20 grep -q 'stdout F written-after-free-[0-9]$' "$flog"; then
+  pass "after space returned, output is logged again"
+else
+  fail "nothing logged after space returned (exec: $r; $(df --output=used,avail -B1 "$FULL" | tail -n1)," \
+    "log $(stat -c %s "$flog") bytes, shim log: $(tail -n3 "$WD/shim.log" | tr '\n' ' ')): $(tail -c 200 "$flog")"
+fi
 assert_ok "delete --force" ctl delete "$fl_id" --force
 umount "$FULL" || fail "the full log tmpfs is busy after the container is gone"
 
