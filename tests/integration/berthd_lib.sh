@@ -18,6 +18,8 @@
 #   berthd_cni_node NAME  berthd (when started) in a network namespace of the test's with a
 #                         bridge + host-local + portmap chain: NETNS, IPAM_DIR, BERTHD_WRAP;
 #                         the image from berthd_image; berthd_pull_into_store after the start
+#   berthd_on_cni_node NAME  all of that for a test driving berthd with berth-cri-bench
+#                         (CRI_BENCH): berthd_init, berthd_cni_node, started, image pulled
 #   berthd_assert_no_leftovers [NETNS IPAM_DIR]  nothing of this berthd's is left
 
 berthd_init() {
@@ -242,4 +244,14 @@ berthd_pull_into_store() {
   local out
   out=$("$BERTHCTL" --config /dev/null --root "$BD/root/images" --insecure-registry "$REG_BD" pull -q "$IMAGE" 2>&1) ||
     die "berthctl pull into berthd's store failed: $out"
+}
+
+berthd_on_cni_node() {
+  require_tools jq skopeo docker-registry ip nsenter iptables
+  CRI_BENCH=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}/tests/berth-cri-bench
+  [ -x "$CRI_BENCH" ] || die "$CRI_BENCH not found (ninja berth-cri-bench)"
+  berthd_init "$1"
+  berthd_cni_node "$1"
+  berthd_start --insecure-registry "$REG_BD"
+  berthd_pull_into_store
 }

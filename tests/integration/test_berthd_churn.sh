@@ -11,19 +11,12 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 source "$(dirname "$0")/berthd_lib.sh"
 require_root
-require_tools jq skopeo docker-registry ip nsenter iptables
 ROUNDS=${BERTHD_CHURN_ROUNDS:-200}
-BENCH=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}/tests/berth-cri-bench
-[ -x "$BENCH" ] || die "$BENCH not found (ninja berth-cri-bench)"
-
-berthd_init bdchurn
-berthd_cni_node bdchurn
-berthd_start --insecure-registry "$REG_BD"
-berthd_pull_into_store
+berthd_on_cni_node bdchurn
 
 section "$ROUNDS pod lifecycles on the bridge"
 mkdir -p "$TEST_DIR/podlogs"
-out=$("$BENCH" --endpoint "$ENDPOINT" --image "$IMAGE" --cgroup-parent "/$CG_PARENT" \
+out=$("$CRI_BENCH" --endpoint "$ENDPOINT" --image "$IMAGE" --cgroup-parent "/$CG_PARENT" \
   --log-dir "$TEST_DIR/podlogs" --network POD --prefix churn --warmup 5 --rounds "$ROUNDS" \
   --stop-timeout 10 --sample-pid "$BERTHD_PID" churn 2>&1)
 rc=$?

@@ -10,20 +10,13 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 source "$(dirname "$0")/berthd_lib.sh"
 require_root
-require_tools jq skopeo docker-registry ip nsenter iptables
-BENCH=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}/tests/berth-cri-bench
-[ -x "$BENCH" ] || die "$BENCH not found (ninja berth-cri-bench)"
-
-berthd_init bdload
-berthd_cni_node bdload
-berthd_start --insecure-registry "$REG_BD"
-berthd_pull_into_store
+berthd_on_cni_node bdload
 
 CLIENTS=${BERTHD_LOAD_CLIENTS:-20} SECONDS_=${BERTHD_LOAD_SECONDS:-10}
 section "$CLIENTS clients for $SECONDS_ s while pods start and stop"
 mkdir -p "$TEST_DIR/podlogs"
 FDS0=$(ls /proc/"$BERTHD_PID"/fd | wc -l)
-out=$("$BENCH" --endpoint "$ENDPOINT" --image "$IMAGE" --cgroup-parent "/$CG_PARENT" \
+out=$("$CRI_BENCH" --endpoint "$ENDPOINT" --image "$IMAGE" --cgroup-parent "/$CG_PARENT" \
   --log-dir "$TEST_DIR/podlogs" --network POD --prefix load --clients "$CLIENTS" \
   --duration "$SECONDS_" --steady-pods 3 --churners 2 --stop-timeout 2 --sample-pid "$BERTHD_PID" load 2>&1)
 rc=$?
