@@ -9,6 +9,8 @@
 #   sudo BUILD=/path/to/build ROUNDS=5 PODS=30 bench/cri.sh
 #   sudo STEPS="lifecycle memory restart" bench/cri.sh
 #   sudo STEPS=profile KEEP_WORK=1 bench/cri.sh   # strace of berthd's lifecycle, kept in $WORK
+#   sudo STEPS=churn CHURN_ROUNDS=1000 bench/cri.sh   # bench/churn.sh: pod churn, leaks
+#   sudo STEPS=load LOAD_CLIENTS=50 LOAD_SECONDS=60 bench/cri.sh   # bench/load.sh
 #
 # Both daemons run on temporary directories under $WORK and in a network namespace of the
 # bench's own; both get the same busybox image (and containerd its pause image, a static C
@@ -31,6 +33,9 @@ RESTARTS=${RESTARTS:-5}
 # host-network pods.
 NETWORKS=${NETWORKS:-"NODE POD"}
 STEPS=${STEPS:-"lifecycle memory restart"}
+CHURN_ROUNDS=${CHURN_ROUNDS:-1000}
+LOAD_CLIENTS=${LOAD_CLIENTS:-50}
+LOAD_SECONDS=${LOAD_SECONDS:-60}
 WORK=$(mktemp -d /var/tmp/berth-bench-cri.XXXXXX)
 chmod 755 "$WORK"
 OUT=${OUT:-/tmp/berth-bench-cri-results.$(date +%Y%m%d-%H%M%S).md}
@@ -400,6 +405,49 @@ if [[ " $STEPS " == *" profile "* ]]; then
   wait "$SPID" 2>/dev/null || true
 fi
 
+# --- 5. churn: CHURN_ROUNDS pod lifecycles on the CNI bridge, each with a log line and an
+# ExecSync (berth-cri-bench churn), one daemon after the other; the daemon's fds, threads and
+# RSS after the warm-up, right after the last round and 5 s later; what is left.
+# leftovers SYSTEM — "SHIMS MOUNTS RESERVED_IPS VETHS" of that daemon, once its pods are gone
+# (shims given 10 s to exit).
+leftovers() {
+  local m i
+  # A removed pod's shim exits on its own once it has answered: up to 10 s for that.
+  for i in $(seq 100); do [ -z "$(shims_of "$1")" ] && break; sleep 0.1; done
+  for i in $(shims_of "$1"); do echo "$(tr '\0' ' ' <"/proc/$i/cmdline")"; done >"$WORK/results/$1.shims-left"
+  m=$(awk -v d="$WORK/" 'index($5, d) == 1 && $5 != d "run" {n++} END {print n+0}' /proc/self/mountinfo)
+  echo "$(shims_of "$1" | wc -l) $m $(find "$WORK/ipam" -type f -regex '.*/[0-9.]+' 2>/dev/null | wc -l) $("${IN_NS[@]}" ip -o link show type veth | wc -l)"
+}
+procstat() {  # PID — "FDS THREADS RSS_KB"
+  echo "$(ls /proc/"$1"/fd | wc -l) $(awk '/^Threads:/ {t=$2} /^VmRSS:/ {r=$2} END {print t, r}' /proc/"$1"/status)"
+}
+if [[ " $STEPS " == *" churn "* ]]; then
+  for s in "${SYSTEMS[@]}"; do
+    note "churn: $CHURN_ROUNDS pod lifecycles on $s (CNI bridge, log line + ExecSync each)"
+    cli "$s" --network POD --prefix "$s-churn" --warmup 5 --rounds "$CHURN_ROUNDS" \
+      --stop-timeout 10 --sample-pid "$(pid_of "$s")" churn >"$WORK/results/churn.$s.json"
+    sleep 5
+    procstat "$(pid_of "$s")" >"$WORK/results/churn.$s.settled"
+    leftovers "$s" >"$WORK/results/churn.$s.left"
+    load
+  done
+fi
+
+# --- 6. load: LOAD_CLIENTS clients for LOAD_SECONDS issuing list/status/stats/ExecSync while
+# two threads churn pods (berth-cri-bench load), one daemon after the other.
+if [[ " $STEPS " == *" load "* ]]; then
+  for s in "${SYSTEMS[@]}"; do
+    note "load: $LOAD_CLIENTS clients for $LOAD_SECONDS s on $s (4 steady pods, 2 churners)"
+    rc=0
+    cli "$s" --network POD --prefix "$s-load" --clients "$LOAD_CLIENTS" --duration "$LOAD_SECONDS" \
+      --steady-pods 4 --churners 2 --stop-timeout 2 --sample-pid "$(pid_of "$s")" load \
+      >"$WORK/results/load.$s.json" || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 3 ] || die "berth-cri-bench load on $s failed (exit $rc)"
+    leftovers "$s" >"$WORK/results/load.$s.left"
+    load
+  done
+fi
+
 # --- report ---------------------------------------------------------------------------------------
 # med FILE... — median of numbers, one per line.
 med() { sort -g "$@" | awk '{a[NR]=$1} END {if (!NR) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -481,6 +529,49 @@ samples() { cat "$WORK"/results/"$NET.$1".*.json 2>/dev/null | jq -r --arg k "$2
       echo "| containerd after SIGTERM (CRI answers) | - | $(med "$WORK/results/restart.containerd") |"
     echo
     echo "All samples (log line, Version): TERM $(tr '\n' ';' <"$WORK/results/restart.term") KILL $(tr '\n' ';' <"$WORK/results/restart.kill")"
+  fi
+  if [[ " $STEPS " == *" churn "* ]]; then
+    echo
+    echo "### Churn: $CHURN_ROUNDS pod lifecycles on a CNI bridge (after 5 warm-up), each with a log line and an ExecSync"
+    echo
+    echo "| | containerd | berthd | berthd / containerd |"
+    echo "|---|---|---|---|"
+    cj() { jq -r "$2" "$WORK/results/churn.$1.json"; }
+    for k in round_total RunPodSandbox CreateContainer StartContainer ExecSync StopContainer \
+      RemoveContainer StopPodSandbox RemovePodSandbox; do
+      c=$(cj containerd ".median_ms.$k") b=$(cj berthd ".median_ms.$k")
+      label="$k, median ms"
+      [ "$k" = round_total ] && label="**one lifecycle (9 calls + log line), median ms**"
+      echo "| $label | $c | $b | $(ratio "$b" "$c") |"
+    done
+    for s in containerd berthd; do
+      w=$(jq -r '.round_total_us | add / 1000000 | . * 10 | round / 10' "$WORK/results/churn.$s.json")
+      eval "wall_$s=$w"
+    done
+    echo "| all rounds, s | $wall_containerd | $wall_berthd | $(ratio "$wall_berthd" "$wall_containerd") |"
+    for f in fds threads rss_kb; do
+      i=$(case $f in fds) echo 1 ;; threads) echo 2 ;; rss_kb) echo 3 ;; esac)
+      echo "| daemon $f: after warm-up → last round → 5 s later | $(cj containerd ".start.$f") → $(cj containerd ".end.$f") → $(cut -d' ' -f$i "$WORK/results/churn.containerd.settled") | $(cj berthd ".start.$f") → $(cj berthd ".end.$f") → $(cut -d' ' -f$i "$WORK/results/churn.berthd.settled") | |"
+    done
+    echo "| left: shims, mounts, reserved IPs, veths | $(cat "$WORK/results/churn.containerd.left") | $(cat "$WORK/results/churn.berthd.left") | |"
+  fi
+  if [[ " $STEPS " == *" load "* ]]; then
+    echo
+    echo "### Load: $LOAD_CLIENTS clients for $LOAD_SECONDS s (4 steady pods, 2 threads churning pods on a CNI bridge), ms"
+    echo
+    echo "| call | containerd p50 | berthd p50 | p50 ratio | containerd p99 | berthd p99 | p99 ratio | calls (c / b) | unexpected (c / b) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    lj() { jq -r --arg k "$2" ".calls[\$k].$3 // \"-\"" "$WORK/results/load.$1.json"; }
+    for k in ListPodSandbox ListContainers ContainerStatus ListContainerStats ExecSync; do
+      cp50=$(lj containerd $k p50_ms) bp50=$(lj berthd $k p50_ms) cp99=$(lj containerd $k p99_ms) bp99=$(lj berthd $k p99_ms)
+      echo "| $k | $cp50 | $bp50 | $(ratio "$bp50" "$cp50") | $cp99 | $bp99 | $(ratio "$bp99" "$cp99") | $(lj containerd $k n) / $(lj berthd $k n) | $(lj containerd $k unexpected) / $(lj berthd $k unexpected) |"
+    done
+    for s in containerd berthd; do
+      echo
+      echo "$s: $(jq -r .churn_cycles "$WORK/results/load.$s.json") pods churned; answers by code:"
+      jq -r '.calls | to_entries[] | "- \(.key): \(.value.codes | to_entries | map("\(.key) \(.value)") | join(", "))\(if .value.unexpected > 0 then "; unexpected, e.g. " + (.value.examples[0] // "" | .[0:200]) else "" end)"' "$WORK/results/load.$s.json"
+      echo "- left after the load (shims, mounts, reserved IPs, veths): $(cat "$WORK/results/load.$s.left")"
+    done
   fi
 } | tee "$OUT"
 note "results in $OUT (raw JSON in $WORK/results with KEEP_WORK=1)"

@@ -13,11 +13,27 @@
 //   berth-cri-bench ... remove-all  stops and removes every pod the endpoint lists
 //   berth-cri-bench ... pull IMG    PullImage (ImageService)
 //   berth-cri-bench ... count       prints "PODS READY_PODS CONTAINERS RUNNING_CONTAINERS"
+//   berth-cri-bench ... churn       WARMUP + ROUNDS pod lifecycles as kubelet runs them, each
+//       with its container writing a log line (checked in the log file) and one ExecSync
+//       (its output checked): RunPodSandbox, CreateContainer, StartContainer, ExecSync,
+//       StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox. With --sample-pid,
+//       that process's fds, threads and RSS after the warm-up and at the end. Prints one
+//       JSON object (per-round ms, medians, the samples); any failed call ends it (exit 1).
+//   berth-cri-bench ... load        --clients N threads for --duration S seconds, each with a
+//       connection of its own, issuing ListPodSandbox, ListContainers, ContainerStatus,
+//       ListContainerStats and ExecSync at random, against --steady-pods pods that keep
+//       running and --churners threads that start and remove pods meanwhile. Expected
+//       answers: NOT_FOUND (ContainerStatus, ExecSync of a container removed meanwhile) and
+//       FAILED_PRECONDITION or a non-zero exit (ExecSync of a churned container being
+//       stopped); anything else is unexpected. Prints JSON: per call n, p50/p99 ms, codes;
+//       exit 3 when any answer was unexpected.
 //   berth-cri-bench ... wait-ready SINCE_US
 //                                   calls Version until it answers (10 s at most); prints
 //                                   the ms from SINCE_US (CLOCK_REALTIME, µs) to the answer
 //
 // Options: --pods 30 --warmup 3 --execs 100 --prefix NAME (pod names NAME-<i>)
+//   --rounds 200 (churn) --sample-pid PID (churn) --clients 50 --duration 60
+//   --steady-pods 4 --churners 2 (load)
 //   --cgroup-parent /CG --log-dir DIR --network NODE|POD --handler H --stop-timeout S
 //   --cpu-pid PID --cpu-match STR: CPU (user+sys, with reaped children) of PID and of every
 //   process whose command line holds STR (its shims), sampled around the ExecSync loop.
@@ -30,15 +46,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cri/client.h"
@@ -54,7 +75,8 @@ struct Options {
   std::string endpoint, image, prefix = "crib", cgroup_parent, log_dir = "/tmp",
                                 network = "NODE", handler, cpu_match;
   int pods = 30, warmup = 3, execs = 100, hold = 0, stop_timeout = 10;
-  pid_t cpu_pid = 0;
+  int rounds = 200, clients = 50, duration_s = 60, steady_pods = 4, churners = 2;
+  pid_t cpu_pid = 0, sample_pid = 0;
   bool container = true;
   // The pods share one PID namespace (NamespaceMode POD, kubelet's default), so sleep is
   // not its pid 1 and dies of SIGTERM.
@@ -263,6 +285,333 @@ int Lifecycle(cri::Client& cl, const Options& o) {
   return 0;
 }
 
+// fds, threads and RSS (KiB) of a process, from /proc (-1: not readable).
+struct ProcSample {
+  int fds = -1, threads = -1;
+  long rss_kb = -1;
+};
+ProcSample SampleProc(pid_t pid) {
+  ProcSample s;
+  if (pid == 0) return s;
+  std::string dir = "/proc/" + std::to_string(pid);
+  if (DIR* d = opendir((dir + "/fd").c_str())) {
+    s.fds = 0;
+    while (auto* e = readdir(d)) s.fds += e->d_name[0] != '.';
+    closedir(d);
+  }
+  std::ifstream f(dir + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.starts_with("Threads:")) s.threads = atoi(line.c_str() + 8);
+    if (line.starts_with("VmRSS:")) s.rss_kb = atol(line.c_str() + 6);
+  }
+  return s;
+}
+Json ToJson(const ProcSample& s) {
+  return Json{{"fds", s.fds}, {"threads", s.threads}, {"rss_kb", s.rss_kb}};
+}
+
+double PercentileMs(std::vector<int64_t> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = size_t(q * double(v.size()));
+  return double(v[std::min(i, v.size() - 1)]) / 1000.0;
+}
+
+// Waits up to 10 s for LINE in the container's log file (the CRI format: "TS stream F LINE").
+bool LogHasLine(const std::string& path, const std::string& line) {
+  for (int i = 0; i < 1000; i++) {
+    std::ifstream f(path);
+    std::string l;
+    while (std::getline(f, l))
+      if (l.ends_with(" " + line)) return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+// As kubelet's garbage collection: the pod's log directory goes once the pod is removed.
+void RemoveLogDir(const Options& o, const std::string& name) {
+  std::string dir = o.log_dir + "/" + name;
+  unlink((dir + "/c.log").c_str());
+  rmdir(dir.c_str());
+}
+
+int Churn(cri::Client& cl, const Options& o) {
+  Json out;
+  auto ver = Must("Version", cl.Version(v1::VersionRequest{}));
+  out["runtime"] = ver.runtime_name() + " " + ver.runtime_version();
+  std::vector<int64_t> totals;
+  ProcSample start;
+  for (int i = 0; i < o.warmup + o.rounds; i++) {
+    bool timed = i >= o.warmup;
+    if (i == o.warmup) start = SampleProc(o.sample_pid);
+    std::string name = o.prefix + "-" + std::to_string(i);
+    std::string line = "churn-log-line-" + std::to_string(i);
+    Options co = o;
+    co.cmd = {"sh", "-c", "echo " + line + "; exec sleep 3600"};
+    auto t0 = Clock::now();
+    auto [pod, ctr] = Up(cl, co, name, timed, true);
+    v1::ExecSyncRequest ex;
+    ex.set_container_id(ctr);
+    ex.add_cmd("echo");
+    ex.add_cmd("exec-" + std::to_string(i));
+    ex.set_timeout(10);
+    auto r = timed ? Timed("ExecSync", [&] { return cl.ExecSync(ex); })
+                   : Must("ExecSync", cl.ExecSync(ex));
+    if (r.exit_code() != 0 || r.stdout() != "exec-" + std::to_string(i) + "\n") {
+      fprintf(stderr, "berth-cri-bench: churn round %d: ExecSync echo: exit %d, stdout \"%s\"\n",
+              i, r.exit_code(), r.stdout().c_str());
+      return 1;
+    }
+    if (!LogHasLine(o.log_dir + "/" + name + "/c.log", line)) {
+      fprintf(stderr, "berth-cri-bench: churn round %d: \"%s\" not in %s/%s/c.log after 10 s\n",
+              i, line.c_str(), o.log_dir.c_str(), name.c_str());
+      return 1;
+    }
+    Down(cl, o, pod, ctr, timed);
+    RemoveLogDir(o, name);
+    if (timed)
+      totals.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  }
+  samples["round_total"] = totals;
+  if (o.sample_pid != 0) {
+    out["start"] = ToJson(start);
+    out["end"] = ToJson(SampleProc(o.sample_pid));
+  }
+  Json med;
+  for (auto& [k, v] : samples) med[k] = MedianMs(v);
+  out["rounds"] = o.rounds;
+  out["median_ms"] = med;
+  out["round_total_us"] = totals;
+  printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+// --- load ---------------------------------------------------------------------------------
+
+// What one thread saw of one call: latencies of every answer, the answers by code.
+struct CallTally {
+  std::vector<int64_t> us;
+  std::map<std::string, int> codes;
+  int unexpected = 0;
+  std::vector<std::string> examples;  // the first few unexpected answers, in full
+};
+using Tallies = std::map<std::string, CallTally>;
+
+// Times one call into t[call]; EXPECTED says whether an error code (or "OK", or "exit N")
+// is an answer the caller could get at this moment.
+template <class F, class Expected>
+void Tally(Tallies& t, const std::string& call, F&& fn, Expected&& expected) {
+  auto t0 = Clock::now();
+  auto r = fn();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+  CallTally& c = t[call];
+  c.us.push_back(us);
+  std::string code = r ? std::string("OK") : std::string(KindName(r.error().Kind()));
+  std::string detail = r ? std::string() : r.error().Message();
+  if constexpr (std::is_same_v<std::decay_t<decltype(*r)>, v1::ExecSyncResponse>) {
+    if (r && r->exit_code() != 0) {
+      code = "exit " + std::to_string(r->exit_code());
+      detail = r->stderr();
+    }
+  }
+  c.codes[code]++;
+  if (!expected(code)) {
+    c.unexpected++;
+    if (c.examples.size() < 3) c.examples.push_back(code + ": " + detail);
+  }
+}
+
+// The containers the clients aim at: the steady pods' (always running) and the last few
+// of the churners' (running, being stopped, or already removed).
+struct Targets {
+  std::mutex mu;
+  std::vector<std::string> steady;
+  std::deque<std::string> churned;
+  void AddChurned(const std::string& id) {
+    std::lock_guard l(mu);
+    churned.push_back(id);
+    if (churned.size() > 8) churned.pop_front();
+  }
+  // {id, steady?}
+  std::pair<std::string, bool> Pick(std::mt19937& rng) {
+    std::lock_guard l(mu);
+    if (churned.empty() || rng() % 2 == 0) return {steady[rng() % steady.size()], true};
+    return {churned[rng() % churned.size()], false};
+  }
+};
+
+bool Only(const std::string& code, std::initializer_list<const char*> ok) {
+  for (const char* k : ok)
+    if (code == k) return true;
+  return false;
+}
+
+void LoadClient(const Options& o, Targets& targets, Clock::time_point end, unsigned seed,
+                Tallies& t) {
+  auto cl = Must("connect", cri::Client::Connect(o.endpoint, std::chrono::seconds(30)));
+  std::mt19937 rng(seed);
+  auto ok_only = [](const std::string& c) { return c == "OK"; };
+  while (Clock::now() < end) {
+    switch (rng() % 5) {
+      case 0:
+        Tally(t, "ListPodSandbox", [&] { return cl.ListPodSandbox(v1::ListPodSandboxRequest{}); },
+              ok_only);
+        break;
+      case 1:
+        Tally(t, "ListContainers", [&] { return cl.ListContainers(v1::ListContainersRequest{}); },
+              ok_only);
+        break;
+      case 2: {
+        auto [id, steady] = targets.Pick(rng);
+        v1::ContainerStatusRequest r;
+        r.set_container_id(id);
+        Tally(t, "ContainerStatus", [&] { return cl.ContainerStatus(r); },
+              [&](const std::string& c) { return steady ? c == "OK" : Only(c, {"OK", "NOT_FOUND"}); });
+        break;
+      }
+      case 3:
+        Tally(t, "ListContainerStats",
+              [&] { return cl.ListContainerStats(v1::ListContainerStatsRequest{}); }, ok_only);
+        break;
+      case 4: {
+        auto [id, steady] = targets.Pick(rng);
+        v1::ExecSyncRequest r;
+        r.set_container_id(id);
+        r.add_cmd("echo");
+        r.add_cmd("load");
+        r.set_timeout(10);
+        // A churned container's exec may be killed with it (exit 137, or 143 by SIGTERM).
+        Tally(t, "ExecSync", [&] { return cl.ExecSync(r); }, [&](const std::string& c) {
+          return steady ? c == "OK"
+                        : Only(c, {"OK", "NOT_FOUND", "FAILED_PRECONDITION", "exit 137", "exit 143"});
+        });
+        break;
+      }
+    }
+  }
+}
+
+// Pods up and down until END: every call must succeed (tallied as "churn <call>").
+void Churner(const Options& o, Targets& targets, Clock::time_point end, int index, Tallies& t,
+             std::atomic<int>& cycles) {
+  auto cl = Must("connect", cri::Client::Connect(o.endpoint, std::chrono::seconds(60)));
+  std::mt19937 rng(1000 + index);
+  auto ok_only = [](const std::string& c) { return c == "OK"; };
+  for (int k = 0; Clock::now() < end; k++) {
+    std::string name = o.prefix + "-churn-" + std::to_string(index) + "-" + std::to_string(k);
+    auto pc = PodConfig(o, name);
+    mkdir((o.log_dir + "/" + name).c_str(), 0755);
+    v1::RunPodSandboxRequest rp;
+    *rp.mutable_config() = pc;
+    rp.set_runtime_handler(o.handler);
+    std::string pod, ctr;
+    Tally(t, "churn RunPodSandbox", [&] {
+      auto r = cl.RunPodSandbox(rp);
+      if (r) pod = r->pod_sandbox_id();
+      return r;
+    }, ok_only);
+    if (!pod.empty()) {
+      v1::CreateContainerRequest cc;
+      cc.set_pod_sandbox_id(pod);
+      *cc.mutable_config() = CtrConfig(o);
+      *cc.mutable_sandbox_config() = pc;
+      Tally(t, "churn CreateContainer", [&] {
+        auto r = cl.CreateContainer(cc);
+        if (r) ctr = r->container_id();
+        return r;
+      }, ok_only);
+    }
+    if (!ctr.empty()) {
+      targets.AddChurned(ctr);  // also while only created: ExecSync is FAILED_PRECONDITION
+      v1::StartContainerRequest sc;
+      sc.set_container_id(ctr);
+      Tally(t, "churn StartContainer", [&] { return cl.StartContainer(sc); }, ok_only);
+      usleep(rng() % 300000);
+      v1::StopContainerRequest s;
+      s.set_container_id(ctr);
+      s.set_timeout(o.stop_timeout);
+      Tally(t, "churn StopContainer", [&] { return cl.StopContainer(s); }, ok_only);
+      v1::RemoveContainerRequest r;
+      r.set_container_id(ctr);
+      Tally(t, "churn RemoveContainer", [&] { return cl.RemoveContainer(r); }, ok_only);
+    }
+    if (!pod.empty()) {
+      v1::StopPodSandboxRequest sp;
+      sp.set_pod_sandbox_id(pod);
+      Tally(t, "churn StopPodSandbox", [&] { return cl.StopPodSandbox(sp); }, ok_only);
+      v1::RemovePodSandboxRequest rm;
+      rm.set_pod_sandbox_id(pod);
+      Tally(t, "churn RemovePodSandbox", [&] { return cl.RemovePodSandbox(rm); }, ok_only);
+    }
+    RemoveLogDir(o, name);
+    cycles++;
+  }
+}
+
+int Load(cri::Client& cl, const Options& o) {
+  Json out;
+  auto ver = Must("Version", cl.Version(v1::VersionRequest{}));
+  out["runtime"] = ver.runtime_name() + " " + ver.runtime_version();
+  Targets targets;
+  std::vector<std::pair<std::string, std::string>> steady;
+  for (int i = 0; i < std::max(1, o.steady_pods); i++) {
+    steady.push_back(Up(cl, o, o.prefix + "-steady-" + std::to_string(i), false, true));
+    targets.steady.push_back(steady.back().second);
+  }
+  ProcSample start = SampleProc(o.sample_pid);
+  auto end = Clock::now() + std::chrono::seconds(o.duration_s);
+  std::vector<Tallies> tallies(o.clients + o.churners);
+  std::atomic<int> cycles{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < o.clients; i++)
+    threads.emplace_back([&, i] { LoadClient(o, targets, end, 1 + i, tallies[i]); });
+  for (int i = 0; i < o.churners; i++)
+    threads.emplace_back(
+        [&, i] { Churner(o, targets, end, i, tallies[o.clients + i], cycles); });
+  for (auto& th : threads) th.join();
+  for (auto& [pod, ctr] : steady) Down(cl, o, pod, ctr, false);
+  for (int i = 0; i < std::max(1, o.steady_pods); i++)
+    RemoveLogDir(o, o.prefix + "-steady-" + std::to_string(i));
+
+  Tallies all;
+  for (auto& t : tallies)
+    for (auto& [call, c] : t) {
+      CallTally& a = all[call];
+      a.us.insert(a.us.end(), c.us.begin(), c.us.end());
+      for (auto& [code, n] : c.codes) a.codes[code] += n;
+      a.unexpected += c.unexpected;
+      for (auto& e : c.examples)
+        if (a.examples.size() < 5) a.examples.push_back(e);
+    }
+  int unexpected = 0;
+  Json calls;
+  for (auto& [call, a] : all) {
+    unexpected += a.unexpected;
+    calls[call] = Json{{"n", a.us.size()},
+                       {"p50_ms", PercentileMs(a.us, 0.50)},
+                       {"p99_ms", PercentileMs(a.us, 0.99)},
+                       {"codes", a.codes},
+                       {"unexpected", a.unexpected},
+                       {"examples", a.examples}};
+  }
+  out["clients"] = o.clients;
+  out["churners"] = o.churners;
+  out["steady_pods"] = o.steady_pods;
+  out["duration_s"] = o.duration_s;
+  out["churn_cycles"] = cycles.load();
+  out["unexpected"] = unexpected;
+  out["calls"] = calls;
+  if (o.sample_pid != 0) {
+    out["start"] = ToJson(start);
+    out["end"] = ToJson(SampleProc(o.sample_pid));
+  }
+  printf("%s\n", out.dump().c_str());
+  return unexpected ? 3 : 0;
+}
+
 int Hold(cri::Client& cl, const Options& o) {
   for (int i = 0; i < o.hold; i++) {
     auto [pod, ctr] = Up(cl, o, o.prefix + "-hold-" + std::to_string(i), false, o.container);
@@ -391,7 +740,15 @@ int main(int argc, char** argv) {
     else if (a == "--cpu-pid") o.cpu_pid = std::stoi(val());
     else if (a == "--cpu-match") o.cpu_match = val();
     else if (a == "--no-container") o.container = false;
-    else if (a == "lifecycle" || a == "remove-all" || a == "count") mode = a;
+    else if (a == "--rounds") o.rounds = std::stoi(val());
+    else if (a == "--sample-pid") o.sample_pid = std::stoi(val());
+    else if (a == "--clients") o.clients = std::stoi(val());
+    else if (a == "--duration") o.duration_s = std::stoi(val());
+    else if (a == "--steady-pods") o.steady_pods = std::stoi(val());
+    else if (a == "--churners") o.churners = std::stoi(val());
+    else if (a == "lifecycle" || a == "remove-all" || a == "count" || a == "churn" ||
+             a == "load")
+      mode = a;
     else if (a == "hold") {
       mode = a;
       o.hold = std::stoi(val());
@@ -401,7 +758,9 @@ int main(int argc, char** argv) {
     } else return Usage("unknown argument " + a);
   }
   if (o.endpoint.empty()) return Usage("--endpoint is required");
-  if ((mode == "lifecycle" || (mode == "hold" && o.container)) && o.image.empty())
+  if ((mode == "lifecycle" || mode == "churn" || mode == "load" ||
+       (mode == "hold" && o.container)) &&
+      o.image.empty())
     return Usage("--image is required");
   if (mode == "wait-ready") return WaitReady(o, std::stoll(arg));
   auto cl = Must("connect", cri::Client::Connect(o.endpoint, std::chrono::seconds(60)));
@@ -409,5 +768,7 @@ int main(int argc, char** argv) {
   if (mode == "remove-all") return RemoveAll(cl, o);
   if (mode == "pull") return Pull(cl, arg);
   if (mode == "count") return Count(cl);
+  if (mode == "churn") return Churn(cl, o);
+  if (mode == "load") return Load(cl, o);
   return Lifecycle(cl, o);
 }

@@ -55,6 +55,7 @@ Result<void> ParseDaemonTable(Config& c, const toml::table& t, const std::string
     else if (key == "log_level") c.log_level = BERTH_TRY(String(value, where));
     else if (key == "cgroup_driver") c.cgroup_driver = BERTH_TRY(String(value, where));
     else if (key == "pull_stall_timeout") c.pull_stall_timeout = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
+    else if (key == "cni_plugin_timeout") c.cni_plugin_timeout = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
     else if (key == "runtime_timeout") c.runtime_timeout = std::chrono::seconds(BERTH_TRY(Seconds(value, where)));
     else if (key == "stream_server_address") c.stream_address = BERTH_TRY(String(value, where));
     else if (key == "stream_server_port") c.stream_port = static_cast<int>(BERTH_TRY(Integer(value, where, 0, 65535)));

@@ -38,6 +38,8 @@ struct Config {
   std::chrono::seconds pull_stall_timeout{60};
   // Timeout of each runtime/shim call (not of a container's run).
   std::chrono::seconds runtime_timeout{60};
+  // Each CNI plugin run (ADD, DEL): a plugin that hangs is killed and RunPodSandbox fails.
+  std::chrono::seconds cni_plugin_timeout{60};
   // The streaming server (Exec, Attach, PortForward URLs; docs/streaming.md), as
   // containerd's stream_server_address/port: loopback and a free port by default.
   std::string stream_address = "127.0.0.1";

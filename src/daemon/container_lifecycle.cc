@@ -99,6 +99,7 @@ Result<void> Daemon::RemoveContainerLocked(const std::string& ns, Container& c) 
     n.container_names.Release(c.rec.name);
   }
   c.removed = true;
+  ForgetCpuSample(c.rec.id);
   events_.Publish(ns, deleted);
   log::Info("RemoveContainer " + c.rec.id);
   return {};

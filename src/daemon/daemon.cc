@@ -75,6 +75,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(Config config) {
   cni::Options co;
   co.bin_dirs = d->config_.cni_bin_dirs;
   co.cache_dir = d->config_.root + "/cni/results";
+  co.plugin_timeout = d->config_.cni_plugin_timeout;
   co.loopback_plugin = false;  // PinNamespaces brings lo up in the thread that makes the netns
   d->cni_ = std::make_unique<cni::PodNetworking>(d->config_.cni_conf_dir, co);
   d->self_dir_ = SelfDir();

@@ -49,6 +49,8 @@ struct Sandbox {
   // The shim should run: cleared when the pod is removed, so its watcher does not start a
   // shim again that RemovePodSandbox just shut down.
   std::atomic<bool> shim_wanted{true};
+  // Set once RemovePodSandbox has taken it out of the maps (stats.cc keeps no sample of it).
+  std::atomic<bool> removed{false};
 };
 
 struct Container {
@@ -58,7 +60,8 @@ struct Container {
   v1::ContainerConfig config;
   std::shared_ptr<Sandbox> pod;
   shim::ContainerStatus status;  // the shim's, kept current by its responses and exit events
-  bool removed = false;
+  // Written under op_mu; read also without it (stats.cc: no CPU sample kept for it once set).
+  std::atomic<bool> removed{false};
 };
 
 struct Namespace {
@@ -214,14 +217,18 @@ class Daemon {
     events_.Publish(pod.rec.ns, PodEvent(pod, type));
   }
 
-  // Stats (stats.cc): the last CPU sample of each cgroup, for usage_nano_cores.
+  // Stats (stats.cc): the last CPU sample of each cgroup, for usage_nano_cores. An object's
+  // sample is dropped when it is removed, and a stats call that raced with the removal
+  // (REMOVED already set) stores none.
   struct CpuSample {
     int64_t at = 0;
     uint64_t usage_ns = 0;
   };
   void FillCgroupStats(const std::string& key, const std::string& cgroups_path,
-                       v1::CpuUsage* cpu, v1::MemoryUsage* mem, v1::SwapUsage* swap,
-                       uint64_t* pids);
+                       const std::atomic<bool>& removed, v1::CpuUsage* cpu,
+                       v1::MemoryUsage* mem, v1::SwapUsage* swap, uint64_t* pids);
+  void ForgetCpuSample(const std::string& key);
+  static std::string PodStatsKey(const std::string& pod_id) { return "pod:" + pod_id; }
   v1::ContainerStats StatsOf(const Container& c);
   std::mutex stats_mu_;
   std::map<std::string, CpuSample> cpu_samples_;

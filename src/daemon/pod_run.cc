@@ -2,12 +2,16 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "base/log.h"
 #include "daemon/container_spec_internal.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
 #include "daemon/pinned_ns.h"
 #include "sys/fs.h"
+// After the CRI header: <signal.h>'s SIG* macros would break its enum Signal.
+#include <signal.h>
 
 namespace berth::daemon {
 
@@ -131,6 +135,32 @@ Result<pid_t> Daemon::StartShim(const Sandbox& pod) const {
   return shim::SpawnShim(so);
 }
 
+namespace {
+
+// A shim refuses to shut down while an exec or a runtime command of its runs: an ExecSync
+// that raced the pod's removal (berthd let it through while the container still ran). Its
+// containers are deleted by now, so that ends soon: asked again for up to 10 s, then killed
+// (its pid file, checked against /proc: it names the pod), or it would stay forever.
+Result<void> StopShim(const Sandbox& pod, const shim::ShimClient& shim) {
+  auto r = shim.Shutdown();
+  for (int i = 0; !r && r.error().IsFailedPrecondition() && i < 200; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    r = shim.Shutdown();
+  }
+  if (r || !r.error().IsFailedPrecondition()) return r;
+  auto text = sys::ReadFile(pod.shim_dir + "/shim.pid");
+  pid_t pid = text ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+  if (pid <= 0) return r;
+  auto cmdline = sys::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline || cmdline->find(pod.rec.id) == std::string::npos) return r;
+  log::Warn("pod " + pod.rec.id + ": its shim (pid " + std::to_string(pid) +
+            ") still refuses to shut down after 10 s (" + r.error().Message() + "): killed");
+  if (::kill(pid, SIGKILL) < 0) return Errno("kill", "shim pid " + std::to_string(pid));
+  return {};
+}
+
+}  // namespace
+
 void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   auto warn = [&](const char* what, const Result<void>& r) {
     if (!r) log::Warn("pod " + pod.rec.id + ": " + what + ": " + r.error().Message());
@@ -161,9 +191,7 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
                                             or_default(pod.rec.uts_ns, "uts")}));
   if (!remove) return;
   pod.shim_wanted = false;
-  if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
-    warn("shim shutdown", shim->Shutdown());
-  }
+  if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) warn("shim shutdown", StopShim(pod, *shim));
   {
     std::lock_guard lock(watch_mu_);
     if (auto it = watchers_.find(pod.rec.id); it != watchers_.end()) {

@@ -66,6 +66,8 @@ Result<v1::RemovePodSandboxResponse> Daemon::RemovePodSandbox(
     n.pods.erase(pod->rec.id);
     n.pod_names.Release(pod->rec.name);
   }
+  pod->removed = true;
+  ForgetCpuSample(PodStatsKey(pod->rec.id));
   events_.Publish(ns, deleted);
   log::Info("RemovePodSandbox " + pod->rec.id);
   return v1::RemovePodSandboxResponse{};

@@ -17,9 +17,14 @@ uint64_t Raw(const cgroups::MemoryStats& m, const char* v2, const char* v1) {
 
 }  // namespace
 
+void Daemon::ForgetCpuSample(const std::string& key) {
+  std::lock_guard lock(stats_mu_);
+  cpu_samples_.erase(key);
+}
+
 void Daemon::FillCgroupStats(const std::string& key, const std::string& cgroups_path,
-                             v1::CpuUsage* cpu, v1::MemoryUsage* mem, v1::SwapUsage* swap,
-                             uint64_t* pids) {
+                             const std::atomic<bool>& removed, v1::CpuUsage* cpu,
+                             v1::MemoryUsage* mem, v1::SwapUsage* swap, uint64_t* pids) {
   int64_t now = NowNs();
   cpu->set_timestamp(now);
   mem->set_timestamp(now);
@@ -31,11 +36,17 @@ void Daemon::FillCgroupStats(const std::string& key, const std::string& cgroups_
   cpu->mutable_usage_core_nano_seconds()->set_value(st->cpu.usage_total_ns);
   {
     std::lock_guard lock(stats_mu_);
-    auto& prev = cpu_samples_[key];
-    if (prev.at != 0 && now > prev.at && st->cpu.usage_total_ns >= prev.usage_ns)
-      cpu->mutable_usage_nano_cores()->set_value(
-          uint64_t(double(st->cpu.usage_total_ns - prev.usage_ns) * 1e9 / double(now - prev.at)));
-    prev = {now, st->cpu.usage_total_ns};
+    // The remover sets REMOVED before it takes stats_mu_ to forget the sample: checked under
+    // the lock, a sample stored here is either forgotten after or never stored.
+    if (removed) {
+      cpu_samples_.erase(key);
+    } else {
+      auto& prev = cpu_samples_[key];
+      if (prev.at != 0 && now > prev.at && st->cpu.usage_total_ns >= prev.usage_ns)
+        cpu->mutable_usage_nano_cores()->set_value(uint64_t(
+            double(st->cpu.usage_total_ns - prev.usage_ns) * 1e9 / double(now - prev.at)));
+      prev = {now, st->cpu.usage_total_ns};
+    }
   }
   const auto& mm = st->memory;
   // working set = usage - inactive file pages, as kubelet's eviction reads it.
@@ -64,7 +75,7 @@ v1::ContainerStats Daemon::StatsOf(const Container& c) {
   *a->mutable_metadata() = c.config.metadata();
   *a->mutable_labels() = c.config.labels();
   *a->mutable_annotations() = c.config.annotations();
-  FillCgroupStats(c.rec.id, c.rec.cgroups_path, s.mutable_cpu(), s.mutable_memory(),
+  FillCgroupStats(c.rec.id, c.rec.cgroups_path, c.removed, s.mutable_cpu(), s.mutable_memory(),
                   s.mutable_swap(), nullptr);
   // The writable layer: the snapshot's upper dir, measured (it is usually small; a
   // container writing millions of files makes this call slower, never wrong).
@@ -126,8 +137,8 @@ Result<v1::PodSandboxStatsResponse> Daemon::PodSandboxStats(const std::string& n
   // The pod's cgroup is kubelet's cgroup_parent; without one, the containers' sum.
   uint64_t procs = 0;
   if (!pod->rec.cgroup_parent.empty())
-    FillCgroupStats("pod:" + pod->rec.id, pod->rec.cgroup_parent, l->mutable_cpu(),
-                    l->mutable_memory(), nullptr, &procs);
+    FillCgroupStats(PodStatsKey(pod->rec.id), pod->rec.cgroup_parent, pod->removed,
+                    l->mutable_cpu(), l->mutable_memory(), nullptr, &procs);
   for (auto& c : PodContainers(ns, pod->rec.id)) *l->add_containers() = StatsOf(*c);
   l->mutable_process()->set_timestamp(NowNs());
   l->mutable_process()->mutable_process_count()->set_value(procs);

@@ -15,6 +15,12 @@
 #   b ARGS                berthctl against this berthd
 #   ctr_state_is ID STATE  the container's state is STATE (for wait_until)
 #   shims_of_berthd       pids of the berth-shims whose --address is this berthd's
+#   berthd_cni_node NAME  berthd (when started) in a network namespace of the test's with a
+#                         bridge + host-local + portmap chain: NETNS, IPAM_DIR, BERTHD_WRAP;
+#                         the image from berthd_image; berthd_pull_into_store after the start
+#   berthd_on_cni_node NAME  all of that for a test driving berthd with berth-cri-bench
+#                         (CRI_BENCH): berthd_init, berthd_cni_node, started, image pulled
+#   berthd_assert_no_leftovers [NETNS IPAM_DIR]  nothing of this berthd's is left
 
 berthd_init() {
   BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
@@ -173,4 +179,79 @@ cri_call() {
     return 1
   fi
   tail -c +6 "$d/resp" | protoc -I "$proto_dir" --decode="runtime.v1.${method}Response" cri/v1/api.proto
+}
+
+# berthd_assert_no_leftovers [NODE_NETNS IPAM_DIR] — once every pod is removed, nothing of
+# this berthd's is left: no pod or container listed, shim, PID namespace holder, mount under
+# $BD (rootfs, shm, pinned namespaces), record, container cgroup, runtime state, pod, shim
+# or bundle directory, cached CNI result; given the node's network namespace and the
+# host-local data dir, also no veth in it and no address reserved.
+berthd_assert_no_leftovers() {
+  assert_eq "" "$(b pods -q 2>&1)" "no pod left"
+  assert_eq "" "$(b ps -a -q 2>&1)" "no container left"
+  assert_eq "" "$(shims_of_berthd)" "no shim left"
+  assert_eq "" "$(pgrep -f "berth-shim pause $BD/")" "no PID namespace holder left"
+  # (A test's own mount on berthd's root or state, e.g. a small tmpfs, is not berthd's.)
+  assert_eq "" "$(awk -v d="$BD/" 'index($5, d) == 1 && $5 != d "root" && $5 != d "state" {print $5}' /proc/self/mountinfo)" \
+    "no mount left under berthd's dirs (rootfs, shm, namespaces)"
+  assert_eq "" "$(find "$BD"/root/meta -name '*.json' 2>/dev/null)" "no record left"
+  assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$CG_PARENT/*" 2>/dev/null)" \
+    "no container cgroup left"
+  local root ids=""
+  for root in "$BD"/state/runtime/*/*; do
+    [ -d "$root" ] && ids+=$("$BERTH" --root "$root" list -q 2>/dev/null)
+  done
+  assert_eq "" "$ids" "no runtime state left"
+  assert_eq "" "$(find "$BD"/state/pods "$BD"/state/bundles -mindepth 2 -maxdepth 2 2>/dev/null;
+    find "$BD"/state/shims -mindepth 1 -maxdepth 1 2>/dev/null)" "no pod, bundle or shim dir left"
+  assert_eq "" "$(ls "$BD/root/cni/results" 2>/dev/null)" "no cached CNI result left"
+  [ $# -ge 2 ] || return 0
+  assert_eq "" "$(ip -n "$1" -o link show type veth 2>&1)" "no veth left in the node"
+  assert_eq "" "$(find "$2" -type f -regex '.*/[0-9.]+' 2>/dev/null)" "host-local reserved no address"
+}
+
+# berthd_cni_node NAME — see the top. The bridge, veths and iptables rules exist only in
+# NETNS; the pods get no route out.
+berthd_cni_node() {
+  local plugin
+  for plugin in bridge host-local portmap loopback; do
+    [ -x "/usr/lib/cni/$plugin" ] ||
+      die "/usr/lib/cni/$plugin not found: install containernetworking-plugins (scripts/install-deps.sh)"
+  done
+  NETNS=berth-it-$1-$$
+  IPAM_DIR=$TEST_DIR/ipam
+  ip netns add "$NETNS" || die "ip netns add $NETNS failed"
+  on_exit "ip netns delete $NETNS"
+  ip -n "$NETNS" link set lo up
+  cat >"$BD/cni/10-test.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "berth-it-$1",
+  "plugins": [
+    {"type": "bridge", "bridge": "${1:0:10}0", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "dataDir": "$IPAM_DIR",
+              "ranges": [[{"subnet": "10.67.$((RANDOM % 200 + 20)).0/24"}]]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
+  ]
+}
+JSON
+  berthd_image
+  BERTHD_WRAP=(nsenter --net=/run/netns/"$NETNS")
+}
+# berthd cannot reach the registry on the host's 127.0.0.1 from the node namespace: the
+# image goes into its store with berthctl's own pull (the same store layout and locks).
+berthd_pull_into_store() {
+  local out
+  out=$("$BERTHCTL" --config /dev/null --root "$BD/root/images" --insecure-registry "$REG_BD" pull -q "$IMAGE" 2>&1) ||
+    die "berthctl pull into berthd's store failed: $out"
+}
+
+berthd_on_cni_node() {
+  require_tools jq skopeo docker-registry ip nsenter iptables
+  CRI_BENCH=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}/tests/berth-cri-bench
+  [ -x "$CRI_BENCH" ] || die "$CRI_BENCH not found (ninja berth-cri-bench)"
+  berthd_init "$1"
+  berthd_cni_node "$1"
+  berthd_start --insecure-registry "$REG_BD"
+  berthd_pull_into_store
 }

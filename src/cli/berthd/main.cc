@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   std::string config_file(daemon::kDefaultConfigFile);
   daemon::Config flags;
   std::vector<std::string> runtimes;
-  int64_t stall = -1;
+  int64_t stall = -1, cni_timeout = -1;
   app.add_option("--config", config_file, "TOML config file ([berthd] and [image] tables)")
       ->capture_default_str();
   app.add_option("--listen", flags.listen, "CRI endpoint to serve");
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--shim", flags.shim_binary, "berth-shim binary (default: beside berthd)");
   app.add_option("--pause-image", flags.pause_image, "accepted for kubelet's sake; unused");
   app.add_option("--pull-stall-timeout", stall, "seconds a pull may make no progress");
+  app.add_option("--cni-plugin-timeout", cni_timeout, "seconds a CNI plugin may run");
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error");
   app.add_option("--stream-address", flags.stream_address,
                  "address of the streaming server (exec, attach, port-forward)");
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   if (given("--stream-address")) config.stream_address = flags.stream_address;
   if (given("--stream-port")) config.stream_port = flags.stream_port;
   if (stall >= 0) config.pull_stall_timeout = std::chrono::seconds(stall);
+  if (cni_timeout >= 0) config.cni_plugin_timeout = std::chrono::seconds(cni_timeout);
   for (const auto& r : runtimes) {
     size_t eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
