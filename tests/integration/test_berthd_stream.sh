@@ -52,6 +52,10 @@ b exec -s "$C" true >/dev/null 2>&1
 SHIM=$(pgrep -f "berth-shim .*--id $POD_NET" | head -n1)
 [ -n "$SHIM" ] || die "no shim for pod $POD_NET"
 stream_leak_baseline "$SHIM"
+# CVE-2019-5736 without a copy per exec: berthd hands every shim one sealed copy of berth,
+# which `berth exec` runs from (sys/sealed_copy.h); the shim keeps it only if it is sealed.
+assert_contains "$(tr '\0' ' ' <"/proc/$SHIM/cmdline")" "--runtime-copy " "the shim was given berthd's sealed copy of berth"
+assert_eq 1 "$(ls -l "/proc/$SHIM/fd" | grep -c 'memfd:berth')" "the shim holds it (sealed: else it would have closed it)"
 # Attach's containers, port-forward's servers: pods of their own.
 pod_json satt >"$TEST_DIR/satt.json"
 POD_ATT=$(b runp "$TEST_DIR/satt.json" 2>&1) || die "runp satt: $POD_ATT"
