@@ -8,9 +8,16 @@
 //       /bin/true, then ListContainers, ContainerStatus, ListPodSandbox, PodSandboxStatus
 //       EXECS times each. Prints one JSON object: every sample in µs (for the caller's
 //       medians across rounds) and this run's medians in ms.
+//   berth-cri-bench ... probes      PODS pods with a container each, then an ExecSync probe
+//       (PROBE_CMD, timeout --probe-timeout s, as kubelet's exec probes) to each container
+//       once a second for --probe-seconds, from one thread per pod (offsets spread over the
+//       second, missed ticks dropped, as kubelet's probe workers do); CPU of the cgroups
+//       given with --cpu-cgroup (and of --cpu-pid/--cpu-match) over that window. Prints one
+//       JSON object (probes, failures, latency percentiles, CPU seconds); pods left running.
 //   berth-cri-bench ... hold N      N pods, each with one running container (unless
 //                                   --no-container); prints the pod ids, leaves them running
-//   berth-cri-bench ... remove-all  stops and removes every pod the endpoint lists
+//   berth-cri-bench ... remove-all  stops and removes every pod the endpoint lists (with
+//                                   --only-prefix: only the pods of --prefix)
 //   berth-cri-bench ... pull IMG    PullImage (ImageService)
 //   berth-cri-bench ... count       prints "PODS READY_PODS CONTAINERS RUNNING_CONTAINERS"
 //   berth-cri-bench ... churn       WARMUP + ROUNDS pod lifecycles as kubelet runs them, each
@@ -37,6 +44,9 @@
 //   --cgroup-parent /CG --log-dir DIR --network NODE|POD --handler H --stop-timeout S
 //   --cpu-pid PID --cpu-match STR: CPU (user+sys, with reaped children) of PID and of every
 //   process whose command line holds STR (its shims), sampled around the ExecSync loop.
+//   --cpu-cgroup DIR (repeatable): a cgroup directory whose CPU usage (v1 cpuacct.usage, v2
+//   cpu.stat usage_usec; both count descendants) is sampled around the probe window.
+//   --probe-seconds 60 --probe-timeout 1 --probe-cmd "/bin/true" (split on spaces)
 // Errors go to stderr as "berth-cri-bench: <call>: <message>", exit status 1.
 #include <dirent.h>
 #include <sys/socket.h>
@@ -76,8 +86,10 @@ struct Options {
                                 network = "NODE", handler, cpu_match;
   int pods = 30, warmup = 3, execs = 100, hold = 0, stop_timeout = 10;
   int rounds = 200, clients = 50, duration_s = 60, steady_pods = 4, churners = 2;
+  int probe_seconds = 60, probe_timeout = 1;
+  std::vector<std::string> probe_cmd = {"/bin/true"}, cpu_cgroups;
   pid_t cpu_pid = 0, sample_pid = 0;
-  bool container = true;
+  bool container = true, only_prefix = false;
   // The pods share one PID namespace (NamespaceMode POD, kubelet's default), so sleep is
   // not its pid 1 and dies of SIGTERM.
   std::vector<std::string> cmd = {"sleep", "3600"};
@@ -311,13 +323,6 @@ Json ToJson(const ProcSample& s) {
   return Json{{"fds", s.fds}, {"threads", s.threads}, {"rss_kb", s.rss_kb}};
 }
 
-double PercentileMs(std::vector<int64_t> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = size_t(q * double(v.size()));
-  return double(v[std::min(i, v.size() - 1)]) / 1000.0;
-}
-
 // Waits up to 10 s for LINE in the container's log file (the CRI format: "TS stream F LINE").
 bool LogHasLine(const std::string& path, const std::string& line) {
   for (int i = 0; i < 1000; i++) {
@@ -385,6 +390,112 @@ int Churn(cri::Client& cl, const Options& o) {
   out["rounds"] = o.rounds;
   out["median_ms"] = med;
   out["round_total_us"] = totals;
+// CPU seconds a cgroup has used (with its descendants): v1 cpuacct.usage (ns), else v2
+// cpu.stat usage_usec. -1 when neither can be read.
+double CgroupCpuSeconds(const std::string& dir) {
+  std::ifstream v1f(dir + "/cpuacct.usage");
+  long long ns = 0;
+  if (v1f >> ns) return ns / 1e9;
+  std::ifstream v2f(dir + "/cpu.stat");
+  std::string key;
+  long long val = 0;
+  while (v2f >> key >> val)
+    if (key == "usage_usec") return val / 1e6;
+  return -1;
+}
+
+double Percentile(std::vector<int64_t> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
+  return v[i] / 1000.0;
+}
+
+int Probes(cri::Client& cl, const Options& o) {
+  std::vector<std::string> ctrs;
+  for (int i = 0; i < o.pods; i++) {
+    auto [pod, ctr] = Up(cl, o, o.prefix + "-probe-" + std::to_string(i), false, true);
+    ctrs.push_back(ctr);
+  }
+  auto request = [&](const std::string& ctr) {
+    v1::ExecSyncRequest ex;
+    ex.set_container_id(ctr);
+    for (const auto& a : o.probe_cmd) ex.add_cmd(a);
+    ex.set_timeout(o.probe_timeout);
+    return ex;
+  };
+  // One probe each first: the first exec into a container may pay for cold caches.
+  for (const auto& c : ctrs) Must("ExecSync (warm-up)", cl.ExecSync(request(c)));
+
+  std::vector<std::vector<int64_t>> lat(ctrs.size());
+  std::atomic<int> failed{0}, skipped{0};
+  std::vector<std::string> first_error(ctrs.size());
+  const auto period = std::chrono::seconds(1);
+  std::vector<double> cg0;
+  for (const auto& d : o.cpu_cgroups) cg0.push_back(CgroupCpuSeconds(d));
+  int64_t t0_ticks = CpuTicks(o);
+  const auto start = Clock::now() + std::chrono::milliseconds(100);
+  const auto end = start + std::chrono::seconds(o.probe_seconds);
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < ctrs.size(); i++) {
+    workers.emplace_back([&, i] {
+      auto req = request(ctrs[i]);
+      auto tick = start + std::chrono::microseconds(1000000 * i / ctrs.size());
+      while (tick < end) {
+        std::this_thread::sleep_until(tick);
+        auto t0 = Clock::now();
+        auto r = cl.ExecSync(req);
+        auto t1 = Clock::now();
+        lat[i].push_back(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
+        if (!r || r->exit_code() != 0) {
+          failed++;
+          if (first_error[i].empty())
+            first_error[i] = r ? "exit code " + std::to_string(r->exit_code()) + ": " + r->stderr()
+                               : r.error().Message();
+        }
+        // A probe that outlasts its period drops the ticks it missed (Go's time.Ticker).
+        tick += period;
+        while (tick < t1) {
+          tick += period;
+          skipped++;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  auto wall = std::chrono::duration<double>(Clock::now() - start).count();
+  int64_t t1_ticks = CpuTicks(o);
+
+  Json out;
+  auto ver = Must("Version", cl.Version(v1::VersionRequest{}));
+  out["runtime"] = ver.runtime_name() + " " + ver.runtime_version();
+  out["pods"] = o.pods;
+  out["seconds"] = o.probe_seconds;
+  out["wall_s"] = wall;
+  std::vector<int64_t> all;
+  for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  out["probes"] = all.size();
+  out["failed"] = failed.load();
+  out["skipped_ticks"] = skipped.load();
+  for (const auto& e : first_error)
+    if (!e.empty()) {
+      out["first_error"] = e;
+      break;
+    }
+  out["p50_ms"] = Percentile(all, 0.5);
+  out["p99_ms"] = Percentile(all, 0.99);
+  out["max_ms"] = Percentile(all, 1.0);
+  Json cg = Json::object();
+  double cg_total = 0;
+  for (size_t i = 0; i < o.cpu_cgroups.size(); i++) {
+    double used = CgroupCpuSeconds(o.cpu_cgroups[i]) - cg0[i];
+    cg[o.cpu_cgroups[i]] = used;
+    cg_total += used;
+  }
+  out["cgroup_cpu_s"] = cg;
+  out["cpu_s"] = cg_total;
+  if (o.cpu_pid != 0) out["proc_cpu_s"] = (t1_ticks - t0_ticks) / double(sysconf(_SC_CLK_TCK));
+  out["samples_us"] = all;
   printf("%s\n", out.dump().c_str());
   return 0;
 }
@@ -591,8 +702,8 @@ int Load(cri::Client& cl, const Options& o) {
   for (auto& [call, a] : all) {
     unexpected += a.unexpected;
     calls[call] = Json{{"n", a.us.size()},
-                       {"p50_ms", PercentileMs(a.us, 0.50)},
-                       {"p99_ms", PercentileMs(a.us, 0.99)},
+                       {"p50_ms", Percentile(a.us, 0.50)},
+                       {"p99_ms", Percentile(a.us, 0.99)},
                        {"codes", a.codes},
                        {"unexpected", a.unexpected},
                        {"examples", a.examples}};
@@ -632,7 +743,9 @@ int RemoveAll(cri::Client& cl, const Options& o) {
     failed = 1;
     return false;
   };
-  auto pods = Must("ListPodSandbox", cl.ListPodSandbox(v1::ListPodSandboxRequest{}));
+  v1::ListPodSandboxRequest lp;
+  if (o.only_prefix) (*lp.mutable_filter()->mutable_label_selector())["bench"] = o.prefix;
+  auto pods = Must("ListPodSandbox", cl.ListPodSandbox(lp));
   for (const auto& p : pods.items()) {
     v1::ListContainersRequest lc;
     lc.mutable_filter()->set_pod_sandbox_id(p.id());
@@ -746,8 +859,16 @@ int main(int argc, char** argv) {
     else if (a == "--duration") o.duration_s = std::stoi(val());
     else if (a == "--steady-pods") o.steady_pods = std::stoi(val());
     else if (a == "--churners") o.churners = std::stoi(val());
-    else if (a == "lifecycle" || a == "remove-all" || a == "count" || a == "churn" ||
-             a == "load")
+    else if (a == "--only-prefix") o.only_prefix = true;
+    else if (a == "--cpu-cgroup") o.cpu_cgroups.push_back(val());
+    else if (a == "--probe-seconds") o.probe_seconds = std::stoi(val());
+    else if (a == "--probe-timeout") o.probe_timeout = std::stoi(val());
+    else if (a == "--probe-cmd") {
+      o.probe_cmd.clear();
+      std::istringstream words(val());
+      for (std::string w; words >> w;) o.probe_cmd.push_back(w);
+    } else if (a == "lifecycle" || a == "remove-all" || a == "count" || a == "probes" ||
+               a == "churn" || a == "load")
       mode = a;
     else if (a == "hold") {
       mode = a;
@@ -758,7 +879,7 @@ int main(int argc, char** argv) {
     } else return Usage("unknown argument " + a);
   }
   if (o.endpoint.empty()) return Usage("--endpoint is required");
-  if ((mode == "lifecycle" || mode == "churn" || mode == "load" ||
+  if ((mode == "lifecycle" || mode == "churn" || mode == "load" || mode == "probes" ||
        (mode == "hold" && o.container)) &&
       o.image.empty())
     return Usage("--image is required");
@@ -770,5 +891,6 @@ int main(int argc, char** argv) {
   if (mode == "count") return Count(cl);
   if (mode == "churn") return Churn(cl, o);
   if (mode == "load") return Load(cl, o);
+  if (mode == "probes") return Probes(cl, o);
   return Lifecycle(cl, o);
 }

@@ -4,10 +4,14 @@
 # SPDY) and through ExecSync, from one long-lived client (tests/berth-cri-stream-ctl: no
 # client start-up in the figures) and as `berthctl exec` processes; port-forward throughput
 # (berthctl port-forward, both transports, to busybox httpd in a pod on a CNI bridge) against
-# a direct connection to the pod's IP. Medians and ratios; never a pass/fail.
+# a direct connection to the pod's IP; the CPU cost of exec probes (PROBE_PODS pods, an
+# ExecSync to each once a second for PROBE_SECONDS, as kubelet's exec probes): CPU seconds of
+# the daemon's cgroup (daemon, shims, runtime processes) and of its pods' cgroups, and the
+# probe latency. Medians and ratios; never a pass/fail.
 #
 #   sudo bench/stream.sh                              # binaries from build/ (built if missing)
 #   sudo BUILD=/path/to/build ROUNDS=5 EXECS=200 bench/stream.sh
+#   sudo STEPS=probes PROBE_ROUNDS=2 bench/stream.sh  # steps: exec portforward probes
 #
 # The setup is bench/cri.sh's (copied, minimal): a network namespace of the bench's own with
 # a local docker-registry, busybox and pause images, both daemons on temporary directories,
@@ -21,6 +25,9 @@ ROUNDS=${ROUNDS:-3}
 EXECS=${EXECS:-100}       # execs per round and way, from the long-lived client
 CLI_EXECS=${CLI_EXECS:-30}  # berthctl processes per round and way
 PF_MB=${PF_MB:-200}       # the file downloaded through port-forward
+STEPS=${STEPS:-"exec portforward probes"}
+PROBE_PODS=${PROBE_PODS:-50} PROBE_SECONDS=${PROBE_SECONDS:-60} PROBE_ROUNDS=${PROBE_ROUNDS:-1}
+PROBE_CMD=${PROBE_CMD:-/bin/true}
 WORK=$(mktemp -d /var/tmp/berth-bench-stream.XXXXXX)
 chmod 755 "$WORK"
 OUT=${OUT:-/tmp/berth-bench-stream-results.$(date +%Y%m%d-%H%M%S).md}
@@ -31,6 +38,7 @@ PIDS=()
 CONTAINERD_PID="" BERTHD_PID=""
 
 note() { printf '[stream-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+step() { [[ " $STEPS " == *" $1 "* ]]; }
 die() { note "$*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (containers, cgroups, mounts)"
 for t in containerd containerd-shim-runc-v2 runc docker-registry skopeo jq gcc nsenter ip curl; do
@@ -145,6 +153,18 @@ oci_image "$WORK/rootfs-pause" bench/pause:1 '{"Entrypoint":["/pause"]}'
 IMAGE=$REG/bench/busybox:1 PAUSE=$REG/bench/pause:1
 
 # --- the daemons ---------------------------------------------------------------------------
+# Each daemon starts in a cgroup of the bench's own (CPU accounting only: v1 cpuacct, or the
+# v2 hierarchy), which its shims and the runtime processes they spawn inherit; containers go
+# to the pods' cgroups. The probes step reads both.
+CPU_CG=/sys/fs/cgroup/cpuacct
+[ -d "$CPU_CG" ] || CPU_CG=/sys/fs/cgroup
+daemon_cg() { echo "$CPU_CG/$CG_PARENT/daemon-$1"; }
+in_cg() {  # SYSTEM CMD... — exec CMD in SYSTEM's daemon cgroup (run in the background)
+  mkdir -p "$(daemon_cg "$1")"
+  echo "$BASHPID" >"$(daemon_cg "$1")/cgroup.procs"
+  shift
+  exec "$@"
+}
 mkdir -p "$CD" "$BD"/{root,cni} "$RUN" "$WORK/logs" "$WORK/cni-conf"
 mount -t tmpfs -o mode=0755 bench-stream-run "$RUN"
 mkdir -p "$BSTATE" "$CSTATE"
@@ -189,10 +209,10 @@ state = "$CSTATE"
         Root = "$CD/runc-root"
         SystemdCgroup = false
 TOML
-"${IN_NS[@]}" containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
+in_cg containerd "${IN_NS[@]}" containerd --config "$CD/config.toml" >>"$CD/containerd.log" 2>&1 &
 CONTAINERD_PID=$!
 "$CLIENT" --endpoint "$CEP" wait-ready "${EPOCHREALTIME/./}" >/dev/null || die "containerd did not serve: $(tail -n 20 "$CD/containerd.log")"
-"${IN_NS[@]}" "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BSTATE" \
+in_cg berthd "${IN_NS[@]}" "$BERTHD" --config /dev/null --listen "$BEP" --root "$BD/root" --state "$BSTATE" \
   --cni-conf-dir "$BD/cni" --cni-bin-dir /usr/lib/cni --insecure-registry "$REG" --log-level warn \
   >>"$BD/berthd.log" 2>&1 &
 BERTHD_PID=$!
@@ -244,6 +264,7 @@ mkdir -p "$WORK/results"
 LOAD=("$(cut -d' ' -f1-3 /proc/loadavg)")
 WAYS=(websocket spdy sync)
 for ((r = 0; r < ROUNDS; r++)); do
+  step exec || break
   for i in 0 1; do
     s=${SYSTEMS[$(((i + r) % 2))]}
     for w in "${WAYS[@]}"; do
@@ -268,6 +289,7 @@ done
 # get URL — MB/s of one download of /big (curl's average).
 get() { "${IN_NS[@]}" curl -fsS -o /dev/null --max-time 120 -w '%{speed_download}\n' "$1" | awk '{printf "%.0f\n", $1 / 1e6}'; }
 for ((r = 0; r < ROUNDS; r++)); do
+  step portforward || break
   for s in "${SYSTEMS[@]}"; do
     get "http://${IP[$s]}:8080/big" >>"$WORK/results/pf.$s.direct"
     for t in websocket spdy; do
@@ -285,6 +307,35 @@ for ((r = 0; r < ROUNDS; r++)); do
   done
 done
 
+# --- 3. exec probes ---------------------------------------------------------------------------
+# PROBE_PODS pods per daemon (host network: probes need none), created and removed each round;
+# berth-cri-bench probes them from one thread per pod, as kubelet's probe workers, through one
+# gRPC connection, and reads the cgroups' CPU around the PROBE_SECONDS window.
+for ((r = 0; r < PROBE_ROUNDS; r++)); do
+  step probes || break
+  for i in 0 1; do
+    s=${SYSTEMS[$(((i + r) % 2))]}
+    note "round $((r + 1))/$PROBE_ROUNDS: $s, $PROBE_PODS pods probed once a second for $PROBE_SECONDS s"
+    mkdir -p "$WORK/logs/probes-$s-$r"
+    shim_match="--address $BEP" && [ "$s" = containerd ] && shim_match="-address $CSOCK"
+    "$CLIENT" --endpoint "$(endpoint_of "$s")" --image "$IMAGE" --pods "$PROBE_PODS" \
+      --prefix "probe-$r" --network NODE --cgroup-parent "/$CG_PARENT/probes-$s" \
+      --log-dir "$WORK/logs/probes-$s-$r" --probe-seconds "$PROBE_SECONDS" --probe-cmd "$PROBE_CMD" \
+      --cpu-cgroup "$(daemon_cg "$s")" --cpu-cgroup "$CPU_CG/$CG_PARENT/probes-$s" \
+      --cpu-pid "$([ "$s" = containerd ] && echo "$CONTAINERD_PID" || echo "$BERTHD_PID")" \
+      --cpu-match "$shim_match" probes >"$WORK/results/probes.$s.$r.json" ||
+      die "$s: probes failed"
+    jq -c 'del(.samples_us)' "$WORK/results/probes.$s.$r.json" >&2
+    # Every shim of the daemon must have been counted: none may live outside its cgroup.
+    for p in $(shims_of "$s"); do
+      grep -qx "$p" "$(daemon_cg "$s")/cgroup.procs" || note "warning: $s shim $p is not in $(daemon_cg "$s")"
+    done
+    timeout 300 "$CLIENT" --endpoint "$(endpoint_of "$s")" --stop-timeout 0 --prefix "probe-$r" --only-prefix remove-all ||
+      die "$s: removing the probe pods failed"
+  done
+  LOAD+=("$(cut -d' ' -f1-3 /proc/loadavg)")
+done
+
 # --- report ---------------------------------------------------------------------------------------
 med() { sort -g "$@" | awk '{a[NR]=$1} END {if (!NR) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0 || a == "-" || b == "-") print "-"; else printf "%.2f", a / b}'; }
@@ -295,30 +346,59 @@ ms() { awk '{printf "%.2f\n", $1 / 1000}' "$1" | med; }
   echo "Load average (1/5/15 min) per round: ${LOAD[*]/%/;}"
   echo "berthd $(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null); containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'). Pods on a CNI bridge, state on tmpfs."
   echo
-  echo "### Exec of /bin/true, ms (median of $ROUNDS rounds × $EXECS from one client, × $CLI_EXECS berthctl processes)"
-  echo
-  echo "| way | containerd | berthd | berthd / containerd |"
-  echo "|---|---|---|---|"
-  for w in websocket spdy sync; do
-    c=$(ms "$WORK/results/client.containerd.$w") b=$(ms "$WORK/results/client.berthd.$w")
-    label="Exec + stream ($w)" && [ "$w" = sync ] && label="ExecSync"
-    echo "| $label, one client | $c | $b | $(ratio "$b" "$c") |"
-  done
-  for w in stream sync; do
-    c=$(ms "$WORK/results/cli.containerd.$w") b=$(ms "$WORK/results/cli.berthd.$w")
-    label="berthctl exec (default transport)" && [ "$w" = sync ] && label="berthctl exec -s (ExecSync)"
-    echo "| $label, a process each | $c | $b | $(ratio "$b" "$c") |"
-  done
-  echo
-  echo "### Port-forward: one download of $PF_MB MB from busybox httpd in the pod, MB/s (median of $ROUNDS)"
-  echo
-  echo "| path | containerd | berthd | berthd / containerd | berthd / its direct |"
-  echo "|---|---|---|---|---|"
-  bd=$(med "$WORK/results/pf.berthd.direct") cdd=$(med "$WORK/results/pf.containerd.direct")
-  echo "| direct to the pod IP | $cdd | $bd | $(ratio "$bd" "$cdd") | 1.00 |"
-  for t in websocket spdy; do
-    c=$(med "$WORK/results/pf.containerd.$t") b=$(med "$WORK/results/pf.berthd.$t")
-    echo "| berthctl port-forward ($t) | $c | $b | $(ratio "$b" "$c") | $(ratio "$b" "$bd") |"
-  done
+  if step exec; then
+    echo "### Exec of /bin/true, ms (median of $ROUNDS rounds × $EXECS from one client, × $CLI_EXECS berthctl processes)"
+    echo
+    echo "| way | containerd | berthd | berthd / containerd |"
+    echo "|---|---|---|---|"
+    for w in websocket spdy sync; do
+      c=$(ms "$WORK/results/client.containerd.$w") b=$(ms "$WORK/results/client.berthd.$w")
+      label="Exec + stream ($w)" && [ "$w" = sync ] && label="ExecSync"
+      echo "| $label, one client | $c | $b | $(ratio "$b" "$c") |"
+    done
+    for w in stream sync; do
+      c=$(ms "$WORK/results/cli.containerd.$w") b=$(ms "$WORK/results/cli.berthd.$w")
+      label="berthctl exec (default transport)" && [ "$w" = sync ] && label="berthctl exec -s (ExecSync)"
+      echo "| $label, a process each | $c | $b | $(ratio "$b" "$c") |"
+    done
+    echo
+  fi
+  if step portforward; then
+    echo "### Port-forward: one download of $PF_MB MB from busybox httpd in the pod, MB/s (median of $ROUNDS)"
+    echo
+    echo "| path | containerd | berthd | berthd / containerd | berthd / its direct |"
+    echo "|---|---|---|---|---|"
+    bd=$(med "$WORK/results/pf.berthd.direct") cdd=$(med "$WORK/results/pf.containerd.direct")
+    echo "| direct to the pod IP | $cdd | $bd | $(ratio "$bd" "$cdd") | 1.00 |"
+    for t in websocket spdy; do
+      c=$(med "$WORK/results/pf.containerd.$t") b=$(med "$WORK/results/pf.berthd.$t")
+      echo "| berthctl port-forward ($t) | $c | $b | $(ratio "$b" "$c") | $(ratio "$b" "$bd") |"
+    done
+    echo
+  fi
+  if step probes; then
+    pj() { cat "$WORK"/results/probes."$1".*.json | jq -r "$2" | med | awk '{printf ($1 == "-" ? "-\n" : "%.4g\n"), $1}'; }
+    echo "### Exec probes: $PROBE_PODS pods, an ExecSync \`$PROBE_CMD\` (timeout 1 s) to each once a second for $PROBE_SECONDS s (median of $PROBE_ROUNDS rounds)"
+    echo
+    echo "| measure | containerd | berthd | berthd / containerd |"
+    echo "|---|---|---|---|"
+    row() {  # LABEL JQ
+      local c b
+      c=$(pj containerd "$2") b=$(pj berthd "$2")
+      echo "| $1 | $c | $b | $(ratio "$b" "$c") |"
+    }
+    # A saturated machine runs fewer probes than asked (ticks skipped): CPU per probe is
+    # the figure to compare; the totals are what the window used.
+    row "CPU ms per probe: daemon + shims + runtime + containers (cgroups)" '.cpu_s * 1000 / .probes'
+    row "CPU ms per probe: daemon + shims with reaped children (/proc)" '.proc_cpu_s * 1000 / .probes'
+    row "CPU-s in the window, daemon + shims + runtime + containers (cgroups)" '.cpu_s'
+    row "… of which the daemon's cgroup (daemon, shims, runtime)" '.cgroup_cpu_s | to_entries[0].value'
+    row "… of which the pods' cgroups (the probes' processes, runtime parts that joined)" '.cgroup_cpu_s | to_entries[1].value'
+    row "probe latency p50, ms" '.p50_ms'
+    row "probe latency p99, ms" '.p99_ms'
+    row "probes run" '.probes'
+    row "probes failed" '.failed'
+    row "ticks skipped (a probe outlasted its second)" '.skipped_ticks'
+  fi
 } | tee "$OUT"
 note "results in $OUT"

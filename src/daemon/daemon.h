@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "cri/v1/api.pb.h"
 #include "daemon/config.h"
 #include "daemon/container_spec.h"
@@ -205,6 +206,9 @@ class Daemon {
   Result<void> StartStreaming();
   // Starts the pod's berth-shim on its work dir (a restarted shim adopts its containers).
   Result<pid_t> StartShim(const Sandbox& pod) const;
+  // A dup of the sealed copy of runtime binary `binary` for a shim (pod_run.cc), with the
+  // file's identity when copied; {} when the runtime gets none (not berth, disabled, failed).
+  std::pair<UniqueFd, std::string> RuntimeCopyFor(const std::string& binary) const;
   void UpdateStatus(Container& c, const shim::ContainerStatus& s);
   // Events are built while the object is still listed (a DELETED event carries the last
   // status), then published.
@@ -246,6 +250,14 @@ class Daemon {
   HostFeatures host_;
   std::string shim_binary_;
   std::string self_dir_;  // the directory of berthd's binary
+  // Sealed copies of the berth runtime binaries, one per path, shared by every shim started
+  // here: `berth exec` runs from it instead of copying itself each time (sys/sealed_copy.h).
+  struct RuntimeCopy {
+    UniqueFd fd;
+    std::string id;
+  };
+  mutable std::mutex runtime_copies_mu_;
+  mutable std::map<std::string, RuntimeCopy> runtime_copies_;
 
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Namespace>> namespaces_;

@@ -1,7 +1,12 @@
 // RunPodSandbox, and the pod's set-up/tear-down that Stop, Remove and recovery share.
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "base/log.h"
@@ -10,6 +15,7 @@
 #include "daemon/network.h"
 #include "daemon/pinned_ns.h"
 #include "sys/fs.h"
+#include "sys/sealed_copy.h"
 // After the CRI header: <signal.h>'s SIG* macros would break its enum Signal.
 #include <signal.h>
 
@@ -132,6 +138,9 @@ Result<pid_t> Daemon::StartShim(const Sandbox& pod) const {
   so.runtime = pod.runtime_binary;
   so.runtime_root = pod.runtime_root;
   so.log_level = config_.log_level == "debug" ? "debug" : "";
+  auto [copy, copy_id] = RuntimeCopyFor(pod.runtime_binary);
+  so.runtime_copy_fd = copy ? copy.Get() : -1;
+  so.runtime_copy_id = copy_id;
   return shim::SpawnShim(so);
 }
 
@@ -160,6 +169,42 @@ Result<void> StopShim(const Sandbox& pod, const shim::ShimClient& shim) {
 }
 
 }  // namespace
+
+// Only berth takes the copy for one of its own: it skips its copy when /proc/self/exe has
+// all of kRuntimeCopySeals. runc (1.1) asks for F_SEAL_WRITE as well and would copy again,
+// so other runtimes get none. The copy is made again when the file changed (an upgrade);
+// shims started before keep theirs and check the file's identity before each use.
+// BERTHD_NO_RUNTIME_COPY=1 turns it off (to measure what it saves: bench/stream.sh).
+std::pair<UniqueFd, std::string> Daemon::RuntimeCopyFor(const std::string& binary) const {
+  const char* off = getenv("BERTHD_NO_RUNTIME_COPY");
+  if ((off && std::string(off) == "1") || binary.empty() ||
+      binary.substr(binary.rfind('/') + 1) != "berth")
+    return {};
+  UniqueFd src(open(binary.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!src || fstat(src.Get(), &st) != 0) {
+    log::Warn("runtime copy: cannot open " + binary + ": " + strerror(errno) +
+              " (berth exec copies itself)");
+    return {};
+  }
+  std::string id = sys::FileIdentity(st);
+  std::lock_guard lock(runtime_copies_mu_);
+  RuntimeCopy& c = runtime_copies_[binary];
+  if (!c.fd || c.id != id) {
+    auto mem = sys::SealedCopy(src.Get(), binary);
+    if (!mem) {
+      log::Warn("runtime copy: " + mem.error().Message() + " (berth exec copies itself)");
+      runtime_copies_.erase(binary);
+      return {};
+    }
+    c.fd = std::move(*mem);
+    c.id = id;
+  }
+  // Above 2: the shim's spawn keeps it at its number.
+  UniqueFd dup(fcntl(c.fd.Get(), F_DUPFD_CLOEXEC, 3));
+  if (!dup) return {};
+  return {std::move(dup), c.id};
+}
 
 void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   auto warn = [&](const char* what, const Result<void>& r) {

@@ -430,10 +430,16 @@ Result<pid_t> SpawnShim(const SpawnShimOptions& o) {
     argv.push_back("--log-level");
     argv.push_back(o.log_level);
   }
+  if (o.runtime_copy_fd > 2) {
+    argv.push_back("--runtime-copy");
+    argv.push_back(std::to_string(o.runtime_copy_fd) + ":" + o.runtime_copy_id);
+  }
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return Errno("pipe2", "spawn berth-shim");
   UniqueFd err_r(p[0]), err_w(p[1]);
-  pid_t pid = BERTH_TRY(sys::SpawnProcess(o.shim_binary, argv, {-1, -1, err_w.Get(), true}));
+  sys::SpawnOptions so{-1, -1, err_w.Get(), true};
+  so.keep = o.runtime_copy_fd;
+  pid_t pid = BERTH_TRY(sys::SpawnProcess(o.shim_binary, argv, so));
   err_w.Reset();
   auto pidfd = sys::PidfdOpen(pid);
   const auto deadline = Clock::now() + o.timeout;

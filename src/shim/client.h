@@ -208,6 +208,10 @@ struct SpawnShimOptions {
   std::string shim_binary;  // berth-shim's path
   std::string ns, id, work_dir, address, runtime, runtime_root;
   std::string log_level;                     // "" or "debug", "info", …
+  // A sealed copy of runtime (sys/sealed_copy.h) passed to the shim as this fd, with the
+  // runtime file's identity when it was copied (sys::FileIdentity); -1: none.
+  int runtime_copy_fd = -1;
+  std::string runtime_copy_id;
   std::chrono::milliseconds timeout{10000};  // for the shim to serve
 };
 

@@ -18,6 +18,7 @@
 #include "sys/spawn.h"
 #include "sys/fs.h"
 #include "sys/process.h"
+#include "sys/sealed_copy.h"
 #include "sys/unix_socket.h"
 
 namespace berth::shim {
@@ -79,6 +80,17 @@ Result<std::unique_ptr<Server>> Server::Start(ShimOptions options) {
 Server::~Server() = default;
 
 Result<void> Server::Setup() {
+  if (opt_.runtime_copy_fd >= 0) {
+    // Inherited without close-on-exec: no other child of ours gets it. Only a sealed copy
+    // is ever exec'd in place of the runtime.
+    int fd = opt_.runtime_copy_fd;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !sys::IsSealedCopy(fd)) {
+      log::Warn("--runtime-copy: fd " + std::to_string(fd) +
+                " is not a sealed copy of the runtime; exec runs " + opt_.runtime);
+      if (fd > 2) close(fd);
+      opt_.runtime_copy_fd = -1;
+    }
+  }
   const std::string& wd = opt_.work_dir;
   BERTH_TRYV(sys::MkdirAll(wd, 0700));
   auto lock = sys::LockFile(wd + "/shim.lock", LOCK_EX | LOCK_NB);
@@ -503,6 +515,18 @@ bool Server::SignalChild(pid_t pid, int sig) {
   return static_cast<bool>(sys::PidfdSendSignal(it->second.pidfd, sig));
 }
 
+// exec puts a runtime process into a running container: from berthd's sealed copy when there
+// is one and the runtime file is still the one copied (an upgraded runtime is run as the new
+// file, which then protects itself), so that `berth exec` need not copy itself each time
+// (CVE-2019-5736, sys/sealed_copy.h). argv[0] stays the runtime's path.
+std::string Server::RuntimeBinaryFor(const std::string& command) const {
+  if (command != "exec" || opt_.runtime_copy_fd < 0) return opt_.runtime;
+  struct stat st {};
+  if (stat(opt_.runtime.c_str(), &st) != 0 || sys::FileIdentity(st) != opt_.runtime_copy_id)
+    return opt_.runtime;
+  return "/proc/self/fd/" + std::to_string(opt_.runtime_copy_fd);
+}
+
 pid_t Server::RunRuntime(const std::string& command, const std::string& id,
                          std::vector<std::string> args, int in, int out, int err,
                          const std::string& log_file, std::function<void(Result<void>)> done) {
@@ -540,7 +564,7 @@ pid_t Server::RunRuntime(const std::string& command, const std::string& id,
     }
   }
   log::Debug("run " + command + " " + id);
-  auto pid = sys::SpawnProcess(opt_.runtime, argv, {in, out, err, false});
+  auto pid = sys::SpawnProcess(RuntimeBinaryFor(command), argv, {in, out, err, false});
   err_w.Reset();
   if (!pid) {
     loop_.Remove(cap->token);

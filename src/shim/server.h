@@ -37,6 +37,10 @@ struct ShimOptions {
   std::string address;                 // --address: berthd's, recorded only
   std::string runtime;                 // --runtime: the OCI runtime binary
   std::string runtime_root;            // --runtime-root
+  // --runtime-copy FD:IDENTITY: a sealed copy of the runtime (berthd's, sys/sealed_copy.h)
+  // that `exec` runs from while the runtime file keeps that identity; -1: none.
+  int runtime_copy_fd = -1;
+  std::string runtime_copy_id;
   bool debug = false;                  // --log-level debug
   int64_t runtime_timeout_ms = 60000;  // a runtime command running longer is killed
 };
@@ -184,6 +188,7 @@ class Server {
   // Runs `<runtime> --root R --log <log> --log-format json <args...>`: done gets the
   // outcome once it exits (an Error with the runtime's message when it failed).
   // Returns the runtime's pid (0 when it could not be started; done has run then).
+  std::string RuntimeBinaryFor(const std::string& command) const;
   pid_t RunRuntime(const std::string& command, const std::string& id, std::vector<std::string> args,
                    int in, int out, int err, const std::string& log_file,
                    std::function<void(Result<void>)> done);

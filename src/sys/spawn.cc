@@ -48,6 +48,10 @@ Result<pid_t> SpawnProcess(const std::string& binary, const std::vector<std::str
                         : posix_spawn_file_actions_adddup2(&actions, src[i], i);
     if (rc != 0) return ErrnoCode(rc, "posix_spawn_file_actions", binary);
   }
+  if (options.keep > 2) {
+    int rc = posix_spawn_file_actions_adddup2(&actions, options.keep, options.keep);
+    if (rc != 0) return ErrnoCode(rc, "posix_spawn_file_actions", binary);
+  }
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);

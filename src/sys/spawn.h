@@ -17,6 +17,9 @@ struct SpawnOptions {
   // the caller must be close-on-exec (the shim and berthd open all of theirs so).
   int in = -1, out = -1, err = -1;
   bool setsid = false;  // POSIX_SPAWN_SETSID: a session of its own
+  // One more fd (> 2) the child keeps at the same number, its close-on-exec cleared in the
+  // child only (berthd's runtime copy for a shim); -1: none.
+  int keep = -1;
   // The child's environment as "KEY=value" strings; nullptr: the caller's environ.
   const std::vector<std::string>* env = nullptr;
 };

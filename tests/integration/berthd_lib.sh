@@ -6,7 +6,8 @@
 #                         CG_PARENT (the pods' cgroup parent, this test's own), BERTHD, BERTHCTL,
 #                         and registers berthd_cleanup
 #   berthd_start [ARGS]   starts berthd on them (BERTHD_PID), waits until it serves; through
-#                         the command in the array BERTHD_WRAP when set (e.g. nsenter --net=…)
+#                         the command in the array BERTHD_WRAP when set (e.g. nsenter --net=…);
+#                         with the config file BERTHD_CONFIG when set (else none: /dev/null)
 #   berthd_kill9          SIGKILL, as a crash; its shims and containers keep running
 #   berthd_stop           SIGTERM, waits (containers keep running)
 #   berthd_image          a busybox image pushed to a local registry: IMAGE (its reference)
@@ -21,6 +22,8 @@
 #   berthd_on_cni_node NAME  all of that for a test driving berthd with berth-cri-bench
 #                         (CRI_BENCH): berthd_init, berthd_cni_node, started, image pulled
 #   berthd_assert_no_leftovers [NETNS IPAM_DIR]  nothing of this berthd's is left
+#   stream_leak_baseline SHIM    records berthd's fds and threads and SHIM's fds (streaming tests)
+#   assert_no_stream_leaks       no berthctl or runtime exec process runs; the counts are back
 
 berthd_init() {
   BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-$(dirname "$(readlink -f "$BERTH")")}
@@ -44,7 +47,7 @@ berthd_start() {
   local before
   before=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)
   # The berth next to berthd is the default handler; berth-shim is found beside berthd too.
-  ${BERTHD_WRAP[@]+"${BERTHD_WRAP[@]}"} "$BERTHD" --config /dev/null --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
+  ${BERTHD_WRAP[@]+"${BERTHD_WRAP[@]}"} "$BERTHD" --config "${BERTHD_CONFIG:-/dev/null}" --listen "$ENDPOINT" --root "$BD/root" --state "$BD/state" \
     --cni-conf-dir "$BD/cni" --log-level debug "$@" >>"$BD/berthd.log" 2>&1 &
   BERTHD_PID=$!
   track_pid "$BERTHD_PID"
@@ -75,6 +78,25 @@ berthd_stop() {
 
 ctr_state_is() { [ "$(b inspectc "$1" 2>/dev/null | jq -r .status.state)" = "$2" ]; }
 shims_of_berthd() { pgrep -f "berth-shim .*--address $ENDPOINT" | tr '\n' ' ' | sed 's/ $//'; }
+
+# The streaming tests' leak check: a baseline taken with one pod's shim and berthd idle, compared
+# once the test's sessions are over (and the pods it added removed).
+count_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+count_threads() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
+stream_leak_baseline() {
+  LEAK_SHIM=$1
+  FD0=$(count_fds "$BERTHD_PID") TH0=$(count_threads "$BERTHD_PID") SFD0=$(count_fds "$LEAK_SHIM")
+}
+assert_no_stream_leaks() {
+  assert_eq "" "$(pgrep -f "^$BERTHCTL " | tr '\n' ' ')" "no berthctl runs"
+  assert_eq "" "$(pgrep -f "exec --detach --process .*$BD/" | tr '\n' ' ')" "no runtime exec process runs"
+  wait_until 20 sh -c "[ \$(ls /proc/$BERTHD_PID/fd | wc -l) -le $FD0 ]"
+  assert_eq "$FD0" "$(count_fds "$BERTHD_PID")" "berthd's open fds are back to where they were"
+  wait_until 20 sh -c "[ \$(ls /proc/$BERTHD_PID/task | wc -l) -le $TH0 ]"
+  assert_eq "$TH0" "$(count_threads "$BERTHD_PID")" "berthd's threads are back to where they were"
+  wait_until 20 sh -c "[ \$(ls /proc/$LEAK_SHIM/fd | wc -l) -le $SFD0 ]"
+  assert_eq "$SFD0" "$(count_fds "$LEAK_SHIM")" "the shim's fds (stream connections) are back to where they were"
+}
 
 # Everything this berthd made: pods removed through the API first where possible, then
 # by force (shims by pid, mounts under its state, its cgroups).

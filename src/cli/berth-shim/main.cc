@@ -4,7 +4,7 @@
 //   SIGINT), writes that pid to PID_FILE and exits. No image, no runtime call.
 //
 // berth-shim --namespace NS --id POD_ID --work-dir DIR --address BERTHD_ADDR --runtime PATH
-//            --runtime-root DIR [--log-level LEVEL] [--foreground]
+//            --runtime-root DIR [--runtime-copy FD:IDENTITY] [--log-level LEVEL] [--foreground]
 //
 // Daemonises unless --foreground: the process started forks the shim, waits until it serves
 // (shim.sock listening, shim.pid written) and exits 0 — or prints why it could not and exits
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -51,7 +52,7 @@ void DropText() {
 constexpr char kUsage[] =
     "usage: berth-shim --namespace NS --id POD_ID --work-dir DIR --address BERTHD_ADDR\n"
     "                  --runtime PATH --runtime-root DIR [--log-level debug|info|warn|error]\n"
-    "                  [--foreground]\n";
+    "                  [--runtime-copy FD:IDENTITY] [--foreground]\n";
 
 int Usage(const std::string& msg) {
   fprintf(stderr, "berth-shim: %s\n%s", msg.c_str(), kUsage);
@@ -163,6 +164,16 @@ int main(int argc, char** argv) {
       o.runtime = v;
     else if (a == "--runtime-root")
       o.runtime_root = v;
+    else if (a == "--runtime-copy") {
+      // FD:IDENTITY, from berthd (shim::SpawnShim): see sys/sealed_copy.h.
+      size_t colon = v.find(':');
+      char* end = nullptr;
+      long fd = strtol(v.c_str(), &end, 10);
+      if (colon == std::string::npos || end != v.c_str() + colon || fd < 3 || fd > 65535)
+        return Usage("--runtime-copy: \"" + v + "\" is not FD:IDENTITY");
+      o.runtime_copy_fd = static_cast<int>(fd);
+      o.runtime_copy_id = v.substr(colon + 1);
+    }
     else if (a == "--log-level")
       level = v;
     else

@@ -157,7 +157,7 @@ int CriRemove(const CriCommands::Options& o, const std::vector<std::string>& ids
 struct ExecArgs {
   bool sync = false, interactive = false, tty = false;
   int64_t timeout = 0;
-  std::string transport;
+  std::string transport, ca;
   std::vector<std::string> words;  // CONTAINER COMMAND [ARG...]
 };
 
@@ -169,7 +169,7 @@ int CriExec(const CriCommands::Options& o, ExecArgs a) {
   }
   // As crictl: streaming (Exec) unless -s or --timeout ask for ExecSync.
   if (!a.sync && a.timeout == 0)
-    return CriExecStream(o, a.words, a.interactive, a.tty, a.transport);
+    return CriExecStream(o, a.words, a.interactive, a.tty, a.transport, a.ca);
   if (a.interactive || a.tty)
     return CriFail(Error{0, "exec", a.words[0],
                       "-i/-t need the streaming exec (Exec): drop -s/--timeout", {}});
@@ -350,6 +350,7 @@ void CriCommands::Register(CLI::App& app) {
   c_exec->add_option("--transport", exec->transport,
                      "websocket or spdy (default: websocket, spdy when the server refuses it)")
       ->check(CLI::IsMember({"websocket", "spdy"}));
+  c_exec->add_option("--ca", exec->ca, kStreamCaHelp)->check(CLI::ExistingFile);
   c_exec->add_option("--timeout", exec->timeout,
                      "seconds the command may run (0: no limit; implies -s)");
   c_exec->prefix_command();

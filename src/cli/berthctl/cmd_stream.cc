@@ -116,8 +116,10 @@ std::optional<stream::TermSize> LocalSize() {
 // remote_command: by default WebSocket offers v5 only, the first version that carries stdin's
 // EOF: a server without it (containerd 1.6: v4) refuses, and SPDY does the job (kubectl
 // >= 1.30 does the same). Named, WebSocket offers v5 and v4.
-Result<stream::ClientOptions> StreamOptions(const std::string& transport, bool remote_command) {
+Result<stream::ClientOptions> StreamOptions(const std::string& transport, bool remote_command,
+                                            const std::string& ca) {
   stream::ClientOptions opts;
+  opts.ca_file = ca;
   if (transport.empty() || transport == "websocket") {
     opts.transport = stream::Transport::kWebSocket;
     opts.fallback_to_spdy = transport.empty();  // only when not asked for by name
@@ -168,12 +170,12 @@ class UrlSource {
 
 struct RemoteArgs {
   bool interactive = false, tty = false;
-  std::string transport;
+  std::string transport, ca;
 };
 
 // Runs the remote command a CRI call names, on this process's stdio; the exit code.
 int RunRemote(const std::string& what, UrlSource& urls, const RemoteArgs& a, bool attach) {
-  auto opts = StreamOptions(a.transport, true);
+  auto opts = StreamOptions(a.transport, true, a.ca);
   if (!opts) return CriFail(opts.error().Wrap(what));
   if (auto r = InstallSignals(a.tty); !r) return CriFail(r.error().Wrap(what));
   stream::RemoteCommandIo io;
@@ -207,7 +209,8 @@ int RunRemote(const std::string& what, UrlSource& urls, const RemoteArgs& a, boo
 }  // namespace
 
 int CriExecStream(const CriCommands::Options& o, const std::vector<std::string>& words,
-                  bool interactive, bool tty, const std::string& transport) {
+                  bool interactive, bool tty, const std::string& transport,
+                  const std::string& ca) {
   auto c = CriConnect(o);
   if (!c) return CriFail(c.error());
   const std::string& id = words[0];
@@ -224,7 +227,7 @@ int CriExecStream(const CriCommands::Options& o, const std::vector<std::string>&
     return resp->url();
   });
   // The CRI call's own errors (NOT_FOUND, FAILED_PRECONDITION) as every CRI command prints them.
-  return RunRemote("exec in " + id, urls, RemoteArgs{interactive, tty, transport}, false);
+  return RunRemote("exec in " + id, urls, RemoteArgs{interactive, tty, transport, ca}, false);
 }
 
 namespace {
@@ -298,13 +301,13 @@ Result<void> Listen(Mapping& m, const std::string& address) {
 }
 
 struct ForwardArgs {
-  std::string pod, transport, address = "127.0.0.1";
+  std::string pod, transport, ca, address = "127.0.0.1";
   std::vector<std::string> ports;
 };
 
 int CriPortForward(const CriCommands::Options& o, const ForwardArgs& a) {
   const std::string what = "port-forward to pod " + a.pod;
-  auto opts = StreamOptions(a.transport, false);
+  auto opts = StreamOptions(a.transport, false, a.ca);
   if (!opts) return Fail(opts.error().Wrap(what));
   std::vector<Mapping> maps;
   for (const auto& p : a.ports) {
@@ -385,6 +388,7 @@ void RegisterStreamCommands(CLI::App& app, const std::string& group, CriCommands
                      "the container has a terminal: raw mode here, resizes sent");
   c_attach->add_option("--transport", attach->second.transport, transport_help)
       ->check(CLI::IsMember({"websocket", "spdy"}));
+  c_attach->add_option("--ca", attach->second.ca, kStreamCaHelp)->check(CLI::ExistingFile);
   c_attach->add_option("CONTAINER-ID", attach->first, "container id")->required();
   commands.emplace_back(c_attach, [&o, attach] { return CriAttach(o, attach->first, attach->second); });
 
@@ -394,6 +398,7 @@ void RegisterStreamCommands(CLI::App& app, const std::string& group, CriCommands
   c_fwd->group(group);
   c_fwd->add_option("--transport", fwd->transport, transport_help)
       ->check(CLI::IsMember({"websocket", "spdy"}));
+  c_fwd->add_option("--ca", fwd->ca, kStreamCaHelp)->check(CLI::ExistingFile);
   c_fwd->add_option("--address", fwd->address, "local IPv4 address to listen on")
       ->capture_default_str();
   c_fwd->add_option("POD-ID", fwd->pod, "pod sandbox id")->required();

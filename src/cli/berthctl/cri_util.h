@@ -137,9 +137,14 @@ void RegisterMonitorCommands(CLI::App& app, const std::string& group, CriCommand
 
 // exec (streaming), attach and port-forward over the CRI streaming calls (cmd_stream.cc).
 // CriExecStream: words are CONTAINER COMMAND [ARG...]; transport "" (websocket, spdy if
-// refused), "websocket" or "spdy".
+// refused), "websocket" or "spdy"; ca: PEM CAs that an https streaming server's certificate
+// must chain to ("" : the system's).
 int CriExecStream(const CriCommands::Options& o, const std::vector<std::string>& words,
-                  bool interactive, bool tty, const std::string& transport);
+                  bool interactive, bool tty, const std::string& transport,
+                  const std::string& ca);
+inline constexpr const char* kStreamCaHelp =
+    "PEM file of the CAs an https streaming server's certificate must chain to (default: the "
+    "system's)";
 void RegisterStreamCommands(CLI::App& app, const std::string& group, CriCommands::Options& o,
                             CriCommands::CommandList& commands);
 

@@ -6,8 +6,8 @@
 //     exec-url [--tty] [--stdin] [--stderr] [--no-stdout] ID CMD...   CRI Exec: prints the URL
 //     attach-url [--tty] [--stdin] [--stderr] ID                      CRI Attach: the URL
 //     pf-url POD [PORT...]                                            CRI PortForward: the URL
-//     follow [--transport websocket|spdy] [--stdin] [--tty] URL       runs the remote command
-//         at URL on this stdio; its exit code
+//     follow [--transport websocket|spdy] [--ca PEM] [--stdin] [--tty] URL   runs the remote
+//         command at URL on this stdio (https: verified against the CAs in PEM); its exit code
 //     bench [--transport websocket|spdy|sync] [--n N] [--warmup W] ID CMD...
 //         N execs in a row from this process (CRI Exec + the stream, or ExecSync), each
 //         timed; prints {"samples_us": [...], "median_ms": M}
@@ -38,7 +38,7 @@ int Die(const Error& e) {
 
 struct Flags {
   bool tty = false, in = false, err = false, out = true;
-  std::string transport = "websocket";
+  std::string transport = "websocket", ca;
   int n = 100, warmup = 5;
   std::vector<std::string> rest;
 };
@@ -59,6 +59,8 @@ Flags ParseFlags(int argc, char** argv, int i) {
       f.out = false;
     } else if (a == "--transport" && i + 1 < argc) {
       f.transport = argv[++i];
+    } else if (a == "--ca" && i + 1 < argc) {
+      f.ca = argv[++i];
     } else if (a == "--n" && i + 1 < argc) {
       f.n = atoi(argv[++i]);
     } else if (a == "--warmup" && i + 1 < argc) {
@@ -70,9 +72,10 @@ Flags ParseFlags(int argc, char** argv, int i) {
   return f;
 }
 
-stream::ClientOptions StreamOpts(const std::string& t) {
+stream::ClientOptions StreamOpts(const Flags& f) {
   stream::ClientOptions o;
-  o.transport = t == "spdy" ? stream::Transport::kSpdy : stream::Transport::kWebSocket;
+  o.transport = f.transport == "spdy" ? stream::Transport::kSpdy : stream::Transport::kWebSocket;
+  o.ca_file = f.ca;
   return o;
 }
 
@@ -116,7 +119,7 @@ int Bench(cri::Client& c, const Flags& f) {
       stream::RemoteCommandIo io;
       io.stdout_fd = null;
       io.stderr_fd = null;
-      auto rc = stream::RunRemoteCommand(*url, StreamOpts(f.transport), io);
+      auto rc = stream::RunRemoteCommand(*url, StreamOpts(f), io);
       if (!rc) return Die(rc.error());
       if (*rc != 0) {
         fprintf(stderr, "berth-cri-stream-ctl: bench: exit code %d\n", *rc);
@@ -165,7 +168,7 @@ int main(int argc, char** argv) {
     io.stdout_fd = 1;
     io.stderr_fd = f.tty ? -1 : 2;
     io.tty = f.tty;
-    auto rc = stream::RunRemoteCommand(f.rest[0], StreamOpts(f.transport), io);
+    auto rc = stream::RunRemoteCommand(f.rest[0], StreamOpts(f), io);
     if (!rc) return Die(rc.error());
     return *rc;
   }
