@@ -30,6 +30,10 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
 fi
 ninja -C build-fuzz -j"${FUZZ_JOBS:-2}" "${targets[@]/%/_fuzz}"
+# Symbolized stacks in crash reports (llvm-symbolizer comes with llvm-14, Debian's default).
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && command -v llvm-symbolizer >/dev/null; then
+  export ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
+fi
 found=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"

@@ -22,12 +22,12 @@ namespace berth::fuzz {
 // Every rejection must be a message a user can read on one line (berthd returns it in a gRPC
 // status and logs it as one JSON field, berthctl prints it): not empty, and without a line
 // break or another control character that the input could smuggle into a terminal or log.
-inline void CheckMessage(const Error& e, const char* stage) {
-  const std::string m = e.Message();
+inline void CheckText(const std::string& m, const char* stage) {
   if (m.empty()) Fail(stage, "empty error message");
   for (unsigned char c : m)
     if (c < 0x20 || c == 0x7f) Fail(stage, "error is not one printable line: " + m);
 }
+inline void CheckMessage(const Error& e, const char* stage) { CheckText(e.Message(), stage); }
 
 template <class T>
 void CheckResult(const Result<T>& r, const char* stage) {
@@ -49,6 +49,12 @@ class Input {
     size_t n = rest_.find('\0');
     std::string_view f = rest_.substr(0, n);
     rest_.remove_prefix(n == std::string_view::npos ? rest_.size() : n + 1);
+    return f;
+  }
+  // The next n bytes (fewer at the end).
+  std::string_view Take(size_t n) {
+    std::string_view f = rest_.substr(0, n);
+    rest_.remove_prefix(f.size());
     return f;
   }
   std::string_view Rest() const { return rest_; }
