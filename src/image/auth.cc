@@ -247,7 +247,7 @@ Result<CredentialStore> CredentialStore::Parse(std::string_view json, std::strin
   try {
     doc = nlohmann::json::parse(json);
   } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument("parse", std::string(what), e.what());
+    return InvalidArgument("parse", std::string(what), EscapeText(e.what()));  // quotes the input
   }
   if (!doc.is_object()) return InvalidArgument("parse", std::string(what), "expected a JSON object");
   CredentialStore store;

@@ -197,8 +197,12 @@ Result<HostsConfig> HostsConfig::Load(std::string config_dir,
 }
 
 Result<std::vector<RegistryEndpoint>> HostsConfig::Endpoints(std::string_view domain) const {
-  if (domain.empty() || domain.find('/') != std::string_view::npos || domain == "." ||
-      domain == "..")
+  // The domain names a directory and becomes the default upstream's Host.
+  bool printable = std::none_of(domain.begin(), domain.end(), [](unsigned char c) {
+    return c <= 0x20 || c == 0x7f;
+  });
+  if (domain.empty() || !printable || domain.find('/') != std::string_view::npos ||
+      domain == "." || domain == "..")
     return InvalidArgument("registry hosts", Quote(domain), "not a registry domain");
   FileContext ctx{"", "", &insecure_};
   if (!dir_.empty()) {

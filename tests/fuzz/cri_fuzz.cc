@@ -27,8 +27,9 @@ using namespace berth::daemon;
 
 std::string g_dir;
 
+// Never destroyed by a static destructor: the atexit handler shuts it down and deletes it.
 Daemon& TheDaemon() {
-  static std::unique_ptr<Daemon> d = [] {
+  static Daemon* d = [] {
     char tmpl[] = "/tmp/berth-cri-fuzz.XXXXXX";
     if (!mkdtemp(tmpl)) fuzz::Fail("mkdtemp");
     g_dir = tmpl;
@@ -46,10 +47,12 @@ Daemon& TheDaemon() {
     auto opened = Daemon::Open(c);
     if (!opened) fuzz::Fail("Daemon::Open", opened.error().Message());
     atexit([] {
-      TheDaemon().Shutdown();
+      Daemon* daemon = &TheDaemon();
+      daemon->Shutdown();
+      delete daemon;
       (void)sys::RemoveTree(g_dir);
     });
-    return std::move(*opened);
+    return opened->release();
   }();
   return *d;
 }

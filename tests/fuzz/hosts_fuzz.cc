@@ -17,8 +17,9 @@
 
 namespace {
 
+// Never destroyed: the atexit handler below runs after static destructors registered later.
 const std::string& Dir() {
-  static const std::string dir = [] {
+  static const std::string& dir = *new std::string([] {
     char tmpl[] = "/tmp/berth-hosts-fuzz.XXXXXX";
     if (!mkdtemp(tmpl)) berth::fuzz::Fail("mkdtemp");
     std::string d = tmpl;
@@ -30,7 +31,7 @@ const std::string& Dir() {
       rmdir(Dir().c_str());
     });
     return d;
-  }();
+  }());
   return dir;
 }
 

@@ -39,8 +39,9 @@ class BytesReader : public berth::image::Reader {
   std::string_view b_;
 };
 
-std::string Sandbox() {
-  static const std::string dir = [] {
+// Never destroyed: the atexit handler below runs after static destructors registered later.
+const std::string& Sandbox() {
+  static const std::string& dir = *new std::string([] {
     const char* shm = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     std::string tmpl = std::string(shm) + "/berth-unpack-fuzz.XXXXXX";
     if (!mkdtemp(tmpl.data())) berth::fuzz::Fail("mkdtemp", tmpl);
@@ -52,7 +53,7 @@ std::string Sandbox() {
       rmdir(Sandbox().c_str());
     });
     return tmpl;
-  }();
+  }());
   return dir;
 }
 
