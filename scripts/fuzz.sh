@@ -48,5 +48,8 @@ for t in "${targets[@]}"; do
     echo "fuzz.sh: $t found a problem: build-fuzz/artifacts/$t/" >&2
     found=1
   fi
+  # A target that aborted skipped its atexit cleanup: its private temporary directory stays.
+  rm -rf /dev/shm/berth-unpack-fuzz.* /tmp/berth-hosts-fuzz.* /tmp/berth-spec-fuzz.* \
+    /tmp/berth-cri-fuzz.*
 done
 exit $found

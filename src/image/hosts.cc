@@ -141,7 +141,7 @@ Result<std::vector<RegistryEndpoint>> ParseHostsFile(std::string_view text, std:
     const auto& at = e.source().begin;
     return InvalidArgument("parse", ctx.file,
                 "line " + std::to_string(at.line) + " column " + std::to_string(at.column) + ": " +
-                    std::string(e.description()));
+                    EscapeText(e.description()));  // toml++ quotes what it saw
   }
 
   std::vector<RegistryEndpoint> out;
