@@ -1,12 +1,14 @@
 // LinuxContainerSecurityContext -> process capabilities, no_new_privs, LSM labels, seccomp,
 // root.readonly and the masked/readonly paths. The rules follow the api.proto comments and,
 // where those are silent, what containerd's CRI plugin does (kubelet is written against it).
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "daemon/container_spec_internal.h"
 #include "image/bundle.h"
 #include "spec/names.h"
@@ -299,22 +301,40 @@ bool RuleApplies(const Json& rule, const std::vector<std::string>& caps) {
 
 }  // namespace
 
+// Docker's default profile is ~25 KiB; 1 MiB is room for any real one.
+constexpr off_t kMaxSeccompProfile = 1 << 20;
+
 Result<spec::Seccomp> LoadSeccompProfile(const std::string& path, const std::string& field,
                                          const std::vector<std::string>& caps) {
+  const std::string shown = QuoteText(path);
+  // The path comes from the request: only a regular file of a profile's size is read
+  // (a FIFO would block CreateContainer, /dev/zero would never end).
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT)
+      return InvalidField(field, "seccomp profile " + shown + " does not exist");
+    return std::unexpected(Errno("stat", shown).error().Wrap(field));
+  }
+  if (!S_ISREG(st.st_mode))
+    return InvalidField(field, "seccomp profile " + shown + " is not a regular file");
+  if (st.st_size > kMaxSeccompProfile)
+    return InvalidField(field, "seccomp profile " + shown + " is " + std::to_string(st.st_size) +
+                                   " bytes, more than a profile's " +
+                                   std::to_string(kMaxSeccompProfile));
   auto text = sys::ReadFile(path);
   if (!text) {
     if (text.error().code == ENOENT)
-      return InvalidField(field, "seccomp profile \"" + path + "\" does not exist");
+      return InvalidField(field, "seccomp profile " + shown + " does not exist");
     Error e = std::move(text.error());
     e.Wrap(field);
     return std::unexpected(std::move(e));
   }
   Json doc = Json::parse(*text, nullptr, false);
   if (doc.is_discarded())
-    return InvalidField(field, "seccomp profile \"" + path + "\" is not JSON");
+    return InvalidField(field, "seccomp profile " + shown + " is not JSON");
   if (!doc.is_object() || !doc.contains("defaultAction"))
-    return InvalidField(field, "seccomp profile \"" + path +
-                                   "\" has no defaultAction: neither an OCI linux.seccomp "
+    return InvalidField(field, "seccomp profile " + shown +
+                                   " has no defaultAction: neither an OCI linux.seccomp "
                                    "object nor a Docker seccomp profile");
 
   // Rewrite a Docker profile as the OCI object, then let the config.json decoder check it.
@@ -324,7 +344,8 @@ Result<spec::Seccomp> LoadSeccompProfile(const std::string& path, const std::str
     if (doc.contains(key)) out[key] = doc[key];
   if (!doc.contains("architectures") && doc.contains("archMap") && doc["archMap"].is_array()) {
     for (const auto& m : doc["archMap"]) {
-      if (!m.is_object() || m.value("architecture", "") != kScmpArch) continue;
+      auto arch = m.find("architecture");  // m.value() would throw for a non-string
+      if (arch == m.end() || !arch->is_string() || *arch != kScmpArch) continue;
       Json archs = Json::array({kScmpArch});
       if (m.contains("subArchitectures") && m["subArchitectures"].is_array())
         for (const auto& a : m["subArchitectures"]) archs.push_back(a);
@@ -333,7 +354,7 @@ Result<spec::Seccomp> LoadSeccompProfile(const std::string& path, const std::str
   }
   if (doc.contains("syscalls")) {
     if (!doc["syscalls"].is_array())
-      return InvalidField(field, "seccomp profile \"" + path + "\": syscalls is not an array");
+      return InvalidField(field, "seccomp profile " + shown + ": syscalls is not an array");
     Json rules = Json::array();
     for (const auto& r : doc["syscalls"]) {
       if (!r.is_object() || !RuleApplies(r, caps)) continue;

@@ -4,13 +4,17 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "cri/v1/api.grpc.pb.h"
 #include "sys/fs.h"
 
 namespace berth::daemon {
 
 grpc::Status ToStatus(const Error& e) {
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(e.Kind())), e.Message());
+  // Messages quote request text (names, paths, env keys): escaped here, once for every call,
+  // so what kubelet records and shows in events is one line without control characters.
+  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(e.Kind())),
+                      EscapeText(e.Message()));
 }
 
 namespace {

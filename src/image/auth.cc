@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "sys/fs.h"
 
 namespace berth::image {
@@ -25,7 +26,7 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s.substr(0, 200)) + "\""; }
+std::string Quote(std::string_view s) { return QuoteText(s, 200); }
 
 // Where docker, podman and skopeo look, in that precedence, when no file is named.
 std::string DefaultAuthFile() {
@@ -246,7 +247,7 @@ Result<CredentialStore> CredentialStore::Parse(std::string_view json, std::strin
   try {
     doc = nlohmann::json::parse(json);
   } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument("parse", std::string(what), e.what());
+    return InvalidArgument("parse", std::string(what), EscapeText(e.what()));  // quotes the input
   }
   if (!doc.is_object()) return InvalidArgument("parse", std::string(what), "expected a JSON object");
   CredentialStore store;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "base/text.h"
+
 namespace berth::image {
 
 namespace {
@@ -24,18 +26,18 @@ const EVP_MD* Algorithm(std::string_view name) {
 }  // namespace
 
 Result<void> ValidateDigest(std::string_view digest) {
-  std::string quoted = "\"" + std::string(digest.substr(0, 160)) + "\"";
+  std::string quoted = QuoteText(digest, 160);
   size_t colon = digest.find(':');
   if (colon == std::string_view::npos)
     return InvalidArgument("digest", quoted, "not of the form <algorithm>:<hex>");
   std::string_view alg = digest.substr(0, colon), hex = digest.substr(colon + 1);
   size_t want = alg == "sha256" ? 64 : alg == "sha512" ? 128 : 0;
   if (want == 0)
-    return InvalidArgument("digest", quoted, "unsupported algorithm \"" + std::string(alg) + "\"");
+    return InvalidArgument("digest", quoted, "unsupported algorithm " + QuoteText(alg, 32));
   if (hex.size() != want || !IsLowerHex(hex))
     return InvalidArgument("digest", quoted,
-                "expected " + std::to_string(want) + " lowercase hex digits after \"" +
-                    std::string(alg) + ":\"");
+                "expected " + std::to_string(want) + " lowercase hex digits after " +
+                    QuoteText(std::string(alg) + ":"));
   return {};
 }
 

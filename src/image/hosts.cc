@@ -6,13 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/text.h"
 #include "sys/fs.h"
 
 namespace berth::image {
 
 namespace {
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Quote(std::string_view s) { return QuoteText(s); }
 
 // "http://h:1/", "h:1" -> "h:1": how --insecure-registry entries and hosts are compared.
 std::string BareHost(std::string_view s) {
@@ -31,7 +32,7 @@ struct FileContext {
   const std::vector<std::string>* insecure;
 
   std::unexpected<Error> Bad(const std::string& key, const std::string& why) const {
-    return InvalidArgument("parse", file, key + ": " + why);
+    return InvalidArgument("parse", file, EscapeText(key + ": " + why));  // keys are the file's
   }
   bool Insecure(std::string_view host) const {
     return std::find(insecure->begin(), insecure->end(), host) != insecure->end();
@@ -42,6 +43,11 @@ struct FileContext {
 Result<RegistryEndpoint> ParseUrl(std::string_view url, bool override_path, const FileContext& ctx,
                                   const std::string& key) {
   RegistryEndpoint ep;
+  // The URL ends up in HTTP request lines and the Host header: a space or a control
+  // character there (CR LF above all) would let the file's text forge request lines.
+  for (unsigned char c : url)
+    if (c <= 0x20 || c == 0x7f)
+      return ctx.Bad(key, Quote(url) + " holds a space or a control character");
   std::string_view rest = url;
   if (size_t sep = rest.find("://"); sep != std::string_view::npos) {
     ep.scheme = std::string(rest.substr(0, sep));
@@ -54,7 +60,7 @@ Result<RegistryEndpoint> ParseUrl(std::string_view url, bool override_path, cons
   size_t slash = rest.find('/');
   ep.host = std::string(rest.substr(0, slash));
   if (ep.host.empty()) return ctx.Bad(key, Quote(url) + " has no host");
-  if (ep.host.find_first_of("?#@ \t") != std::string::npos)
+  if (ep.host.find_first_of("?#@") != std::string::npos)
     return ctx.Bad(key, Quote(url) + " is not a registry URL (scheme://host[:port][/path])");
   if (ep.scheme.empty()) ep.scheme = ctx.Insecure(ep.host) ? "http" : "https";
   std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
@@ -135,7 +141,7 @@ Result<std::vector<RegistryEndpoint>> ParseHostsFile(std::string_view text, std:
     const auto& at = e.source().begin;
     return InvalidArgument("parse", ctx.file,
                 "line " + std::to_string(at.line) + " column " + std::to_string(at.column) + ": " +
-                    std::string(e.description()));
+                    EscapeText(e.description()));  // toml++ quotes what it saw
   }
 
   std::vector<RegistryEndpoint> out;
@@ -191,8 +197,12 @@ Result<HostsConfig> HostsConfig::Load(std::string config_dir,
 }
 
 Result<std::vector<RegistryEndpoint>> HostsConfig::Endpoints(std::string_view domain) const {
-  if (domain.empty() || domain.find('/') != std::string_view::npos || domain == "." ||
-      domain == "..")
+  // The domain names a directory and becomes the default upstream's Host.
+  bool printable = std::none_of(domain.begin(), domain.end(), [](unsigned char c) {
+    return c <= 0x20 || c == 0x7f;
+  });
+  if (domain.empty() || !printable || domain.find('/') != std::string_view::npos ||
+      domain == "." || domain == "..")
     return InvalidArgument("registry hosts", Quote(domain), "not a registry domain");
   FileContext ctx{"", "", &insecure_};
   if (!dir_.empty()) {

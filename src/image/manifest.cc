@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "image/digest.h"
 
 namespace berth::image {
@@ -41,7 +42,8 @@ struct Doc {
   std::string_view what;
 
   std::unexpected<Error> Bad(const std::string& path, const std::string& why) const {
-    return InvalidArgument(op, std::string(what), path.empty() ? why : path + ": " + why);
+    // Keys and values come from the document: escaped, so a message stays one line.
+    return InvalidArgument(op, std::string(what), EscapeText(path.empty() ? why : path + ": " + why));
   }
   std::unexpected<Error> TypeError(const std::string& path, const char* want,
                                    const Json& got) const {
@@ -135,7 +137,7 @@ class Fields {
     if (!j) return {};
     if (!j->is_object()) return doc_.TypeError(Path(key), "an object of strings", *j);
     for (const auto& [k, v] : j->items()) {
-      if (!v.is_string()) return doc_.TypeError(Path(key) + "[\"" + k + "\"]", "a string", v);
+      if (!v.is_string()) return doc_.TypeError(Path(key) + "[" + QuoteText(k) + "]", "a string", v);
       out.emplace(k, v.get<std::string>());
     }
     return {};
@@ -251,7 +253,7 @@ Result<Compression> LayerCompression(std::string_view media_type) {
   if (media_type == kOciLayerZstd || media_type == kOciLayerNonDistZstd ||
       media_type == kDockerLayerZstd)
     return Compression::kZstd;
-  return InvalidArgument("layer", "\"" + std::string(media_type.substr(0, 200)) + "\"",
+  return InvalidArgument("layer", QuoteText(media_type, 200),
               "not a layer media type this runtime can unpack");
 }
 
@@ -292,9 +294,9 @@ Result<Manifest> ParseManifest(std::string_view json, std::string_view what) {
   if (m.media_type.empty()) {
     m.media_type = media::kOciManifest;  // optional in OCI manifests
   } else if (IsIndexType(m.media_type)) {
-    return doc.Bad("mediaType", "\"" + m.media_type + "\" is an index, not an image manifest");
+    return doc.Bad("mediaType", QuoteText(m.media_type) + " is an index, not an image manifest");
   } else if (!IsManifestType(m.media_type)) {
-    return doc.Bad("mediaType", "\"" + m.media_type + "\" is not an image manifest type");
+    return doc.Bad("mediaType", QuoteText(m.media_type) + " is not an image manifest type");
   }
   const Json* config = f.Find("config");
   if (!config) return f.Missing("config");
@@ -314,9 +316,9 @@ Result<Index> ParseIndex(std::string_view json, std::string_view what) {
   if (index.media_type.empty()) {
     index.media_type = media::kOciIndex;
   } else if (IsManifestType(index.media_type)) {
-    return doc.Bad("mediaType", "\"" + index.media_type + "\" is an image manifest, not an index");
+    return doc.Bad("mediaType", QuoteText(index.media_type) + " is an image manifest, not an index");
   } else if (!IsIndexType(index.media_type)) {
-    return doc.Bad("mediaType", "\"" + index.media_type + "\" is not an index type");
+    return doc.Bad("mediaType", QuoteText(index.media_type) + " is not an index type");
   }
   index.manifests = BERTH_TRY(DecodeDescriptors(f, "manifests", doc));
   BERTH_TRYV(f.StrMap("annotations", index.annotations));
@@ -359,7 +361,7 @@ Result<ImageConfig> ParseImageConfig(std::string_view json, std::string_view wha
   Fields rf(*rootfs, "rootfs", doc);
   std::string type;
   BERTH_TRYV(rf.Str("type", type, true));
-  if (type != "layers") return doc.Bad("rootfs.type", "\"" + type + "\" is not \"layers\"");
+  if (type != "layers") return doc.Bad("rootfs.type", QuoteText(type) + " is not \"layers\"");
   if (!rf.Find("diff_ids")) return rf.Missing("diff_ids");
   BERTH_TRYV(rf.StrList("diff_ids", c.diff_ids));
   for (size_t i = 0; i < c.diff_ids.size(); ++i)

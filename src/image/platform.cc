@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base/text.h"
 #include "image/manifest.h"
 
 namespace berth::image {
@@ -117,7 +118,7 @@ Platform HostPlatform() {
 }
 
 Result<Platform> ParsePlatform(std::string_view text) {
-  std::string quoted = "\"" + std::string(text.substr(0, 100)) + "\"";
+  std::string quoted = QuoteText(text, 100);
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {
@@ -181,7 +182,7 @@ Result<Descriptor> SelectManifest(const Index& index, const Platform& want, std:
     if (!d.platform || d.platform->os == "unknown") continue;
     std::string s = d.platform->String();
     if (std::find(seen.begin(), seen.end(), s) != seen.end()) continue;
-    offered += (offered.empty() ? "" : ", ") + s;
+    offered += (offered.empty() ? "" : ", ") + EscapeText(s);  // the index's text
     seen.push_back(std::move(s));
   }
   std::string detail = "no manifest for " + want.String() + "; ";

@@ -6,6 +6,7 @@
 // where a regular expression only says "invalid reference format".
 #include "image/reference.h"
 
+#include "base/text.h"
 #include "image/digest.h"
 
 namespace berth::image {
@@ -99,13 +100,13 @@ std::string DomainProblem(std::string_view domain) {
       std::string_view label =
           host.substr(start, dot == std::string_view::npos ? dot : dot - start);
       if (!ValidDomainLabel(label))
-        return "host label \"" + std::string(label) + "\" must be letters, digits and inner '-'";
+        return "host label " + QuoteText(label) + " must be letters, digits and inner '-'";
       if (dot == std::string_view::npos) break;
       start = dot + 1;
     }
   }
   for (char c : port)
-    if (!IsDigit(c)) return "port \"" + std::string(port) + "\" is not a number";
+    if (!IsDigit(c)) return "port " + QuoteText(port) + " is not a number";
   return {};
 }
 
@@ -115,10 +116,10 @@ std::string TagProblem(std::string_view tag) {
   if (tag.size() > kMaxTagLength)
     return "tag is " + std::to_string(tag.size()) + " characters (at most 128)";
   if (!IsWordChar(tag[0]))
-    return "tag \"" + std::string(tag) + "\" must start with a letter, digit or '_'";
+    return "tag " + QuoteText(tag) + " must start with a letter, digit or '_'";
   for (char c : tag)
     if (!IsWordChar(c) && c != '.' && c != '-')
-      return "tag \"" + std::string(tag) + "\" may only hold letters, digits, '_', '.' and '-'";
+      return "tag " + QuoteText(tag) + " may only hold letters, digits, '_', '.' and '-'";
   return {};
 }
 
@@ -144,15 +145,18 @@ std::string Reference::Familiar() const {
   constexpr std::string_view kLibrary = "library/";
   if (name.starts_with(kLibrary) && name.find('/', kLibrary.size()) == std::string_view::npos)
     name.remove_prefix(kLibrary.size());
-  std::string s(name);
+  // "docker.io/a.b/c" cannot drop its domain: "a.b/c" would name the registry a.b.
+  size_t slash = name.find('/');
+  std::string s = slash != std::string_view::npos && IsDomain(name.substr(0, slash))
+                      ? std::string(kDockerDomain) + "/" + std::string(name)
+                      : std::string(name);
   if (!tag.empty()) s += ":" + tag;
   if (!digest.empty()) s += "@" + digest;
   return s;
 }
 
 Result<Reference> ParseReference(std::string_view text) {
-  std::string quoted =
-      "\"" + std::string(text.substr(0, 300)) + (text.size() > 300 ? "…" : "") + "\"";
+  std::string quoted = QuoteText(text, 300);
   auto fail = [&](std::string why) { return InvalidArgument("parse reference", quoted, std::move(why)); };
   if (text.empty()) return fail("empty reference");
   if (IsImageId(text)) return fail("a 64-hex string is an image ID, not a repository name");
@@ -162,8 +166,7 @@ Result<Reference> ParseReference(std::string_view text) {
   if (size_t at = text.find('@'); at != std::string_view::npos) {
     std::string_view digest = text.substr(at + 1);
     if (auto ok = ValidateDigest(digest); !ok)
-      return fail("invalid digest \"" + std::string(digest.substr(0, 160)) +
-                  "\": " + ok.error().detail);
+      return fail("invalid digest " + QuoteText(digest.substr(0, 160)) + ": " + ok.error().detail);
     ref.digest = digest;
     name = text.substr(0, at);
   }
@@ -173,7 +176,7 @@ Result<Reference> ParseReference(std::string_view text) {
       slash != std::string_view::npos && IsDomain(name.substr(0, slash))) {
     std::string_view domain = name.substr(0, slash);
     if (std::string why = DomainProblem(domain); !why.empty())
-      return fail("invalid domain \"" + std::string(domain) + "\": " + why);
+      return fail("invalid domain " + QuoteText(domain) + ": " + why);
     ref.domain = domain == kLegacyDockerDomain ? kDockerDomain : domain;
     remainder = name.substr(slash + 1);
   } else {
@@ -191,15 +194,15 @@ Result<Reference> ParseReference(std::string_view text) {
 
   if (path.empty()) return fail("empty repository name");
   if (HasUpper(path))
-    return fail("repository name \"" + std::string(path) + "\" must be lowercase");
+    return fail("repository name " + QuoteText(path) + " must be lowercase");
   size_t start = 0;
   while (true) {
     size_t slash = path.find('/', start);
     std::string_view comp =
         path.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (!ValidPathComponent(comp))
-      return fail("path component \"" + std::string(comp) +
-                  "\" must be lowercase letters and digits, separated by '.', '_', '__' or '-'");
+      return fail("path component " + QuoteText(comp) +
+                  " must be lowercase letters and digits, separated by '.', '_', '__' or '-'");
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -209,7 +212,7 @@ Result<Reference> ParseReference(std::string_view text) {
     ref.path = path;
 
   if (size_t n = ref.Repository().size(); n > kMaxNameLength)
-    return fail("repository name \"" + ref.Repository().substr(0, 64) + "…\" is " +
+    return fail("repository name " + QuoteText(ref.Repository(), 64) + " is " +
                 std::to_string(n) + " characters (at most 255)");
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   return ref;

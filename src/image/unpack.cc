@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "base/unique_fd.h"
 #include "image/digest.h"
 #include "image/unpack_fs.h"
@@ -74,6 +75,12 @@ std::string Quoted(std::string_view s) {
   std::string q = "\"" + std::string(s.substr(0, kMax));
   if (s.size() > kMax) q += "...";
   return q + "\"";
+}
+
+// Entry names, link targets and libarchive's text come from the layer: every error of the
+// unpack is escaped once, so none about a hostile layer spans lines or carries escapes.
+void EscapeFields(Error& e) {
+  for (std::string* f : {&e.op, &e.subject, &e.detail, &e.context_}) *f = EscapeText(*f);
 }
 
 int Depth(const std::string& clean) {
@@ -709,7 +716,9 @@ Result<UnpackResult> UnpackLayer(Reader& in, Compression c, const std::string& d
   auto tar = BERTH_TRY(Decompress(counted, c));
   auto hasher = BERTH_TRY(Hasher::New("sha256"));
   Unpacker u(*tar, counted, opts, std::move(hasher));
-  return u.Run(dir);
+  auto r = u.Run(dir);
+  if (!r) EscapeFields(r.error());
+  return r;
 }
 
 }  // namespace berth::image

@@ -31,7 +31,7 @@ void AppendQuoted(std::string& s, std::string_view key) {
   s += "[\"";
   for (char c : key) {
     if (c == '"' || c == '\\') s += '\\';
-    internal::AppendEscaped(s, std::string_view(&c, 1));
+    AppendEscaped(s, std::string_view(&c, 1));
   }
   s += "\"]";
 }

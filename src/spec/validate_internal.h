@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "spec/spec.h"
 #include "spec/validate.h"
 
@@ -15,23 +16,9 @@ inline std::unexpected<Error> Invalid(std::string path, std::string detail) {
   return InvalidField(std::move(path), std::move(detail));
 }
 
-// Appends s with control characters escaped (\n, \t, \xNN): a config's text must not break
-// an error message into several lines (tests/fuzz/config_fuzz.cc checks it).
-inline void AppendEscaped(std::string& out, std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
-    else out += static_cast<char>(c);
-  }
-}
-// `"text"`, for quoting user-supplied values in messages.
-inline std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  AppendEscaped(out, s);
-  return out + "\"";
-}
+// `"text"`, for quoting user-supplied values in messages (escaped: a config's text must not
+// break an error message into several lines, tests/fuzz/config_fuzz.cc checks it).
+inline std::string Quote(std::string_view s) { return QuoteText(s, std::string_view::npos); }
 
 inline std::string Index(std::string_view path, size_t i) {
   return std::string(path) + "[" + std::to_string(i) + "]";

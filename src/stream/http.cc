@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/text.h"
+
 namespace berth::stream {
 namespace {
 
@@ -82,7 +84,7 @@ Result<HttpHead> ParseHead(std::string_view head, http_parser_type type) {
     http_parser_url_init(&u);
     if (http_parser_parse_url(st.url.data(), st.url.size(), 0, &u) != 0 ||
         !(u.field_set & (1 << UF_PATH))) {
-      return InvalidArgument("parse HTTP head", st.url.substr(0, 200), "bad request target");
+      return InvalidArgument("parse HTTP head", QuoteText(st.url, 200), "bad request target");
     }
     st.head.path = st.url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
     if (u.field_set & (1 << UF_QUERY)) {
@@ -237,7 +239,7 @@ Result<Url> ParseUrl(std::string_view url) {
   http_parser_url_init(&u);
   if (http_parser_parse_url(url.data(), url.size(), 0, &u) != 0 ||
       !(u.field_set & (1 << UF_SCHEMA)) || !(u.field_set & (1 << UF_HOST))) {
-    return InvalidArgument("parse URL", std::string(url), "not an absolute http(s) URL");
+    return InvalidArgument("parse URL", QuoteText(url, 200), "not an absolute http(s) URL");
   }
   auto field = [&](int f) {
     return std::string(url.substr(u.field_data[f].off, u.field_data[f].len));
@@ -247,7 +249,7 @@ Result<Url> ParseUrl(std::string_view url) {
   if (scheme == "https")
     out.tls = true;
   else if (scheme != "http") {
-    return InvalidArgument("parse URL", std::string(url), "scheme is not http or https");
+    return InvalidArgument("parse URL", QuoteText(url, 200), "scheme is not http or https");
   }
   out.host = field(UF_HOST);
   out.port = (u.field_set & (1 << UF_PORT)) ? u.port : (out.tls ? 443 : 80);

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace berth::stream {
 
 std::optional<Channel> ChannelFromStreamType(std::string_view type) {
@@ -60,32 +62,43 @@ std::string StatusJson(const ExitStatus& s) {
 
 std::string StatusText(const ExitStatus& s) { return s.ok ? std::string() : s.message; }
 
+namespace {
+
+// A member that should be a string: "" when absent or of another type (json::value would
+// throw type_error for a peer's {"status": 7}).
+std::string StringMember(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
 Result<int> ParseStatusJson(std::string_view json) {
   auto j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return InvalidArgument("parse error stream", "Status", "not a JSON object");
   }
-  std::string status = j.value("status", "");
+  std::string status = StringMember(j, "status");
   if (status == "Success") return 0;
   if (status != "Failure") {
-    return InvalidArgument("parse error stream", "Status", "unknown status \"" + status + "\"");
+    return InvalidArgument("parse error stream", "Status", "unknown status " + QuoteText(status, 64));
   }
-  std::string message = j.contains("message") && j["message"].is_string()
-                            ? j["message"].get<std::string>()
-                            : "remote command failed";
-  if (j.value("reason", "") == "NonZeroExitCode" && j.contains("details") &&
+  std::string message = StringMember(j, "message");
+  if (message.empty()) message = "remote command failed";
+  if (StringMember(j, "reason") == "NonZeroExitCode" && j.contains("details") &&
       j["details"].is_object() && j["details"].contains("causes") &&
       j["details"]["causes"].is_array()) {
     for (const auto& c : j["details"]["causes"]) {
-      if (!c.is_object() || c.value("reason", "") != "ExitCode") continue;
-      std::string m = c.value("message", "");
+      if (!c.is_object() || StringMember(c, "reason") != "ExitCode") continue;
+      std::string m = StringMember(c, "message");
       int code = 0;
       auto [ptr, ec] = std::from_chars(m.data(), m.data() + m.size(), code);
       if (ec == std::errc() && ptr == m.data() + m.size()) return code;
-      return InvalidArgument("parse error stream", "Status", "bad exit code \"" + m + "\"");
+      return InvalidArgument("parse error stream", "Status", "bad exit code " + QuoteText(m, 64));
     }
   }
-  return Fail("remote command", "", message);
+  // The server's text, shown by the client: escaped, one line.
+  return Fail("remote command", "", EscapeText(message));
 }
 
 Result<void> ResizeParser::Feed(std::string_view bytes, std::vector<TermSize>* out) {
