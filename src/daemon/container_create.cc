@@ -1,5 +1,6 @@
 // CreateContainer: image → snapshot + bundle (image/assembly.h), CRI config → config.json
 // (container_spec.h), then the pod's shim creates it with the runtime.
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
 #include "image/assembly.h"
@@ -92,11 +93,15 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
     return std::unexpected(e.Wrap("create container " + cfg.metadata().name()));
   };
 
+  fault::Reach("ctr.record.creating.before");
   if (auto r = meta_.Save(rec); !r) return fail(r.error());
+  fault::Reach("ctr.record.creating.after");
   image::AssembleOptions ao;
   ao.bundles_dir = bundles;
   ao.limits = config_.limits;
+  fault::Reach("ctr.snapshot.before");
   auto a = image::AssembleContainer(*images_, *image, rec.id, ao);
+  fault::Reach("ctr.snapshot.after");
   if (!a) return fail(a.error());
   assembled = true;
 
@@ -148,10 +153,14 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   cr.stdin = cfg.stdin();
   cr.stdin_once = cfg.stdin_once();
   in_shim = true;
+  fault::Reach("ctr.shim.create.before");
   auto st = shim->Create(cr);
+  fault::Reach("ctr.shim.create.after");
   if (!st) return fail(st.error());
   rec.state = "created";
+  fault::Reach("ctr.record.created.before");
   if (auto r = meta_.Save(rec); !r) return fail(r.error());
+  fault::Reach("ctr.record.created.after");
   c->status = *st;
   {
     std::lock_guard lock(mu_);

@@ -1,4 +1,5 @@
 // StopPodSandbox and RemovePodSandbox: both idempotent, as the CRI says.
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
 
@@ -20,7 +21,9 @@ Result<void> Daemon::StopPodLocked(const std::string& ns, Sandbox& pod) {
     pod.rec.net_ns = pod.rec.ipc_ns = pod.rec.uts_ns = pod.rec.pid_ns = "";
     pod.rec.pause_pid = 0;
   }
+  fault::Reach("pod.record.notready.before");
   BERTH_TRYV(meta_.Save(pod.rec));
+  fault::Reach("pod.record.notready.after");
   PublishPodEvent(pod, v1::CONTAINER_STOPPED_EVENT);
   log::Info("StopPodSandbox " + pod.rec.id);
   return {};
@@ -58,7 +61,9 @@ Result<v1::RemovePodSandboxResponse> Daemon::RemovePodSandbox(
       return std::unexpected(r.error().Wrap("remove pod sandbox " + pod->rec.id));
   }
   TearDownPod(*pod, true);
+  fault::Reach("pod.record.remove.before");
   BERTH_TRYV(meta_.RemovePod(ns, pod->rec.id));
+  fault::Reach("pod.record.remove.after");
   auto deleted = PodEvent(*pod, v1::CONTAINER_DELETED_EVENT);
   {
     std::lock_guard lock(mu_);

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "shim/console.h"
 #include "shim/server.h"
@@ -224,6 +225,7 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
       if (auto it = containers_.find(cid); it != containers_.end())
         DrainLog(*it->second, it->second->err);
     });
+  fault::Reach("shim.runtime.create.before");
   RunRuntime("create", cid, std::move(args), in_r ? in_r.Get() : -1, out_w ? out_w.Get() : -1,
              err_w ? err_w.Get() : -1, ref.dir + "/runtime.log",
              [this, conn, cid, console](Result<void> r) {
@@ -233,6 +235,7 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
 
 void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
                           std::shared_ptr<ConsoleSocket> console) {
+  fault::Reach("shim.runtime.create.after");
   auto it = containers_.find(id);
   if (it == containers_.end()) return;
   Container& c = *it->second;
@@ -276,8 +279,10 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
   if (auto st = sys::ReadProcStat(pid)) c.rec.pid_start_time = st->start_time;
   c.rec.oom_file = FindOomFile(pid);
   c.rec.oom_kills_at_start = ReadOomKills(c.rec.oom_file);
+  fault::Reach("shim.record.created.before");
   if (auto w = WriteContainerRecord(c.dir, c.rec); !w)
     return abandon(w.error().Wrap("create " + Quote(id)));
+  fault::Reach("shim.record.created.after");
   c.status = Status::kCreated;
   log::Info("created " + Quote(id) + " pid " + std::to_string(pid));
   Json info = Info(c);
@@ -306,8 +311,10 @@ void Server::OpStart(uint64_t conn, const Json& req) {
   // and exited_at must not come before started_at.
   int64_t started_at = NowNs();
   const std::string cid = *id;
+  fault::Reach("shim.runtime.start.before");
   RunRuntime("start", cid, {cid}, -1, -1, -1, c.dir + "/runtime.log",
              [this, conn, cid, started_at](Result<void> r) {
+               fault::Reach("shim.runtime.start.after");
                auto it = containers_.find(cid);
                if (it == containers_.end()) return;
                Container& c = *it->second;
@@ -315,7 +322,9 @@ void Server::OpStart(uint64_t conn, const Json& req) {
                if (!r) return ReplyError(conn, r.error());
                c.rec.started_at = started_at;
                if (c.status == Status::kCreated) c.status = Status::kRunning;
+               fault::Reach("shim.record.started.before");
                if (auto w = WriteContainerRecord(c.dir, c.rec); !w) log::Warn(w.error().Message());
+               fault::Reach("shim.record.started.after");
                ReplyResult(conn, Info(c));
              });
 }
@@ -346,8 +355,10 @@ void Server::OpKill(uint64_t conn, const Json& req) {
                                                    StatusName(static_cast<int>(c.status)))
                                 .error());
   if (*all) {
+    fault::Reach("shim.runtime.kill.before");
     RunRuntime("kill", *id, {"--all", *id, std::to_string(sig)}, -1, -1, -1, c.dir + "/runtime.log",
                [this, conn](Result<void> r) {
+                 fault::Reach("shim.runtime.kill.after");
                  if (!r) return ReplyError(conn, r.error());
                  ReplyResult(conn, Json::object());
                });
@@ -384,8 +395,10 @@ void Server::OpDelete(uint64_t conn, const Json& req) {
   std::vector<std::string> args;
   if (*force) args.push_back("--force");
   args.push_back(cid);
+  fault::Reach("shim.runtime.delete.before");
   RunRuntime("delete", cid, std::move(args), -1, -1, -1, c.dir + "/runtime.log",
              [this, conn, cid](Result<void> r) {
+               fault::Reach("shim.runtime.delete.after");
                auto it = containers_.find(cid);
                if (it == containers_.end()) return;
                Container& c = *it->second;
@@ -477,8 +490,10 @@ void Server::OnContainerExit(const std::string& id, int status) {
   // Everything it wrote before it exited is in the pipes: logged before anyone hears of it.
   DrainLog(c, c.out);
   DrainLog(c, c.err);
+  fault::Reach("shim.record.exit.before");
   if (auto r = WriteExitRecord(c.dir, e); !r)
     log::Error("exit record of " + Quote(id) + ": " + r.error().Message());
+  fault::Reach("shim.record.exit.after");
   c.status = Status::kStopped;
   c.stdin_w.Reset();
   log::Info("container " + Quote(id) + " pid " + std::to_string(e.pid) + " exited: code " +
