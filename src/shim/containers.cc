@@ -277,6 +277,7 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
             .error());
   c.rec.pid = pid;
   if (auto st = sys::ReadProcStat(pid)) c.rec.pid_start_time = st->start_time;
+  c.rec.init_exe = ProcessExe(pid);
   c.rec.oom_file = FindOomFile(pid);
   c.rec.oom_kills_at_start = ReadOomKills(c.rec.oom_file);
   fault::Reach("shim.record.created.before");
@@ -535,7 +536,15 @@ void Server::LoadContainers() {
     } else if (rec->pid > 0 && sys::ProcessAlive(rec->pid, rec->pid_start_time)) {
       // Its pipes died with the previous shim; its exit is still seen (a pidfd polls for
       // any process), though not its status.
-      c->status = rec->started_at ? Status::kRunning : Status::kCreated;
+      c->status = rec->started_at || InitHasExeced(*rec) ? Status::kRunning : Status::kCreated;
+      if (!rec->started_at && c->status == Status::kRunning) {
+        // Started, but the previous shim died before it recorded when: now is the best
+        // bound there is (never before the real start).
+        c->rec.started_at = NowNs();
+        log::Warn("adopted " + Quote(name) + ": started, though its record did not say so "
+                  "(the init runs " + ProcessExe(rec->pid) + ", not " + rec->init_exe + ")");
+        if (auto w = WriteContainerRecord(dir, c->rec); !w) log::Warn(w.error().Message());
+      }
     } else {
       c->status = Status::kRunning;  // so OnContainerExit records it below
     }
