@@ -514,6 +514,24 @@ void Server::OnContainerExit(const std::string& id, int status) {
   }
 }
 
+void Server::RemoveUnfinishedCreate(const std::string& id, const std::string& dir) {
+  // No container.json: the previous shim died during this create, so its CreateContainer
+  // failed and nobody will ask for the container. What the runtime made of it (an init
+  // waiting for start, its cgroup, its state) would be left for ever: deleted, then the dir.
+  if (access((opt_.runtime_root + "/" + id).c_str(), F_OK) != 0) {
+    log::Info("removed " + dir + " (a create that did not finish; the runtime has nothing of it)");
+    (void)sys::RemoveTree(dir);
+    return;
+  }
+  log::Warn("deleting " + Quote(id) + ": the runtime has it, but its create did not finish "
+            "(the previous shim died in it)");
+  RunRuntime("delete", id, {"--force", id}, -1, -1, -1, dir + "/runtime.log",
+             [id, dir](Result<void> r) {
+               if (!r) log::Warn("delete of the unfinished " + Quote(id) + ": " + r.error().Message());
+               (void)sys::RemoveTree(dir);
+             });
+}
+
 void Server::LoadContainers() {
   auto names = sys::ListSubdirs(opt_.work_dir);
   if (!names) return;
@@ -521,6 +539,10 @@ void Server::LoadContainers() {
     if (!ValidateId(name, "container")) continue;
     const std::string dir = opt_.work_dir + "/" + name;
     auto rec = ReadContainerRecord(dir);
+    if (!rec && rec.error().IsNotFound()) {
+      RemoveUnfinishedCreate(name, dir);
+      continue;
+    }
     if (!rec) {
       log::Warn("skipped " + dir + ": " + rec.error().Message());
       continue;
