@@ -1,8 +1,11 @@
 // CreateContainer: image → snapshot + bundle (image/assembly.h), CRI config → config.json
 // (container_spec.h), then the pod's shim creates it with the runtime.
+#include <thread>
+
 #include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 #include "image/assembly.h"
 #include "spec/default_spec.h"
 #include "spec/parse.h"
@@ -82,7 +85,23 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   bool assembled = false, in_shim = false;
   auto fail = [&](Error e) -> Result<v1::CreateContainerResponse> {
     if (in_shim) {
-      if (auto shim = Shim(*pod)) (void)shim->Delete(rec.id, true);
+      // A shim that died in the create may have made and recorded the container: the one
+      // the watcher starts again (within a second or two) would run it unclaimed. Deleted
+      // through whichever shim answers; the shim's NOT_FOUND is done.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      for (;;) {
+        if (auto shim = Shim(*pod)) {
+          if (auto r = ForceDeleteInShim(*shim, rec.id, config_.runtime_timeout + std::chrono::seconds(5)); !r)
+            log::Warn("create container " + rec.id + ": undo: " + r.error().Message());
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          log::Warn("create container " + rec.id + ": undo: no shim of pod " + pod->rec.id +
+                    " answers: the container is left to berthd's next start");
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
     }
     if (assembled) {
       if (auto r = image::RemoveAssembled(*images_, bundles, rec.id); !r)

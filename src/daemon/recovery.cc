@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 #include "image/assembly.h"
 
 namespace berth::daemon {
@@ -61,7 +62,10 @@ Result<void> Daemon::Recover() {
       log::Info("recover: undoing container " + rec.id +
                 (it == pods.end() ? " (its pod is gone)" : " (CreateContainer did not finish)"));
       if (it != pods.end()) {
-        if (auto shim = shim::ShimClient::Connect(it->second->shim_dir)) (void)shim->Delete(rec.id, true);
+        if (auto shim = shim::ShimClient::Connect(it->second->shim_dir)) {
+          if (auto r = ForceDeleteInShim(*shim, rec.id, config_.runtime_timeout + std::chrono::seconds(5)); !r)
+            log::Warn("recover: container " + rec.id + ": " + r.error().Message());
+        }
       }
       if (auto r = image::RemoveAssembled(*images_, bundles, rec.id); !r)
         log::Warn("recover: container " + rec.id + ": " + r.error().Message());
