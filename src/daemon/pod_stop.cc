@@ -2,6 +2,7 @@
 #include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 
 namespace berth::daemon {
 
@@ -13,11 +14,24 @@ Result<void> Daemon::StopPodLocked(const std::string& ns, Sandbox& pod) {
     if (c->removed) continue;
     BERTH_TRYV(StopContainerLocked(*c, 0));
   }
-  if (pod.rec.state == "notready") return {};
+  // A not-ready pod whose record still names what it holds is a stop cut short (recovery
+  // finishes it at start-up through here too): the teardown runs again.
+  if (pod.rec.state == "notready" && !HoldsPodResources(pod.rec)) return {};
+  if (pod.rec.state != "notready") {
+    // Not ready, durably, before anything goes: a berthd killed in the middle of the
+    // teardown then finds a not-ready pod whose record names what is left (and finishes
+    // the stop at start-up), not a "ready" one with half its network gone.
+    SandboxRecord stopping = pod.rec;
+    stopping.state = "notready";
+    fault::Reach("pod.record.stopping.before");
+    BERTH_TRYV(meta_.Save(stopping));
+    fault::Reach("pod.record.stopping.after");
+    std::lock_guard lock(pod.mu);
+    pod.rec.state = "notready";
+  }
   TearDownPod(pod, false);
   {
     std::lock_guard lock(pod.mu);
-    pod.rec.state = "notready";
     pod.rec.net_ns = pod.rec.ipc_ns = pod.rec.uts_ns = pod.rec.pid_ns = "";
     pod.rec.pause_pid = 0;
   }

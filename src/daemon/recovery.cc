@@ -48,6 +48,13 @@ Result<void> Daemon::Recover() {
       pod->rec.state = "notready";
       (void)meta_.Save(pod->rec);
     }
+    // A StopPodSandbox cut short: the teardown is finished now, so that the pod is listed
+    // as it is (not ready, nothing held), whether or not kubelet asks again.
+    if (pod->rec.state == "notready" && HoldsPodResources(pod->rec)) {
+      log::Info("recover: finishing the stop of pod " + rec.id);
+      if (auto r = StopPodLocked(rec.ns, *pod); !r)
+        log::Warn("recover: pod " + rec.id + ": " + r.error().Message());
+    }
     pods[rec.id] = pod;
     std::lock_guard lock(mu_);
     Namespace& n = Ns(rec.ns);
