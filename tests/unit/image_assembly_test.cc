@@ -150,8 +150,8 @@ TEST(ImageAssembly, MountsWritesAndRemovesRoot) {
   EXPECT_FALSE(HasActive(store, "web"));
   EXPECT_TRUE(store.snapshots.HasLayer(img.chain_ids.back())) << "the image's layer stays";
   // Again, as after a crash between this removal and the caller's record of it: done.
-  auto again = RemoveAssembled(store, o.bundles_dir, "web");
-  EXPECT_TRUE(again) << again.error().Message();
+  auto rm_again = RemoveAssembled(store, o.bundles_dir, "web");
+  EXPECT_TRUE(rm_again) << rm_again.error().Message();
 }
 
 TEST(ImageAssembly, RemoveAfterAPartialRemovalRoot) {
