@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -117,8 +118,11 @@ TEST(Fault, UnarmedPointsNeverFire) {
 
 TEST(Fault, ReachKillsTheProcessAndWritesTheStamp) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  testutil::TempDir dir;
-  std::string stamp = dir.path() + "/fired";
+  // The threadsafe style runs this body again in the re-executed child: the stamp's path is
+  // one both agree on (the parent's pid), not a fresh temporary directory.
+  bool in_child = !GTEST_FLAG_GET(internal_run_death_test).empty();
+  std::string stamp = "/tmp/berth-fault-test-stamp-" + std::to_string(in_child ? getppid() : getpid());
+  if (!in_child) unlink(stamp.c_str());
   EXPECT_EXIT(
       {
         FaultEnv env("pod.record.ready.after@2", stamp);
@@ -138,6 +142,7 @@ TEST(Fault, ReachKillsTheProcessAndWritesTheStamp) {
         _exit(7);
       },
       testing::ExitedWithCode(7), "");
+  unlink(stamp.c_str());
 }
 
 TEST(Fault, TestingDocListsEveryPoint) {
