@@ -1,7 +1,11 @@
 // CreateContainer: image → snapshot + bundle (image/assembly.h), CRI config → config.json
 // (container_spec.h), then the pod's shim creates it with the runtime.
+#include <thread>
+
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 #include "image/assembly.h"
 #include "spec/default_spec.h"
 #include "spec/parse.h"
@@ -81,7 +85,23 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   bool assembled = false, in_shim = false;
   auto fail = [&](Error e) -> Result<v1::CreateContainerResponse> {
     if (in_shim) {
-      if (auto shim = Shim(*pod)) (void)shim->Delete(rec.id, true);
+      // A shim that died in the create may have made and recorded the container: the one
+      // the watcher starts again (within a second or two) would run it unclaimed. Deleted
+      // through whichever shim answers; the shim's NOT_FOUND is done.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      for (;;) {
+        if (auto shim = Shim(*pod)) {
+          if (auto r = ForceDeleteInShim(*shim, rec.id, config_.runtime_timeout + std::chrono::seconds(5)); !r)
+            log::Warn("create container " + rec.id + ": undo: " + r.error().Message());
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          log::Warn("create container " + rec.id + ": undo: no shim of pod " + pod->rec.id +
+                    " answers: the container is left to berthd's next start");
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
     }
     if (assembled) {
       if (auto r = image::RemoveAssembled(*images_, bundles, rec.id); !r)
@@ -92,11 +112,15 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
     return std::unexpected(e.Wrap("create container " + cfg.metadata().name()));
   };
 
+  fault::Reach("ctr.record.creating.before");
   if (auto r = meta_.Save(rec); !r) return fail(r.error());
+  fault::Reach("ctr.record.creating.after");
   image::AssembleOptions ao;
   ao.bundles_dir = bundles;
   ao.limits = config_.limits;
+  fault::Reach("ctr.snapshot.before");
   auto a = image::AssembleContainer(*images_, *image, rec.id, ao);
+  fault::Reach("ctr.snapshot.after");
   if (!a) return fail(a.error());
   assembled = true;
 
@@ -148,10 +172,14 @@ Result<v1::CreateContainerResponse> Daemon::CreateContainer(const std::string& n
   cr.stdin = cfg.stdin();
   cr.stdin_once = cfg.stdin_once();
   in_shim = true;
+  fault::Reach("ctr.shim.create.before");
   auto st = shim->Create(cr);
+  fault::Reach("ctr.shim.create.after");
   if (!st) return fail(st.error());
   rec.state = "created";
+  fault::Reach("ctr.record.created.before");
   if (auto r = meta_.Save(rec); !r) return fail(r.error());
+  fault::Reach("ctr.record.created.after");
   c->status = *st;
   {
     std::lock_guard lock(mu_);

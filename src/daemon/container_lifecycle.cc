@@ -1,4 +1,5 @@
 // StartContainer, StopContainer, RemoveContainer (all through the pod's shim).
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
 #include "image/assembly.h"
@@ -27,7 +28,9 @@ Result<v1::StartContainerResponse> Daemon::StartContainer(const std::string& ns,
                                 "it is " + c->status.status + ", not created");
   }
   auto shim = BERTH_TRY(Shim(*c->pod));
+  fault::Reach("ctr.shim.start.before");
   auto st = shim.Start(c->rec.id);
+  fault::Reach("ctr.shim.start.after");
   if (!st) {
     // A start that failed leaves the container exited with the runtime's message.
     if (auto now = shim.State(c->rec.id)) UpdateStatus(*c, *now);
@@ -55,14 +58,18 @@ Result<void> Daemon::StopContainerLocked(Container& c, int64_t timeout_s) {
     return std::unexpected(s.error());
   };
   if (timeout_s > 0) {
+    fault::Reach("ctr.shim.kill.before");
     auto k = shim.Kill(c.rec.id, c.rec.stop_signal);
+    fault::Reach("ctr.shim.kill.after");
     if (!k && !k.error().IsNotFound() && !k.error().IsFailedPrecondition())
       return std::unexpected(k.error().Wrap("stop container " + c.rec.id));
     if (BERTH_TRY(wait(std::chrono::seconds(timeout_s)))) return {};
     log::Info("StopContainer " + c.rec.id + ": still running after " +
               std::to_string(timeout_s) + " s, SIGKILL");
   }
+  fault::Reach("ctr.shim.kill.before");
   auto k = shim.Kill(c.rec.id, kSigKill, true);
+  fault::Reach("ctr.shim.kill.after");
   if (!k && !k.error().IsNotFound() && !k.error().IsFailedPrecondition())
     return std::unexpected(k.error().Wrap("stop container " + c.rec.id));
   if (!BERTH_TRY(wait(std::chrono::seconds(30))))
@@ -85,12 +92,18 @@ Result<v1::StopContainerResponse> Daemon::StopContainer(const std::string& ns,
 
 Result<void> Daemon::RemoveContainerLocked(const std::string& ns, Container& c) {
   if (auto shim = Shim(*c.pod)) {
+    fault::Reach("ctr.shim.delete.before");
     auto d = shim->Delete(c.rec.id, true);
+    fault::Reach("ctr.shim.delete.after");
     if (!d && !d.error().IsNotFound())
       return std::unexpected(d.error().Wrap("remove container " + c.rec.id));
   }
+  fault::Reach("ctr.snapshot.remove.before");
   BERTH_TRYV(image::RemoveAssembled(*images_, config_.state + "/bundles/" + ns, c.rec.id));
+  fault::Reach("ctr.snapshot.remove.after");
+  fault::Reach("ctr.record.remove.before");
   BERTH_TRYV(meta_.RemoveContainer(ns, c.rec.id));
+  fault::Reach("ctr.record.remove.after");
   auto deleted = ContainerEvent(c, v1::CONTAINER_DELETED_EVENT);
   {
     std::lock_guard lock(mu_);

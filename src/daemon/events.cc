@@ -76,19 +76,20 @@ void Daemon::WatchShim(std::shared_ptr<Sandbox> pod) {
       // shim's list, then the stream.
       if (auto list = client->List()) {
         for (const auto& s : *list) {
-          if (s.exited_at == 0) {
-            // Still running; after a shim restart it is "adopted" (its exit code will not
-            // be known), which ContainerStatus says.
-            std::shared_ptr<Container> c;
-            {
-              std::lock_guard lock(mu_);
-              auto& cs = Ns(ns).containers;
-              if (auto it = cs.find(s.id); it != cs.end()) c = it->second;
-            }
-            if (c) UpdateStatus(*c, s);
-            continue;
+          std::shared_ptr<Container> c;
+          {
+            std::lock_guard lock(mu_);
+            auto& cs = Ns(ns).containers;
+            if (auto it = cs.find(s.id); it != cs.end()) c = it->second;
           }
-          OnExit(ns, shim::ExitEvent{s.id, s.pid, s.exit_code, s.signal, s.oom_killed, s.exited_at});
+          if (!c) continue;
+          // The whole status, running or exited: after a shim restart it is "adopted" (an
+          // exit the new shim did not see has no known code), which ContainerStatus says.
+          // An exit event alone would drop that (a container killed with its shim).
+          if (s.exited_at != 0)
+            log::Info("container " + s.id + " exited " + std::to_string(s.exit_code) +
+                      (s.adopted ? " (while its shim was down)" : ""));
+          UpdateStatus(*c, s);
         }
       }
       while (!stopping_) {

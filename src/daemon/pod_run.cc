@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/container_spec_internal.h"
 #include "daemon/daemon.h"
@@ -75,7 +76,9 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
     hostname = buf;
   }
   // UTS goes with the network, as containerd does: a host-network pod has the host's name.
+  fault::Reach("pod.netns.pin.before");
   auto pinned = PinNamespaces(pod.pod_dir + "/ns", !host_net, !host_ipc, !host_net, hostname);
+  fault::Reach("pod.netns.pin.after");
   if (!pinned) return std::unexpected(pinned.error().Wrap("run pod sandbox"));
   pod.rec.net_ns = pinned->net;
   pod.rec.ipc_ns = pinned->ipc;
@@ -83,7 +86,9 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
   if (nso.pid() == v1::POD) {
     // NamespaceMode POD (0, so also a config that says nothing): one PID namespace for all
     // containers of the pod, held by a process of its own.
+    fault::Reach("pod.pid_holder.start.before");
     auto holder = StartPidHolder(shim_binary_, pod.pod_dir + "/ns");
+    fault::Reach("pod.pid_holder.start.after");
     if (!holder) return std::unexpected(holder.error().Wrap("run pod sandbox"));
     pod.rec.pid_ns = holder->first;
     pod.rec.pause_pid = holder->second;
@@ -105,9 +110,11 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
   if (!host_ipc) {
     std::string shm = pod.pod_dir + "/shm";
     BERTH_TRYV(sys::MkdirAll(shm, 0755));
+    fault::Reach("pod.shm.mount.before");
     if (::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                 "mode=1777,size=65536k") < 0)
       return Errno("mount", shm, "the pod's /dev/shm");
+    fault::Reach("pod.shm.mount.after");
   }
 
   if (!host_net) {
@@ -116,14 +123,18 @@ Result<void> Daemon::SetUpPod(Sandbox& pod) {
       return FailedPrecondition("run pod sandbox", "network",
                                 "the pod needs a CNI network and none is ready: " +
                                     ready.error().Message());
+    fault::Reach("pod.cni.add.before");
     auto net = SetUpNetwork(*cni_, pod.rec.id, cfg, pod.rec.net_ns);
+    fault::Reach("pod.cni.add.after");
     if (!net) return std::unexpected(net.error().Wrap("run pod sandbox: network"));
     pod.rec.network_set_up = true;
     pod.rec.ip = net->ip;
     pod.rec.additional_ips = net->additional_ips;
   }
 
+  fault::Reach("pod.shim.spawn.before");
   auto pid = StartShim(pod);
+  fault::Reach("pod.shim.spawn.after");
   if (!pid) return std::unexpected(pid.error().Wrap("run pod sandbox"));
   return {};
 }
@@ -215,13 +226,17 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   // that may have been added is deleted (DEL is idempotent, also without a cached result).
   bool unfinished = pod.rec.state == "creating";
   if (pod.rec.network_set_up || (unfinished && !HostNetwork(pod.config))) {
+    fault::Reach("pod.cni.del.before");
     auto r = TearDownNetwork(*cni_, pod.rec.id, pod.config, pod.rec.net_ns);
+    fault::Reach("pod.cni.del.after");
     warn("network teardown", r);
     if (r) pod.rec.network_set_up = false;
   }
   std::string shm = pod.pod_dir + "/shm";
+  fault::Reach("pod.shm.umount.before");
   if (::umount2(shm.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
     warn("unmount shm", Errno("umount", shm));
+  fault::Reach("pod.shm.umount.after");
   std::string ns_dir = pod.pod_dir + "/ns";
   auto or_default = [&](const std::string& v, const char* file) {
     return !v.empty() || !unfinished ? v : ns_dir + "/" + file;
@@ -230,13 +245,21 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
   if (pause_pid == 0 && unfinished) {
     if (auto t = sys::ReadFile(ns_dir + "/pause.pid")) pause_pid = std::atoi(t->c_str());
   }
+  fault::Reach("pod.pid_holder.stop.before");
   warn("stop the PID namespace holder", StopPidHolder(or_default(pod.rec.pid_ns, "pid"), pause_pid));
+  fault::Reach("pod.pid_holder.stop.after");
+  fault::Reach("pod.netns.unpin.before");
   warn("unpin namespaces", UnpinNamespaces({or_default(pod.rec.net_ns, "net"),
                                             or_default(pod.rec.ipc_ns, "ipc"),
                                             or_default(pod.rec.uts_ns, "uts")}));
+  fault::Reach("pod.netns.unpin.after");
   if (!remove) return;
   pod.shim_wanted = false;
-  if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) warn("shim shutdown", StopShim(pod, *shim));
+  if (auto shim = shim::ShimClient::Connect(pod.shim_dir)) {
+    fault::Reach("pod.shim.shutdown.before");
+    warn("shim shutdown", StopShim(pod, *shim));
+    fault::Reach("pod.shim.shutdown.after");
+  }
   {
     std::lock_guard lock(watch_mu_);
     if (auto it = watchers_.find(pod.rec.id); it != watchers_.end()) {
@@ -244,8 +267,10 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
       watchers_.erase(it);
     }
   }
+  fault::Reach("pod.dirs.remove.before");
   warn("remove pod dir", sys::RemoveTree(pod.pod_dir));
   warn("remove shim dir", sys::RemoveTree(pod.shim_dir));
+  fault::Reach("pod.dirs.remove.after");
 }
 
 Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
@@ -308,14 +333,18 @@ Result<v1::RunPodSandboxResponse> Daemon::RunPodSandbox(const std::string& ns,
     return std::unexpected(e);
   };
   // The record first: a crash from here on leaves a "creating" record that recovery undoes.
+  fault::Reach("pod.record.creating.before");
   if (auto r = meta_.Save(pod->rec); !r) {
     names->Release(name);
     return std::unexpected(r.error().Wrap("run pod sandbox").WithKind(
         r.error().Kind() == ErrorKind::kUnknown ? ErrorKind::kInternal : r.error().Kind()));
   }
+  fault::Reach("pod.record.creating.after");
   if (auto r = SetUpPod(*pod); !r) return fail(r.error());
   pod->rec.state = "ready";
+  fault::Reach("pod.record.ready.before");
   if (auto r = meta_.Save(pod->rec); !r) return fail(r.error().Wrap("run pod sandbox"));
+  fault::Reach("pod.record.ready.after");
   {
     std::lock_guard lock(mu_);
     Ns(ns).pods[pod->rec.id] = pod;

@@ -1,6 +1,8 @@
 // StopPodSandbox and RemovePodSandbox: both idempotent, as the CRI says.
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 
 namespace berth::daemon {
 
@@ -12,15 +14,30 @@ Result<void> Daemon::StopPodLocked(const std::string& ns, Sandbox& pod) {
     if (c->removed) continue;
     BERTH_TRYV(StopContainerLocked(*c, 0));
   }
-  if (pod.rec.state == "notready") return {};
+  // A not-ready pod whose record still names what it holds is a stop cut short (recovery
+  // finishes it at start-up through here too): the teardown runs again.
+  if (pod.rec.state == "notready" && !HoldsPodResources(pod.rec)) return {};
+  if (pod.rec.state != "notready") {
+    // Not ready, durably, before anything goes: a berthd killed in the middle of the
+    // teardown then finds a not-ready pod whose record names what is left (and finishes
+    // the stop at start-up), not a "ready" one with half its network gone.
+    SandboxRecord stopping = pod.rec;
+    stopping.state = "notready";
+    fault::Reach("pod.record.stopping.before");
+    BERTH_TRYV(meta_.Save(stopping));
+    fault::Reach("pod.record.stopping.after");
+    std::lock_guard lock(pod.mu);
+    pod.rec.state = "notready";
+  }
   TearDownPod(pod, false);
   {
     std::lock_guard lock(pod.mu);
-    pod.rec.state = "notready";
     pod.rec.net_ns = pod.rec.ipc_ns = pod.rec.uts_ns = pod.rec.pid_ns = "";
     pod.rec.pause_pid = 0;
   }
+  fault::Reach("pod.record.notready.before");
   BERTH_TRYV(meta_.Save(pod.rec));
+  fault::Reach("pod.record.notready.after");
   PublishPodEvent(pod, v1::CONTAINER_STOPPED_EVENT);
   log::Info("StopPodSandbox " + pod.rec.id);
   return {};
@@ -58,7 +75,9 @@ Result<v1::RemovePodSandboxResponse> Daemon::RemovePodSandbox(
       return std::unexpected(r.error().Wrap("remove pod sandbox " + pod->rec.id));
   }
   TearDownPod(*pod, true);
+  fault::Reach("pod.record.remove.before");
   BERTH_TRYV(meta_.RemovePod(ns, pod->rec.id));
+  fault::Reach("pod.record.remove.after");
   auto deleted = PodEvent(*pod, v1::CONTAINER_DELETED_EVENT);
   {
     std::lock_guard lock(mu_);

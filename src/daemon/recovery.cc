@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 #include "image/assembly.h"
 
 namespace berth::daemon {
@@ -47,6 +48,13 @@ Result<void> Daemon::Recover() {
       pod->rec.state = "notready";
       (void)meta_.Save(pod->rec);
     }
+    // A StopPodSandbox cut short: the teardown is finished now, so that the pod is listed
+    // as it is (not ready, nothing held), whether or not kubelet asks again.
+    if (pod->rec.state == "notready" && HoldsPodResources(pod->rec)) {
+      log::Info("recover: finishing the stop of pod " + rec.id);
+      if (auto r = StopPodLocked(rec.ns, *pod); !r)
+        log::Warn("recover: pod " + rec.id + ": " + r.error().Message());
+    }
     pods[rec.id] = pod;
     std::lock_guard lock(mu_);
     Namespace& n = Ns(rec.ns);
@@ -61,7 +69,10 @@ Result<void> Daemon::Recover() {
       log::Info("recover: undoing container " + rec.id +
                 (it == pods.end() ? " (its pod is gone)" : " (CreateContainer did not finish)"));
       if (it != pods.end()) {
-        if (auto shim = shim::ShimClient::Connect(it->second->shim_dir)) (void)shim->Delete(rec.id, true);
+        if (auto shim = shim::ShimClient::Connect(it->second->shim_dir)) {
+          if (auto r = ForceDeleteInShim(*shim, rec.id, config_.runtime_timeout + std::chrono::seconds(5)); !r)
+            log::Warn("recover: container " + rec.id + ": " + r.error().Message());
+        }
       }
       if (auto r = image::RemoveAssembled(*images_, bundles, rec.id); !r)
         log::Warn("recover: container " + rec.id + ": " + r.error().Message());

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "daemon/daemon.h"
+#include "daemon/undo.h"
 #include "image/assembly.h"
 #include "sys/fs.h"
 
@@ -28,7 +29,7 @@ std::vector<std::string> Subdirs(const std::string& dir) {
 void Daemon::RemoveUnclaimedContainer(const shim::ShimClient& shim, const std::string& ns,
                                       const std::string& id, const std::string& why) {
   log::Warn("recover: removing container " + id + " (" + why + ")");
-  if (auto r = shim.Delete(id, true); !r) {
+  if (auto r = ForceDeleteInShim(shim, id, config_.runtime_timeout + std::chrono::seconds(5)); !r) {
     log::Warn("recover: container " + id + ": " + r.error().Message());
     return;  // its bundle may still be in use: leave it for the next start
   }

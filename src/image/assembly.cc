@@ -92,7 +92,13 @@ Result<void> RemoveAssembled(Store& store, const std::string& bundles_dir, const
     if (!r && first) first = std::move(r);
   };
   keep(UnmountAll(bundle + "/rootfs"));
-  if (remove_snapshot) keep(store.snapshots.Remove(id));
+  if (remove_snapshot) {
+    // Absent: removed already, by a removal cut short before its caller forgot the
+    // container (berthd killed between this and the record's removal). Done, not an error,
+    // or the retried RemoveContainer would fail for ever.
+    auto r = store.snapshots.Remove(id);
+    if (!r && !r.error().IsNotFound()) keep(std::move(r));
+  }
   std::string config = bundle + "/config.json";
   if (unlink(config.c_str()) < 0 && errno != ENOENT) keep(Errno("unlink", config));
   std::string rootfs = bundle + "/rootfs";

@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "sys/fs.h"
 
@@ -170,6 +171,7 @@ class IngestWriter final : public ContentWriter {
     if (::fchmod(fd, 0444) < 0) return Errno("chmod", data_path_);
     std::string blob_dir = blob_path_.substr(0, blob_path_.rfind('/'));
     BERTH_TRYV(sys::MkdirAll(blob_dir, 0755));
+    fault::Reach("image.blob.commit.before");
     if (::rename(data_path_.c_str(), blob_path_.c_str()) < 0) {
       auto e = Errno("rename", data_path_, "to " + blob_path_);
       (void)::fchmod(fd, 0600);  // stays resumable
@@ -177,6 +179,7 @@ class IngestWriter final : public ContentWriter {
     }
     data_.Reset();
     BERTH_TRYV(sys::FsyncDir(blob_dir));
+    fault::Reach("image.blob.commit.after");
     // Under the lock still; waiters then find the blob. A leftover ingest dir (a waiter
     // recreated its lock meanwhile) is harmless.
     (void)sys::RemoveTree(ingest_dir_);

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "image/digest.h"
@@ -272,6 +273,7 @@ Result<void> Snapshotter::CommitLayers(const std::vector<PendingLayer>& layers) 
   }
 
   UniqueFd lock = BERTH_TRY(LockRoot(root_, LOCK_SH));
+  fault::Reach("image.snapshot.commit.before");
   for (; done < layers.size(); ++done) {
     const auto& l = layers[done];
     if (!l.parent_chain_id.empty() && !HasLayer(l.parent_chain_id)) {
@@ -295,7 +297,9 @@ Result<void> Snapshotter::CommitLayers(const std::vector<PendingLayer>& layers) 
     (void)::symlink(("../layers/" + hex + "/fs").c_str(),
                     (root_ + "/l/" + hex.substr(0, kShortIdLen)).c_str());
   }
-  return sys::FsyncDir(root_ + "/layers");
+  BERTH_TRYV(sys::FsyncDir(root_ + "/layers"));
+  fault::Reach("image.snapshot.commit.after");
+  return {};
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "image/digest.h"
@@ -116,7 +117,10 @@ Result<void> Modify(const std::string& path, F&& change) {
   auto records = BERTH_TRY(Load(path));
   bool changed = BERTH_TRY(change(records));
   if (!changed) return {};
-  return sys::WriteFileDurable(path, RecordsJson(std::move(records)), 0600);
+  fault::Reach("image.record.commit.before");
+  BERTH_TRYV(sys::WriteFileDurable(path, RecordsJson(std::move(records)), 0600));
+  fault::Reach("image.record.commit.after");
+  return {};
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "shim/console.h"
 #include "shim/server.h"
@@ -224,6 +225,7 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
       if (auto it = containers_.find(cid); it != containers_.end())
         DrainLog(*it->second, it->second->err);
     });
+  fault::Reach("shim.runtime.create.before");
   RunRuntime("create", cid, std::move(args), in_r ? in_r.Get() : -1, out_w ? out_w.Get() : -1,
              err_w ? err_w.Get() : -1, ref.dir + "/runtime.log",
              [this, conn, cid, console](Result<void> r) {
@@ -233,6 +235,7 @@ void Server::OpCreate(uint64_t conn, const Json& req) {
 
 void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
                           std::shared_ptr<ConsoleSocket> console) {
+  fault::Reach("shim.runtime.create.after");
   auto it = containers_.find(id);
   if (it == containers_.end()) return;
   Container& c = *it->second;
@@ -274,10 +277,13 @@ void Server::FinishCreate(uint64_t conn, const std::string& id, Result<void> r,
             .error());
   c.rec.pid = pid;
   if (auto st = sys::ReadProcStat(pid)) c.rec.pid_start_time = st->start_time;
+  c.rec.init_exe = ProcessExe(pid);
   c.rec.oom_file = FindOomFile(pid);
   c.rec.oom_kills_at_start = ReadOomKills(c.rec.oom_file);
+  fault::Reach("shim.record.created.before");
   if (auto w = WriteContainerRecord(c.dir, c.rec); !w)
     return abandon(w.error().Wrap("create " + Quote(id)));
+  fault::Reach("shim.record.created.after");
   c.status = Status::kCreated;
   log::Info("created " + Quote(id) + " pid " + std::to_string(pid));
   Json info = Info(c);
@@ -306,8 +312,10 @@ void Server::OpStart(uint64_t conn, const Json& req) {
   // and exited_at must not come before started_at.
   int64_t started_at = NowNs();
   const std::string cid = *id;
+  fault::Reach("shim.runtime.start.before");
   RunRuntime("start", cid, {cid}, -1, -1, -1, c.dir + "/runtime.log",
              [this, conn, cid, started_at](Result<void> r) {
+               fault::Reach("shim.runtime.start.after");
                auto it = containers_.find(cid);
                if (it == containers_.end()) return;
                Container& c = *it->second;
@@ -315,7 +323,9 @@ void Server::OpStart(uint64_t conn, const Json& req) {
                if (!r) return ReplyError(conn, r.error());
                c.rec.started_at = started_at;
                if (c.status == Status::kCreated) c.status = Status::kRunning;
+               fault::Reach("shim.record.started.before");
                if (auto w = WriteContainerRecord(c.dir, c.rec); !w) log::Warn(w.error().Message());
+               fault::Reach("shim.record.started.after");
                ReplyResult(conn, Info(c));
              });
 }
@@ -346,8 +356,10 @@ void Server::OpKill(uint64_t conn, const Json& req) {
                                                    StatusName(static_cast<int>(c.status)))
                                 .error());
   if (*all) {
+    fault::Reach("shim.runtime.kill.before");
     RunRuntime("kill", *id, {"--all", *id, std::to_string(sig)}, -1, -1, -1, c.dir + "/runtime.log",
                [this, conn](Result<void> r) {
+                 fault::Reach("shim.runtime.kill.after");
                  if (!r) return ReplyError(conn, r.error());
                  ReplyResult(conn, Json::object());
                });
@@ -384,8 +396,10 @@ void Server::OpDelete(uint64_t conn, const Json& req) {
   std::vector<std::string> args;
   if (*force) args.push_back("--force");
   args.push_back(cid);
+  fault::Reach("shim.runtime.delete.before");
   RunRuntime("delete", cid, std::move(args), -1, -1, -1, c.dir + "/runtime.log",
              [this, conn, cid](Result<void> r) {
+               fault::Reach("shim.runtime.delete.after");
                auto it = containers_.find(cid);
                if (it == containers_.end()) return;
                Container& c = *it->second;
@@ -477,8 +491,10 @@ void Server::OnContainerExit(const std::string& id, int status) {
   // Everything it wrote before it exited is in the pipes: logged before anyone hears of it.
   DrainLog(c, c.out);
   DrainLog(c, c.err);
+  fault::Reach("shim.record.exit.before");
   if (auto r = WriteExitRecord(c.dir, e); !r)
     log::Error("exit record of " + Quote(id) + ": " + r.error().Message());
+  fault::Reach("shim.record.exit.after");
   c.status = Status::kStopped;
   c.stdin_w.Reset();
   log::Info("container " + Quote(id) + " pid " + std::to_string(e.pid) + " exited: code " +
@@ -498,6 +514,24 @@ void Server::OnContainerExit(const std::string& id, int status) {
   }
 }
 
+void Server::RemoveUnfinishedCreate(const std::string& id, const std::string& dir) {
+  // No container.json: the previous shim died during this create, so its CreateContainer
+  // failed and nobody will ask for the container. What the runtime made of it (an init
+  // waiting for start, its cgroup, its state) would be left for ever: deleted, then the dir.
+  if (access((opt_.runtime_root + "/" + id).c_str(), F_OK) != 0) {
+    log::Info("removed " + dir + " (a create that did not finish; the runtime has nothing of it)");
+    (void)sys::RemoveTree(dir);
+    return;
+  }
+  log::Warn("deleting " + Quote(id) + ": the runtime has it, but its create did not finish "
+            "(the previous shim died in it)");
+  RunRuntime("delete", id, {"--force", id}, -1, -1, -1, dir + "/runtime.log",
+             [id, dir](Result<void> r) {
+               if (!r) log::Warn("delete of the unfinished " + Quote(id) + ": " + r.error().Message());
+               (void)sys::RemoveTree(dir);
+             });
+}
+
 void Server::LoadContainers() {
   auto names = sys::ListSubdirs(opt_.work_dir);
   if (!names) return;
@@ -505,6 +539,10 @@ void Server::LoadContainers() {
     if (!ValidateId(name, "container")) continue;
     const std::string dir = opt_.work_dir + "/" + name;
     auto rec = ReadContainerRecord(dir);
+    if (!rec && rec.error().IsNotFound()) {
+      RemoveUnfinishedCreate(name, dir);
+      continue;
+    }
     if (!rec) {
       log::Warn("skipped " + dir + ": " + rec.error().Message());
       continue;
@@ -520,7 +558,15 @@ void Server::LoadContainers() {
     } else if (rec->pid > 0 && sys::ProcessAlive(rec->pid, rec->pid_start_time)) {
       // Its pipes died with the previous shim; its exit is still seen (a pidfd polls for
       // any process), though not its status.
-      c->status = rec->started_at ? Status::kRunning : Status::kCreated;
+      c->status = rec->started_at || InitHasExeced(*rec) ? Status::kRunning : Status::kCreated;
+      if (!rec->started_at && c->status == Status::kRunning) {
+        // Started, but the previous shim died before it recorded when: now is the best
+        // bound there is (never before the real start).
+        c->rec.started_at = NowNs();
+        log::Warn("adopted " + Quote(name) + ": started, though its record did not say so "
+                  "(the init runs " + ProcessExe(rec->pid) + ", not " + rec->init_exe + ")");
+        if (auto w = WriteContainerRecord(dir, c->rec); !w) log::Warn(w.error().Message());
+      }
     } else {
       c->status = Status::kRunning;  // so OnContainerExit records it below
     }

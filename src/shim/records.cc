@@ -90,7 +90,8 @@ std::string ContainerRecordToJson(const ContainerRecord& r) {
                    {"created_at", r.created_at},
                    {"started_at", r.started_at},
                    {"oom_file", r.oom_file},
-                   {"oom_kills_at_start", r.oom_kills_at_start}});
+                   {"oom_kills_at_start", r.oom_kills_at_start},
+                   {"init_exe", r.init_exe}});
 }
 
 Result<ContainerRecord> ContainerRecordFromJson(std::string_view text) {
@@ -109,6 +110,7 @@ Result<ContainerRecord> ContainerRecordFromJson(std::string_view text) {
   r.started_at = Optional<int64_t>(j, "started_at", 0);
   r.oom_file = Optional<std::string>(j, "oom_file", "");
   r.oom_kills_at_start = Optional<uint64_t>(j, "oom_kills_at_start", 0);
+  r.init_exe = Optional<std::string>(j, "init_exe", "");
   return r;
 }
 
@@ -121,6 +123,20 @@ Result<ContainerRecord> ReadContainerRecord(const std::string& dir) {
   auto r = ContainerRecordFromJson(text);
   if (!r) return std::unexpected(r.error().Wrap(dir));
   return r;
+}
+
+std::string ProcessExe(pid_t pid) {
+  char buf[4096];
+  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool InitHasExeced(const ContainerRecord& r) {
+  if (r.init_exe.empty() || r.pid <= 0) return false;
+  std::string now = ProcessExe(r.pid);
+  return !now.empty() && now != r.init_exe;
 }
 
 uint64_t ParseOomKills(std::string_view text) {

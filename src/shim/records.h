@@ -45,7 +45,17 @@ struct ContainerRecord {
   int64_t started_at = 0;
   std::string oom_file;  // memory.events (v2) or memory.oom_control (v1); "" unknown
   uint64_t oom_kills_at_start = 0;
+  // /proc/<pid>/exe of the init at create: the runtime's (berth's sealed memfd, runc init),
+  // waiting for start. Once started it has exec'd the container's program, so a shim that
+  // finds no started_at (killed between the runtime's start and this record's update)
+  // still tells a started container from a created one.
+  std::string init_exe;
 };
+
+// /proc/<pid>/exe, "" when it cannot be read (gone, or a kernel thread).
+std::string ProcessExe(pid_t pid);
+// The init has exec'd since create: its exe is readable and no longer init_exe.
+bool InitHasExeced(const ContainerRecord& r);
 
 std::string ContainerRecordToJson(const ContainerRecord& r);
 Result<ContainerRecord> ContainerRecordFromJson(std::string_view text);

@@ -212,6 +212,7 @@ class Server {
   void CloseStream(Stream& s);
   // Containers a previous shim left in the work dir (container.json, exit.json).
   void LoadContainers();
+  void RemoveUnfinishedCreate(const std::string& id, const std::string& dir);
 
   // --- exec_sync (exec_sync.cc) ---
   void OpExecSync(uint64_t conn, const Json& req);

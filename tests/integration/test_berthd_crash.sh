@@ -4,8 +4,10 @@
 # every pod listed is ready, every container listed is created or running, no record is
 # left half-made ("creating"), and the retried calls succeed. Then a berth-shim killed with
 # SIGKILL: berthd starts it again, it adopts the running container, exec still works, and
-# the container's later exit is reported (255, with a message saying why). At the end nothing
-# of this test is left: shims, PID holders, mounts, records, bundles, cgroups.
+# the container's later exit is reported (255, with a message saying why). A shim killed
+# together with its running container: the exit (unseen) is reported 255 with that message,
+# and its created container is still created and starts. At the end nothing of this test is
+# left: shims, PID holders, mounts, records, bundles, cgroups.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 source "$(dirname "$0")/berthd_lib.sh"
@@ -97,6 +99,34 @@ assert_eq CONTAINER_EXITED "$(jq -r .status.state <<<"$st")" "its later exit is 
 assert_eq 255 "$(jq -r .status.exitCode <<<"$st")" "... as 255: the new shim is not its parent and cannot know the status"
 assert_contains "$(jq -r .status.message <<<"$st")" "shim was restarted" "... with a message saying why"
 b rmp -f "$P" >/dev/null 2>&1 || fail "rmp -f failed"
+
+section "a berth-shim killed with its containers: one created, one running"
+# SIGKILL of the shim and of the running container at once (as an OOM kill of both would):
+# the exit happens while no shim watches. The created one's init waits for start meanwhile.
+pod_json victim2 POD >"$TEST_DIR/victim2.json"
+ctr_json run1 run1.log 'exec sleep 1000' >"$TEST_DIR/run1.json"
+ctr_json new1 new1.log 'exec sleep 1000' >"$TEST_DIR/new1.json"
+P=$(b runp "$TEST_DIR/victim2.json" 2>&1) || die "runp: $P"
+RUN=$(b create "$P" "$TEST_DIR/run1.json" "$TEST_DIR/victim2.json" 2>&1) || die "create: $RUN"
+b start "$RUN" >/dev/null 2>&1 || die "start failed"
+NEW=$(b create "$P" "$TEST_DIR/new1.json" "$TEST_DIR/victim2.json" 2>&1) || die "create: $NEW"
+cpid=$(b inspectc "$RUN" | jq -r .info.info.pid)
+shim=$(shims_of_berthd)
+kill -KILL "$shim" "$cpid"
+wait_until 10 new_shim
+wait_until 10 ctr_state_is "$RUN" CONTAINER_EXITED
+st=$(b inspectc "$RUN")
+assert_eq "CONTAINER_EXITED 255" "$(jq -r '"\(.status.state) \(.status.exitCode)"' <<<"$st")" \
+  "the container killed with its shim is reported exited, 255"
+assert_contains "$(jq -r .status.message <<<"$st")" "shim was restarted" "... with a message saying why"
+assert_eq Error "$(jq -r .status.reason <<<"$st")" "... reason Error"
+assert_eq CONTAINER_CREATED "$(b inspectc "$NEW" | jq -r .status.state)" \
+  "the created container is still reported created (its init did not exec)"
+b start "$NEW" >/dev/null 2>&1 && pass "it starts through the new shim" || fail "start after the shim's restart failed"
+assert_eq CONTAINER_RUNNING "$(b inspectc "$NEW" | jq -r .status.state)" "... and runs"
+b rmp -f "$P" >/dev/null 2>&1 || fail "rmp -f failed"
+assert_eq "" "$(b ps -a -q 2>&1)" "no container left"
+assert_eq "" "$(ls -A "$BD/state/bundles/k8s.io" 2>/dev/null)" "no bundle left"
 assert_eq "" "$(shims_of_berthd)" "no shim left"
 assert_eq "" "$(awk -v d="$BD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo)" "no mount left"
 assert_eq "" "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$CG_PARENT/*" 2>/dev/null)" "no container cgroup left"

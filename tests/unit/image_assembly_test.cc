@@ -149,6 +149,27 @@ TEST(ImageAssembly, MountsWritesAndRemovesRoot) {
   EXPECT_FALSE(Exists(a->bundle));
   EXPECT_FALSE(HasActive(store, "web"));
   EXPECT_TRUE(store.snapshots.HasLayer(img.chain_ids.back())) << "the image's layer stays";
+  // Again, as after a crash between this removal and the caller's record of it: done.
+  auto rm_again = RemoveAssembled(store, o.bundles_dir, "web");
+  EXPECT_TRUE(rm_again) << rm_again.error().Message();
+}
+
+TEST(ImageAssembly, RemoveAfterAPartialRemovalRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount";
+  TempDir t;
+  Store store = OpenStore(t.path() + "/store");
+  ResolvedImage img = OneLayerImage(store);
+  AssembleOptions o{t.path() + "/bundles", {}};
+  o.bundle.args = {"echo", "hi"};
+  auto a = AssembleContainer(store, img, "web", o);
+  ASSERT_TRUE(a) << a.error().Message();
+  // The snapshot went, the bundle stayed (killed in between): the rest is removed.
+  ASSERT_TRUE(UnmountAssembled(o.bundles_dir, "web"));
+  ASSERT_TRUE(store.snapshots.Remove("web"));
+  auto rm = RemoveAssembled(store, o.bundles_dir, "web");
+  ASSERT_TRUE(rm) << rm.error().Message();
+  EXPECT_FALSE(Exists(a->bundle));
+  EXPECT_FALSE(HasActive(store, "web"));
 }
 
 TEST(ImageAssembly, FailureAfterMountUndoesEverythingRoot) {

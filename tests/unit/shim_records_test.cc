@@ -2,6 +2,7 @@
 // the OOM counter of v1 memory.oom_control and v2 memory.events.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shim/records.h"
 #include "sys/fs.h"
@@ -76,6 +77,7 @@ TEST(ShimContainerRecord, RoundTrips) {
   r.started_at = 2;
   r.oom_file = "/sys/fs/cgroup/memory/berth/web/memory.oom_control";
   r.oom_kills_at_start = 3;
+  r.init_exe = "/memfd:berth (deleted)";
   testutil::TempDir dir("shim-records");
   ASSERT_TRUE(WriteContainerRecord(dir.path(), r));
   auto back = ReadContainerRecord(dir.path());
@@ -91,7 +93,24 @@ TEST(ShimContainerRecord, RoundTrips) {
   EXPECT_EQ(2, back->started_at);
   EXPECT_EQ(r.oom_file, back->oom_file);
   EXPECT_EQ(3u, back->oom_kills_at_start);
+  EXPECT_EQ(r.init_exe, back->init_exe);
   EXPECT_TRUE(ContainerRecordFromJson("{}").error().Is(ErrorKind::kDataLoss));
+}
+
+TEST(ShimContainerRecord, InitExecedWhenItsExeChanged) {
+  // This process stands for an init: its exe as recorded at create means "not started".
+  ContainerRecord r;
+  r.pid = getpid();
+  r.init_exe = ProcessExe(r.pid);
+  ASSERT_FALSE(r.init_exe.empty());
+  EXPECT_FALSE(InitHasExeced(r)) << "the same program: still waiting for start";
+  r.init_exe = "/memfd:berth (deleted)";
+  EXPECT_TRUE(InitHasExeced(r)) << "another program: the container's, started";
+  r.init_exe = "";
+  EXPECT_FALSE(InitHasExeced(r)) << "a record of an older shim knows no identity";
+  r.init_exe = "/memfd:berth (deleted)";
+  r.pid = -1;
+  EXPECT_FALSE(InitHasExeced(r)) << "a process that is gone";
 }
 
 TEST(ShimOom, ParsesTheCounterOfBothHierarchies) {

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "shim/server.h"
 #include "sys/fs.h"
@@ -183,6 +184,7 @@ int main(int argc, char** argv) {
     return Usage("--log-level: \"" + level + "\" is not debug, info, warn or error");
   o.debug = level == "debug";
   if (auto r = berth::shim::ValidateOptions(o); !r) return Usage(r.error().Message());
+  if (auto e = berth::fault::EnvironmentError(); !e.empty()) return Usage(e);
 
   umask(022);
   int ready_w = -1;

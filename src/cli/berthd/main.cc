@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "daemon/config.h"
 
@@ -47,7 +48,20 @@ int main(int argc, char** argv) {
   app.add_option("--stream-address", flags.stream_address,
                  "address of the streaming server (exec, attach, port-forward)");
   app.add_option("--stream-port", flags.stream_port, "its port (0: a free one)");
+  bool list_faults = false;
+  app.add_flag("--list-fault-points", list_faults,
+               "print the fault points (BERTH_FAULT=NAME[@N], docs/testing.md) and exit");
   CLI11_PARSE(app, argc, argv);
+  if (list_faults) {
+    for (const auto& p : fault::kCatalogue)
+      printf("%.*s\t%.*s\t%.*s\n", int(p.name.size()), p.name.data(), int(p.process.size()),
+             p.process.data(), int(p.what.size()), p.what.data());
+    return 0;
+  }
+  if (auto e = fault::EnvironmentError(); !e.empty()) {
+    fprintf(stderr, "berthd: %s\n", e.c_str());
+    return 2;
+  }
 
   daemon::Config config;
   bool explicit_file = app.count("--config") > 0;
