@@ -390,6 +390,10 @@ int Churn(cri::Client& cl, const Options& o) {
   out["rounds"] = o.rounds;
   out["median_ms"] = med;
   out["round_total_us"] = totals;
+  printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 // CPU seconds a cgroup has used (with its descendants): v1 cpuacct.usage (ns), else v2
 // cpu.stat usage_usec. -1 when neither can be read.
 double CgroupCpuSeconds(const std::string& dir) {
