@@ -121,13 +121,27 @@ Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binar
   return std::pair{file, pid};
 }
 
-Result<void> StopPidHolder(const std::string& file, int pid) {
+namespace {
+// The holder is a fork of `berth-shim pause PID_FILE` (no exec): its command line says whose.
+bool IsPidHolder(int pid, const std::string& holder_pid_file) {
+  if (holder_pid_file.empty()) return false;
+  auto cmdline = sys::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline) return false;
+  size_t first = cmdline->find('\0');
+  return first != std::string::npos &&
+         cmdline->compare(first + 1, std::string::npos, "pause\0" + holder_pid_file + '\0') == 0;
+}
+}  // namespace
+
+Result<void> StopPidHolder(const std::string& file, int pid, const std::string& holder_pid_file) {
   if (file.empty()) return {};
   struct stat pinned, live;
-  if (pid > 0 && ::stat(file.c_str(), &pinned) == 0 &&
-      ::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &live) == 0 &&
-      pinned.st_ino == live.st_ino && pinned.st_dev == live.st_dev)
-    ::kill(pid, SIGKILL);
+  const std::string proc_ns = "/proc/" + std::to_string(pid) + "/ns/pid";
+  bool pinned_here = ::stat(file.c_str(), &pinned) == 0;
+  if (pid > 0 && ::stat(proc_ns.c_str(), &live) == 0) {
+    bool same_ns = pinned_here && pinned.st_ino == live.st_ino && pinned.st_dev == live.st_dev;
+    if (same_ns || IsPidHolder(pid, holder_pid_file)) ::kill(pid, SIGKILL);
+  }
   return Unpin(file);
 }
 

@@ -27,8 +27,10 @@ Result<PinnedNamespaces> PinNamespaces(const std::string& dir, bool net, bool ip
 Result<std::pair<std::string, int>> StartPidHolder(const std::string& shim_binary,
                                                    const std::string& dir);
 // Kills the holder (SIGKILL: every process of the namespace goes with it) when `pid` still
-// is the process whose namespace `file` pins, then unpins the file. Idempotent.
-Result<void> StopPidHolder(const std::string& file, int pid);
+// is the process whose namespace `file` pins, or, when berthd died before it pinned that
+// namespace, when `pid` still is the holder StartPidHolder started with `holder_pid_file`
+// (its command line names that file), then unpins the file. Idempotent.
+Result<void> StopPidHolder(const std::string& file, int pid, const std::string& holder_pid_file);
 
 // Unmounts and removes each pinned file; absent files are fine (idempotent).
 Result<void> UnpinNamespaces(const PinnedNamespaces& ns);

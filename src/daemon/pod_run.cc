@@ -246,7 +246,8 @@ void Daemon::TearDownPod(Sandbox& pod, bool remove) {
     if (auto t = sys::ReadFile(ns_dir + "/pause.pid")) pause_pid = std::atoi(t->c_str());
   }
   fault::Reach("pod.pid_holder.stop.before");
-  warn("stop the PID namespace holder", StopPidHolder(or_default(pod.rec.pid_ns, "pid"), pause_pid));
+  warn("stop the PID namespace holder", StopPidHolder(or_default(pod.rec.pid_ns, "pid"), pause_pid,
+                                                       ns_dir + "/pause.pid"));
   fault::Reach("pod.pid_holder.stop.after");
   fault::Reach("pod.netns.unpin.before");
   warn("unpin namespaces", UnpinNamespaces({or_default(pod.rec.net_ns, "net"),

@@ -51,9 +51,10 @@ berthd_start() {
     --cni-conf-dir "$BD/cni" --log-level debug "$@" >>"$BD/berthd.log" 2>&1 &
   BERTHD_PID=$!
   track_pid "$BERTHD_PID"
-  local i
+  local i n
   for i in $(seq 100); do
-    [ "$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)" -gt "${before:-0}" ] && [ -S "$SOCK" ] && return 0
+    n=$(grep -c "berthd serving" "$BD/berthd.log" 2>/dev/null)
+    [ "${n:-0}" -gt "${before:-0}" ] && [ -S "$SOCK" ] && return 0
     kill -0 "$BERTHD_PID" 2>/dev/null || die "berthd exited: $(tail -n 20 "$BD/berthd.log")"
     sleep 0.1
   done
