@@ -128,8 +128,8 @@ bool IsPidHolder(int pid, const std::string& holder_pid_file) {
   auto cmdline = sys::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
   if (!cmdline) return false;
   size_t first = cmdline->find('\0');
-  return first != std::string::npos &&
-         cmdline->compare(first + 1, std::string::npos, "pause\0" + holder_pid_file + '\0') == 0;
+  const std::string args = std::string("pause", 5) + '\0' + holder_pid_file + '\0';
+  return first != std::string::npos && cmdline->compare(first + 1, std::string::npos, args) == 0;
 }
 }  // namespace
 
