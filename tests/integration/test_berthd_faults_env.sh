@@ -7,7 +7,9 @@
 #  - a CNI plugin that hangs or fails (a fake plugin script in a CNI bin dir of the test's:
 #    the real plugins cannot be made to hang): RunPodSandbox fails within the configured
 #    cni_plugin_timeout with the plugin's own error, the hung plugin (and its child) killed,
-#    nothing of the sandbox left; kubelet's retry succeeds once the plugin works.
+#    nothing of the sandbox left; kubelet's retry succeeds once the plugin works;
+#  - the disk under the shims' work dirs fills (berthd's state dir, a tmpfs too): a container's
+#    exit is still reported (exit code, also to a restarted berthd) without its exit.json.
 # No network is made: the fake plugin only answers; berthd's pods get their own namespaces.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
@@ -18,6 +20,8 @@ require_tools jq skopeo docker-registry
 berthd_init bdfenv
 mount -t tmpfs -o size=48m,mode=0755 berth-it-bdfenv "$BD/root" || die "mount tmpfs on $BD/root failed"
 on_exit "umount -l $BD/root"
+mount -t tmpfs -o size=48m,mode=0755 berth-it-bdfenv-state "$BD/state" || die "mount tmpfs on $BD/state failed"
+on_exit "umount -l $BD/state"
 # The fake CNI plugin: what it does is read from $CNI_MODE at each call (ok, fail, hang).
 CNI_BIN=$TEST_DIR/cni-bin CNI_MODE=$TEST_DIR/cni-mode
 mkdir -p "$CNI_BIN"
@@ -85,6 +89,40 @@ assert_match "$SECOND" '^[0-9a-f]{64}$' "create works again"
 b start "$SECOND" >/dev/null 2>&1 && pass "start of it works" || fail "start after space returned failed"
 b stopp "$STEADY" "$FULL" >/dev/null 2>&1 || fail "stopp failed"
 b rmp "$STEADY" "$FULL" >/dev/null 2>&1 || fail "rmp failed"
+berthd_assert_no_leftovers
+
+section "a shim that cannot write its exit record"
+# The shims' work dirs are under berthd's state dir, a tmpfs of its own here: filled while a
+# container runs, its exit reaches berthd anyway (the shim's event and its memory), also
+# across a berthd restart, though exit.json could not be written.
+pod_json rec POD >"$TEST_DIR/rec.json"
+REC=$(b runp "$TEST_DIR/rec.json" 2>&1) || die "runp rec: $REC"
+ctr_json victim victim.log 'exec sleep 1000' >"$TEST_DIR/victim.json"
+VICTIM=$(b create "$REC" "$TEST_DIR/victim.json" "$TEST_DIR/rec.json" 2>&1) || die "create victim: $VICTIM"
+b start "$VICTIM" >/dev/null || die "start victim failed"
+vpid=$(b inspectc "$VICTIM" | jq -r .info.info.pid)
+ctr_dir=$(dirname "$(find "$BD/state/shims" -name container.json -path "*/$VICTIM/*" | head -n 1)")
+[ -d "$ctr_dir" ] || die "no shim work dir holds $VICTIM"
+dd if=/dev/zero of="$BD/state/filler" bs=1M 2>/dev/null
+i=0
+while head -c 4096 /dev/zero >"$BD/state/filler-$i" 2>/dev/null; do i=$((i + 1)); done
+assert_eq 0 "$(df --output=avail "$BD/state" | tail -n 1 | tr -d ' ')" "berthd's state dir is full"
+kill -9 "$vpid"
+wait_until 20 ctr_state_is "$VICTIM" CONTAINER_EXITED &&
+  pass "the container's exit is reported with its state dir full" ||
+  fail "state $(b inspectc "$VICTIM" | jq -r .status.state) after its process was killed"
+assert_eq "137" "$(b inspectc "$VICTIM" | jq -r .status.exitCode)" "... exit code 137 (SIGKILL)"
+[ -e "$ctr_dir/exit.json" ] && fail "an exit.json was written on a full disk" ||
+  pass "... though no exit.json could be written"
+assert_eq "" "$(find "$ctr_dir" -name '*.tmp*' 2>/dev/null)" "... and no partial record is left"
+berthd_kill9
+berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin-timeout 3
+assert_eq "CONTAINER_EXITED 137" "$(b inspectc "$VICTIM" | jq -r '"\(.status.state) \(.status.exitCode)"')" \
+  "a restarted berthd hears the exit from the shim"
+rm -f "$BD/state"/filler*
+out=$(b rmc "$VICTIM" 2>&1) || fail "rmc of the exited container failed: $out"
+b stopp "$REC" >/dev/null 2>&1 || fail "stopp rec failed"
+b rmp "$REC" >/dev/null 2>&1 || fail "rmp rec failed"
 berthd_assert_no_leftovers
 
 section "a CNI plugin that fails"
