@@ -51,16 +51,21 @@ berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin
 out=$("$BERTHCTL" --config /dev/null --root "$BD/root/images" --insecure-registry "$REG_BD" \
   --min-free-bytes 0 --min-free-percent 0 pull -q "$IMAGE" 2>&1) || die "pull into berthd's store failed: $out"
 
+# fill_disk DIR — everything of DIR's filesystem taken by DIR/filler* (the last blocks by
+# small files: tmpfs hands out pages).
+fill_disk() {
+  dd if=/dev/zero of="$1/filler" bs=1M 2>/dev/null
+  local i=0
+  while head -c 4096 /dev/zero >"$1/filler-$i" 2>/dev/null; do i=$((i + 1)); done
+}
+
 section "the metadata disk fills"
 pod_json steady POD >"$TEST_DIR/steady.json"
 STEADY=$(b runp "$TEST_DIR/steady.json" 2>&1) || die "runp steady: $STEADY"
 ctr_json sleeper sleeper.log 'echo up; exec sleep 1000' >"$TEST_DIR/sleeper.json"
 SLEEPER=$(b create "$STEADY" "$TEST_DIR/sleeper.json" "$TEST_DIR/steady.json" 2>&1) || die "create: $SLEEPER"
 b start "$SLEEPER" >/dev/null || die "start sleeper failed"
-# Everything but a few KiB taken (the last blocks by small files: tmpfs hands out pages).
-dd if=/dev/zero of="$BD/root/filler" bs=1M 2>/dev/null
-i=0
-while head -c 4096 /dev/zero >"$BD/root/filler-$i" 2>/dev/null; do i=$((i + 1)); done
+fill_disk "$BD/root"
 assert_eq 0 "$(df --output=avail "$BD/root" | tail -n 1 | tr -d ' ')" "berthd's root is full"
 pod_json full POD >"$TEST_DIR/full.json"
 out=$(b runp "$TEST_DIR/full.json" 2>&1)
@@ -103,9 +108,7 @@ b start "$VICTIM" >/dev/null || die "start victim failed"
 vpid=$(b inspectc "$VICTIM" | jq -r .info.info.pid)
 ctr_dir=$(dirname "$(find "$BD/state/shims" -name container.json -path "*/$VICTIM/*" | head -n 1)")
 [ -d "$ctr_dir" ] || die "no shim work dir holds $VICTIM"
-dd if=/dev/zero of="$BD/state/filler" bs=1M 2>/dev/null
-i=0
-while head -c 4096 /dev/zero >"$BD/state/filler-$i" 2>/dev/null; do i=$((i + 1)); done
+fill_disk "$BD/state"
 assert_eq 0 "$(df --output=avail "$BD/state" | tail -n 1 | tr -d ' ')" "berthd's state dir is full"
 kill -9 "$vpid"
 wait_until 20 ctr_state_is "$VICTIM" CONTAINER_EXITED &&
