@@ -45,18 +45,21 @@ echo ok >"$CNI_MODE"
 echo '{"cniVersion": "1.0.0", "name": "berth-it-fake", "plugins": [{"type": "berth-fake"}]}' \
   >"$BD/cni/10-fake.conflist"
 berthd_image
-berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin-timeout 3
+# start_berthd — berthd with the test's registry and fake CNI plugin (at start and restarts).
+start_berthd() { berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin-timeout 3; }
+start_berthd
 # berthctl's pull into berthd's store (the same layout and locks), without the free-space
 # floor of pulls (1 GiB), which a 48 MiB disk is always below.
 out=$("$BERTHCTL" --config /dev/null --root "$BD/root/images" --insecure-registry "$REG_BD" \
   --min-free-bytes 0 --min-free-percent 0 pull -q "$IMAGE" 2>&1) || die "pull into berthd's store failed: $out"
 
-# fill_disk DIR — everything of DIR's filesystem taken by DIR/filler* (the last blocks by
-# small files: tmpfs hands out pages).
+# fill_disk DIR WHAT — everything of DIR's filesystem taken by DIR/filler* (the last blocks
+# by small files: tmpfs hands out pages), checked: "WHAT is full".
 fill_disk() {
   dd if=/dev/zero of="$1/filler" bs=1M 2>/dev/null
   local i=0
   while head -c 4096 /dev/zero >"$1/filler-$i" 2>/dev/null; do i=$((i + 1)); done
+  assert_eq 0 "$(df --output=avail "$1" | tail -n 1 | tr -d ' ')" "$2 is full"
 }
 
 section "the metadata disk fills"
@@ -65,8 +68,7 @@ STEADY=$(b runp "$TEST_DIR/steady.json" 2>&1) || die "runp steady: $STEADY"
 ctr_json sleeper sleeper.log 'echo up; exec sleep 1000' >"$TEST_DIR/sleeper.json"
 SLEEPER=$(b create "$STEADY" "$TEST_DIR/sleeper.json" "$TEST_DIR/steady.json" 2>&1) || die "create: $SLEEPER"
 b start "$SLEEPER" >/dev/null || die "start sleeper failed"
-fill_disk "$BD/root"
-assert_eq 0 "$(df --output=avail "$BD/root" | tail -n 1 | tr -d ' ')" "berthd's root is full"
+fill_disk "$BD/root" "berthd's root"
 pod_json full POD >"$TEST_DIR/full.json"
 out=$(b runp "$TEST_DIR/full.json" 2>&1)
 assert_contains "$out" "RESOURCE_EXHAUSTED" "runp on a full disk: RESOURCE_EXHAUSTED"
@@ -80,7 +82,7 @@ assert_eq "$SLEEPER" "$(b ps -a -q 2>&1)" "... and only the running container is
 assert_eq ok "$(b exec -s "$SLEEPER" echo ok 2>&1)" "the running container still serves exec"
 assert_eq CONTAINER_RUNNING "$(b inspectc "$SLEEPER" | jq -r .status.state)" "... and is running"
 berthd_kill9
-berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin-timeout 3
+start_berthd
 assert_eq "" "$(grep -E 'corrupt|unreadable' "$BD/berthd.log")" "a restart on the full disk finds every record whole"
 assert_eq "$STEADY" "$(b pods -q 2>&1)" "... the steady pod listed"
 assert_eq CONTAINER_RUNNING "$(b inspectc "$SLEEPER" | jq -r .status.state)" "... its container running"
@@ -108,8 +110,7 @@ b start "$VICTIM" >/dev/null || die "start victim failed"
 vpid=$(b inspectc "$VICTIM" | jq -r .info.info.pid)
 ctr_dir=$(dirname "$(find "$BD/state/shims" -name container.json -path "*/$VICTIM/*" | head -n 1)")
 [ -d "$ctr_dir" ] || die "no shim work dir holds $VICTIM"
-fill_disk "$BD/state"
-assert_eq 0 "$(df --output=avail "$BD/state" | tail -n 1 | tr -d ' ')" "berthd's state dir is full"
+fill_disk "$BD/state" "berthd's state dir"
 kill -9 "$vpid"
 wait_until 20 ctr_state_is "$VICTIM" CONTAINER_EXITED &&
   pass "the container's exit is reported with its state dir full" ||
@@ -119,7 +120,7 @@ assert_eq "137" "$(b inspectc "$VICTIM" | jq -r .status.exitCode)" "... exit cod
   pass "... though no exit.json could be written"
 assert_eq "" "$(find "$ctr_dir" -name '*.tmp*' 2>/dev/null)" "... and no partial record is left"
 berthd_kill9
-berthd_start --insecure-registry "$REG_BD" --cni-bin-dir "$CNI_BIN" --cni-plugin-timeout 3
+start_berthd
 assert_eq "CONTAINER_EXITED 137" "$(b inspectc "$VICTIM" | jq -r '"\(.status.state) \(.status.exitCode)"')" \
   "a restarted berthd hears the exit from the shim"
 rm -f "$BD/state"/filler*
